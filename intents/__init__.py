@@ -1,0 +1,1 @@
+"""Intent data and the fuzzy matcher that turns an utterance into an intent."""

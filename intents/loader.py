@@ -1,0 +1,101 @@
+"""Load intents and their templates from ``intents/data/intents.toml``."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any
+
+from knowledge.datafile import Node, read_package_toml, read_toml_path
+
+from .model import INTENT_NAMES, SLOT_NAMES, Intent, IntentSet, Thresholds
+from .normalize import normalize
+from .templates import TemplateError, expand, expand_word_sets, slots_in
+
+_LOGGER = logging.getLogger(__name__)
+_WORD = re.compile(r"^[a-z0-9'{}_ ]+$")
+
+
+@lru_cache(maxsize=1)
+def load_intents() -> IntentSet:
+    label, data = read_package_toml("intents", "intents.toml")
+    return intents_from_dict(label, data)
+
+
+def intents_from_file(path: str) -> IntentSet:
+    return intents_from_dict(path, read_toml_path(path))
+
+
+def expand_checked(node: Node) -> list[str]:
+    """Expand the template at NODE into sentences, turning template errors into data-file errors."""
+    template = _checked(node)
+    try:
+        return expand(template)
+    except TemplateError as err:
+        raise node.fail(str(err)) from err
+
+
+def _checked(node: Node) -> str:
+    template = node.text()
+    if not _WORD.match(template.replace("(", " ").replace(")", " ").replace("[", " ")
+                       .replace("]", " ").replace("|", " ")):
+        raise node.fail(f"{template!r} holds characters other than lower-case letters, digits, "
+                        "apostrophes, slots and the template marks ( ) [ ] |")
+    try:
+        used = slots_in(template)
+    except TemplateError as err:
+        raise node.fail(str(err)) from err
+    unknown = sorted(used - SLOT_NAMES)
+    if unknown:
+        raise node.fail(f"slot {{{unknown[0]}}} is not one of {sorted(SLOT_NAMES)}")
+    return template
+
+
+def _words_of(word: str) -> tuple[str, ...]:
+    return tuple(normalize(word, keep_slots=True).split())
+
+
+def intents_from_dict(label: str, data: dict[str, Any]) -> IntentSet:
+    root = Node(label, data)
+    root.reject_unknown({"schema_version", "thresholds", "intents"})
+    if root.get("schema_version").value != 1:
+        raise root.get("schema_version").fail("must be 1")
+    bands = root.get("thresholds")
+    accept = _fraction(bands.get("accept"))
+    confirm = _fraction(bands.get("confirm"))
+    if confirm > accept:
+        raise bands.get("confirm").fail(f"{confirm} is above accept ({accept})")
+    intents = []
+    table = root.get("intents")
+    for name, node in table.items():
+        if name not in INTENT_NAMES or name == "unknown":
+            raise node.fail(f"{name!r} is not an intent name of the contract")
+        node.reject_unknown({"templates"})
+        templates_node = node.get("templates")
+        templates = templates_node.texts(min_len=1)
+        word_sets: dict[frozenset[str], int] = {}
+        for index, item in enumerate(templates_node.list()):
+            template = _checked(item)
+            try:
+                bags = expand_word_sets(template, _words_of)
+            except TemplateError as err:
+                raise item.fail(str(err)) from err
+            for bag in bags:
+                if bag:
+                    word_sets.setdefault(bag, index)
+        intents.append(Intent(name=name, templates=templates, word_sets=tuple(word_sets.items())))
+    missing = [n for n in INTENT_NAMES if n != "unknown" and n not in table.table()]
+    if missing:
+        raise table.fail(f"intent {missing[0]!r} has no templates")
+    _LOGGER.debug("Loaded %d intents, %d word sets from %s", len(intents),
+                  sum(len(i.word_sets) for i in intents), label)
+    return IntentSet(intents=tuple(intents), thresholds=Thresholds(accept, confirm), source=label)
+
+
+def _fraction(node: Node) -> float:
+    if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+        raise node.fail("must be a number between 0 and 1")
+    if not 0.0 <= node.value <= 1.0:
+        raise node.fail(f"{node.value} is outside 0..1")
+    return float(node.value)

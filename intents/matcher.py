@@ -1,0 +1,268 @@
+"""Turn an utterance into a typed :class:`Match`: red flags first, then the best intent.
+
+How an intent is scored: templates are expanded into sentences; the utterance and each sentence
+are compared as sets of words, each word weighted by how much it tells intents apart (words found
+under every intent weigh little, words found under one weigh most, and words the domain has never
+seen weigh a lot, since they usually mean the question is about something else). The score is the
+weighted Dice overlap, 0..1. Before that, recognition errors are mended word by word against the
+domain's vocabulary, and known phrases (cause names, symptoms) are found fuzzily and replaced by
+their slot, so one template line serves every cause and every symptom.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from knowledge.model import KnowledgeBase
+from knowledge.queries import rank_causes
+
+from .model import IntentSet, Match
+from .normalize import language, normalize
+from .spotting import PhraseSpotter, Spot
+from .templates import expand
+
+_LOGGER = logging.getLogger(__name__)
+
+CAUSE_SLOT = "{cause}"
+SYMPTOM_SLOT = "{symptom}"
+# Words shorter than this are left alone: "ant" is not a misheard "and".
+_MIN_CORRECTABLE = 5
+_CORRECTION_CUTOFF = 86.0
+_SPOT_THRESHOLD = 84.0
+_RED_FLAG_THRESHOLD = 86.0
+_NEGATION_WINDOW = 3
+
+
+@dataclass(frozen=True)
+class _Scored:
+    score: float
+    choice: int
+    variant: tuple[str, ...]
+
+
+class Matcher:
+    """Fuzzy intent matcher over the shipped (or given) intents and knowledge base."""
+
+    def __init__(self, intents: IntentSet, kb: KnowledgeBase) -> None:
+        self.intents = intents
+        self.kb = kb
+        lang = language()
+        self._negators = lang.negators
+        # One choice per distinct bag of words; _choice_template says which line it came from.
+        bags: list[frozenset[str]] = []
+        self._choice_intent: list[str] = []
+        self._choice_template: list[str] = []
+        for intent in intents.intents:
+            for bag, template_index in intent.word_sets:
+                bags.append(bag)
+                self._choice_intent.append(intent.name)
+                self._choice_template.append(intent.templates[template_index])
+
+        self._causes = PhraseSpotter(
+            ((alias, cause.id) for cause in kb.causes for alias in (*cause.aliases, cause.name)),
+            _SPOT_THRESHOLD)
+        self._features = PhraseSpotter(
+            ((phrase, feature.id) for feature in kb.features
+             for template in feature.phrases for phrase in expand(template)),
+            _SPOT_THRESHOLD)
+        self._red_flags = PhraseSpotter(
+            ((phrase, flag.id) for flag in kb.red_flags
+             for template in flag.patterns for phrase in expand(template)),
+            _RED_FLAG_THRESHOLD)
+
+        # Word rules per red flag, normalised like utterances ("legs" -> "leg").
+        self._cues = [
+            (flag.id, tuple(tuple(normalize(word, keep_fillers=True) for word in group)
+                            for group in cue.all),
+             tuple(normalize(word, keep_fillers=True) for word in cue.unless))
+            for flag in kb.red_flags for cue in flag.cues
+        ]
+
+        vocabulary: dict[str, None] = {}
+        for bag in bags:
+            for word in bag:
+                vocabulary.setdefault(word, None)
+        cue_words = [w for _, groups, unless in self._cues for g in (*groups, unless) for w in g]
+        for text in (*self._causes.phrases, *self._features.phrases, *self._red_flags.phrases,
+                     *lang.units, *lang.tens, *cue_words):
+            for word in text.split():
+                vocabulary.setdefault(word, None)
+        self._vocab = list(vocabulary)
+        self._vocab_index = {word: i for i, word in enumerate(self._vocab)}
+        self._correctable = [w for w in self._vocab if len(w) >= _MIN_CORRECTABLE and "{" not in w]
+
+        # Word weights: inverse document frequency over intents (a document = one intent).
+        names = [intent.name for intent in intents.intents]
+        doc_freq = np.zeros(len(self._vocab))
+        for intent in intents.intents:
+            seen = {self._vocab_index[w] for bag, _ in intent.word_sets for w in bag}
+            doc_freq[list(seen)] += 1
+        weights = np.log((1 + len(names)) / (1 + doc_freq)) + 1.0
+        for word in lang.stopwords:
+            if word in self._vocab_index:
+                weights[self._vocab_index[word]] = 0.3
+        self._weights = weights
+        self._oov_weight = float(weights.max())
+        # Inverted index: for each word, the choices that hold it (scoring touches only the
+        # query's words, not the whole choice-by-word matrix).
+        postings: list[list[int]] = [[] for _ in self._vocab]
+        choice_weight = np.zeros(len(bags))
+        for row, bag in enumerate(bags):
+            for word in bag:
+                index = self._vocab_index[word]
+                postings[index].append(row)
+                choice_weight[row] += weights[index]
+        self._postings = [np.array(rows, dtype=np.int32) for rows in postings]
+        self._choice_weight = choice_weight
+        self.beta = 1.3
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        _LOGGER.debug("Matcher ready: %d word sets, %d words", len(bags), len(self._vocab))
+
+    # -- public -------------------------------------------------------------------------------
+
+    def match(self, text: str) -> Match:
+        """The meaning of TEXT. Never raises for any string."""
+        norm = self.mend(normalize(text))
+        if not norm:
+            return Match(intent="unknown", confidence=0.0, text="")
+        flags = self.red_flags(norm)
+        if flags:
+            best = max(flags, key=lambda spot: spot.score)
+            ids = list(dict.fromkeys(spot.label for spot in flags))
+            return Match(intent="emergency", confidence=best.score / 100.0,
+                         slots={"red_flags": ids}, matched=best.phrase, text=norm, guess="emergency")
+        words = norm.split()
+        causes = self._causes.find(norm)
+        features = self._features.find(norm)
+        best = self._best(words, causes, features)
+        intent = self._choice_intent[best.choice]
+        slots = self._slots(intent, best.variant, causes, features)
+        bands = self.intents.thresholds
+        confidence = round(float(best.score), 4)
+        if intent == "cause_info" and CAUSE_SLOT in best.variant and "cause" not in slots:
+            intent = "unknown"
+        if confidence < bands.confirm:
+            return Match(intent="unknown", confidence=confidence, matched=self._choice_template[best.choice],
+                         text=norm, guess=intent)
+        return Match(intent=intent, confidence=confidence, slots=slots,
+                     matched=self._choice_template[best.choice], text=norm,
+                     needs_confirmation=confidence < bands.accept, guess=intent)
+
+    def red_flags(self, norm: str) -> list[Spot]:
+        """Red-flag phrases in NORM that are not negated ("no slurred speech")."""
+        words = norm.split()
+        found = []
+        for spot in self._red_flags.find(norm):
+            before = words[max(0, spot.start - _NEGATION_WINDOW):spot.start]
+            if any(word in self._negators for word in before):
+                continue
+            found.append(spot)
+        padded = f" {norm} "
+        for flag_id, groups, unless in self._cues:
+            if any(f" {word} " in padded for word in unless):
+                continue
+            if all(any(f" {word} " in padded for word in group) for group in groups):
+                found.append(Spot(flag_id, 0, len(words), 100.0, "cue: " + " + ".join(
+                    next(w for w in group if f" {w} " in padded) for group in groups)))
+        return found
+
+    def mend(self, norm: str) -> str:
+        """Replace words the domain does not know by the closest word it knows, when close."""
+        return " ".join(self._correct(word) for word in norm.split())
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return list(self._vocab)
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def _correct_uncached(self, word: str) -> str:
+        if word in self._vocab_index or len(word) < _MIN_CORRECTABLE:
+            return word
+        found = process.extractOne(word, self._correctable, scorer=fuzz.ratio,
+                                   score_cutoff=_CORRECTION_CUTOFF)
+        return found[0] if found else word
+
+    def _variants(self, words: list[str], causes: list[Spot],
+                  features: list[Spot]) -> list[tuple[str, ...]]:
+        tagged_causes = [(spot, CAUSE_SLOT) for spot in causes]
+        tagged_features = [(spot, SYMPTOM_SLOT) for spot in features]
+        variants = [tuple(words)]
+        for tagged in (tagged_causes, tagged_features):
+            if tagged:
+                variants.append(_replace(words, tagged))
+        if causes and features:
+            variants.append(_replace(words, _non_overlapping(tagged_causes + tagged_features)))
+        return variants
+
+    def _best(self, words: list[str], causes: list[Spot], features: list[Spot]) -> _Scored:
+        best = _Scored(-1.0, 0, tuple(words))
+        for variant in self._variants(words, causes, features):
+            scores = self._score(variant)
+            choice = int(np.argmax(scores))
+            if scores[choice] > best.score:
+                best = _Scored(float(scores[choice]), choice, variant)
+        return best
+
+    def _score(self, words: tuple[str, ...]) -> np.ndarray:
+        known = {self._vocab_index[w] for w in words if w in self._vocab_index}
+        unknown = {w for w in words if w not in self._vocab_index}
+        query_weight = sum(self._weights[i] for i in known) + self._oov_weight * len(unknown)
+        common = np.zeros(len(self._choice_weight))
+        for index in known:
+            common[self._postings[index]] += self._weights[index]
+        # Weighted F-beta: recall (how much of the template was said) counts BETA times as much
+        # as precision (how much of what was said the template explains), since people wrap a
+        # known question in words of their own.
+        beta2 = self.beta * self.beta
+        return (1 + beta2) * common / (beta2 * self._choice_weight + query_weight)
+
+    def _slots(self, intent: str, variant: tuple[str, ...], causes: list[Spot],
+               features: list[Spot]) -> dict[str, object]:
+        slots: dict[str, object] = {}
+        if intent == "cause_info" and CAUSE_SLOT in variant and causes:
+            slots["cause"] = max(causes, key=lambda spot: spot.score).label
+        if intent == "symptom_check":
+            present = list(dict.fromkeys(spot.label for spot in features))
+            mentioned = list(dict.fromkeys(spot.label for spot in causes))
+            ranked = rank_causes(self.kb, present, boost=mentioned)
+            slots["causes"] = [item.cause.id for item in ranked[:3]]
+            slots["features"] = present
+        return slots
+
+
+def _replace(words: list[str], tagged: list[tuple[Spot, str]]) -> tuple[str, ...]:
+    """WORDS with each spot's span replaced by its slot word."""
+    out: list[str] = []
+    position = 0
+    for spot, slot in sorted(tagged, key=lambda pair: pair[0].start):
+        out.extend(words[position:spot.start])
+        out.append(slot)
+        position = spot.end
+    out.extend(words[position:])
+    return tuple(out)
+
+
+def _non_overlapping(tagged: list[tuple[Spot, str]]) -> list[tuple[Spot, str]]:
+    chosen: list[tuple[Spot, str]] = []
+    for spot, slot in sorted(tagged, key=lambda pair: -pair[0].score):
+        if all(spot.end <= other.start or spot.start >= other.end for other, _ in chosen):
+            chosen.append((spot, slot))
+    return chosen
+
+
+@lru_cache(maxsize=1)
+def default_matcher() -> Matcher:
+    """The matcher over the shipped data (built once per process)."""
+    from knowledge.loader import load_knowledge
+
+    from .loader import load_intents
+
+    return Matcher(load_intents(), load_knowledge())
+

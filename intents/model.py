@@ -1,0 +1,55 @@
+"""Typed intent data and match results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+INTENT_NAMES: tuple[str, ...] = (
+    "causes_overview", "cause_info", "symptom_check", "relief_now", "see_doctor", "diagnostics",
+    "prevention", "emergency", "journal_log", "journal_summary", "help", "repeat", "stop",
+    "slower", "faster", "louder", "quieter", "next", "previous", "yes", "no", "goodbye", "unknown",
+)
+SLOT_NAMES: frozenset[str] = frozenset({"cause", "symptom"})
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One intent and the template lines that say it."""
+
+    name: str
+    templates: tuple[str, ...]
+    # Each distinct bag of (normalised) words the templates stand for, with its template's index.
+    word_sets: tuple[tuple[frozenset[str], int], ...]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Confidence bands: at or above ``accept`` answer; from ``confirm`` ask; below, unknown."""
+
+    accept: float
+    confirm: float
+
+
+@dataclass(frozen=True)
+class IntentSet:
+    intents: tuple[Intent, ...]
+    thresholds: Thresholds
+    source: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """What an utterance means. ``intent`` is ``unknown`` below the confirm band."""
+
+    intent: str
+    confidence: float
+    slots: dict[str, Any] = field(default_factory=dict, hash=False)
+    matched: str = ""   # the template sentence (or red-flag phrase) that matched best
+    text: str = ""      # the utterance as normalised
+    needs_confirmation: bool = False
+    guess: str = ""     # best intent even when rejected, for debugging and benchmarks
+
+    def to_json(self) -> dict[str, Any]:
+        return {"intent": self.intent, "slots": self.slots, "confidence": round(self.confidence, 3),
+                "matched": self.matched, "confirm": self.needs_confirmation}

@@ -1,0 +1,91 @@
+"""Find known phrases inside an utterance, tolerating recognition errors.
+
+Every run of one to N words is compared with every phrase (rapidfuzz, in C, one call), once as
+written and once with spaces removed, so "athero sclerosis" finds "atherosclerosis" and
+"raynor's disease" finds "raynaud's disease". Short phrases must match exactly: two- or
+three-letter words ("ms", "tia") are too easy to hit by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from .normalize import normalize
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A phrase found in the utterance, at words [start, end)."""
+
+    label: str
+    start: int
+    end: int
+    score: float
+    phrase: str
+
+
+def threshold_for(phrase: str, base: float) -> float:
+    """Shorter phrases need closer matches: one wrong letter in four is another word."""
+    length = len(phrase.replace(" ", ""))
+    if length <= 4:
+        return 100.0
+    if length <= 7:
+        return max(base, 90.0)
+    return base
+
+
+class PhraseSpotter:
+    """Spots labelled phrases (already expanded from templates) in normalised text."""
+
+    def __init__(self, entries: Iterable[tuple[str, str]], base_threshold: float) -> None:
+        phrases: dict[str, str] = {}
+        for phrase, label in entries:
+            norm = normalize(phrase, keep_fillers=True)
+            if norm:
+                phrases.setdefault(norm, label)
+        self._phrases = list(phrases)
+        self._labels = list(phrases.values())
+        self._squashed = [phrase.replace(" ", "") for phrase in self._phrases]
+        self._thresholds = np.array([threshold_for(p, base_threshold) for p in self._phrases])
+        self._min_threshold = float(self._thresholds.min()) if self._phrases else 100.0
+        self._max_words = max((len(p.split()) for p in self._phrases), default=1) + 1
+
+    @property
+    def phrases(self) -> list[str]:
+        return list(self._phrases)
+
+    def find(self, text: str) -> list[Spot]:
+        """Non-overlapping best spots, in the order they occur."""
+        words = text.split()
+        if not words or not self._phrases:
+            return []
+        spans = [(i, j) for i in range(len(words))
+                 for j in range(i + 1, min(len(words), i + self._max_words) + 1)]
+        windows = [" ".join(words[i:j]) for i, j in spans]
+        scores = process.cdist(windows, self._phrases, scorer=fuzz.ratio,
+                               score_cutoff=self._min_threshold, dtype=np.float32)
+        squashed = process.cdist([w.replace(" ", "") for w in windows], self._squashed,
+                                 scorer=fuzz.ratio, score_cutoff=self._min_threshold,
+                                 dtype=np.float32)
+        scores = np.maximum(scores, squashed)
+        hits = np.argwhere(scores >= self._thresholds[None, :])
+        if hits.size == 0:
+            return []
+        candidates = sorted(
+            ((float(scores[w, p]), spans[w][1] - spans[w][0], int(w), int(p)) for w, p in hits),
+            key=lambda c: (-c[0], -c[1]),
+        )
+        taken = [False] * len(words)
+        found: list[Spot] = []
+        for score, _, w, p in candidates:
+            start, end = spans[w]
+            if any(taken[start:end]):
+                continue
+            for k in range(start, end):
+                taken[k] = True
+            found.append(Spot(self._labels[p], start, end, score, self._phrases[p]))
+        return sorted(found, key=lambda spot: spot.start)

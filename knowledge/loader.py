@@ -1,0 +1,211 @@
+"""Load and validate the knowledge base from its TOML data file."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any
+
+from .datafile import Node, read_package_toml, read_toml_path
+from .model import (
+    CAUSE_IDS,
+    RED_FLAG_IDS,
+    Cause,
+    Cue,
+    Diagnosis,
+    Examination,
+    Feature,
+    KnowledgeBase,
+    Prevention,
+    RedFlag,
+    Relief,
+    SeeDoctorSoon,
+    SoonSign,
+    Source,
+    Step,
+    Tip,
+)
+
+_LOGGER = logging.getLogger(__name__)
+_ALIAS = re.compile(r"^[a-z0-9' ]+$")
+
+
+@lru_cache(maxsize=1)
+def load_knowledge() -> KnowledgeBase:
+    """The shipped knowledge base (parsed once per process)."""
+    label, data = read_package_toml("knowledge", "knowledge.toml")
+    return knowledge_from_dict(label, data)
+
+
+def knowledge_from_file(path: str) -> KnowledgeBase:
+    return knowledge_from_dict(path, read_toml_path(path))
+
+
+def knowledge_from_dict(label: str, data: dict[str, Any]) -> KnowledgeBase:
+    """Validate DATA (read from LABEL) and build the knowledge base."""
+    root = Node(label, data)
+    root.reject_unknown({"schema_version", "disclaimer", "overview", "features", "causes", "relief",
+                         "diagnosis", "prevention", "red_flags", "see_doctor_soon"})
+    version = root.get("schema_version")
+    if version.value != 1:
+        raise version.fail(f"must be 1, not {version.value!r}")
+    features = _features(root.get("features"))
+    feature_ids = {feature.id for feature in features}
+    kb = KnowledgeBase(
+        disclaimer=root.get("disclaimer").text(),
+        overview=root.get("overview").text(),
+        features=features,
+        causes=_causes(root.get("causes"), feature_ids),
+        relief=_relief(root.get("relief")),
+        diagnosis=_diagnosis(root.get("diagnosis")),
+        prevention=_prevention(root.get("prevention")),
+        red_flags=_red_flags(root.get("red_flags")),
+        see_doctor_soon=_soon(root.get("see_doctor_soon")),
+    )
+    _LOGGER.debug("Loaded %s: %d causes, %d red flags", label, len(kb.causes), len(kb.red_flags))
+    return kb
+
+
+def _unique(nodes: list[Node], what: str) -> list[str]:
+    seen: list[str] = []
+    for node in nodes:
+        value = node.get("id").ident()
+        if value in seen:
+            raise node.get("id").fail(f"{what} id {value!r} appears twice")
+        seen.append(value)
+    return seen
+
+
+def _features(node: Node) -> tuple[Feature, ...]:
+    items = node.list(min_len=1)
+    _unique(items, "feature")
+    return tuple(
+        Feature(id=item.get("id").ident(), question=item.get("question").text(),
+                phrases=item.get("phrases").texts())
+        for item in items
+    )
+
+
+def _causes(node: Node, feature_ids: set[str]) -> tuple[Cause, ...]:
+    items = node.list()
+    ids = _unique(items, "cause")
+    missing = [cid for cid in CAUSE_IDS if cid not in ids]
+    if missing:
+        raise node.fail(f"cause {missing[0]!r} is missing (the ten cause ids are a contract)")
+    unknown = [cid for cid in ids if cid not in CAUSE_IDS]
+    if unknown:
+        raise node.fail(f"cause {unknown[0]!r} is not one of the ten contract ids")
+    alias_owner: dict[str, str] = {}
+    causes = []
+    for item in items:
+        item.reject_unknown({"id", "name", "aliases", "explanation", "signs", "affects", "action",
+                             "prior", "indicators"})
+        cause_id = item.get("id").ident()
+        aliases_node = item.get("aliases")
+        aliases = aliases_node.texts(min_len=3)
+        for index, alias in enumerate(aliases):
+            where = aliases_node.list()[index]
+            if not _ALIAS.match(alias):
+                raise where.fail(f"alias {alias!r} may hold only lower-case letters, digits, "
+                                 "spaces and apostrophes")
+            if alias in alias_owner and alias_owner[alias] != cause_id:
+                raise where.fail(f"alias {alias!r} already belongs to {alias_owner[alias]!r}")
+            alias_owner[alias] = cause_id
+        indicators: dict[str, int] = {}
+        for feature_id, weight in item.get("indicators").items():
+            if feature_id not in feature_ids:
+                raise weight.fail(f"{feature_id!r} is not a feature id")
+            indicators[feature_id] = weight.integer(-3, 3)
+        causes.append(Cause(
+            id=cause_id,
+            name=item.get("name").text(),
+            aliases=aliases,
+            explanation=item.get("explanation").text(),
+            signs=item.get("signs").text(),
+            affects=item.get("affects").text(),
+            action=item.get("action").text(),
+            prior=item.get("prior").integer(1, 5),
+            indicators=indicators,
+        ))
+    # Keep the contract order so listings are stable whatever order the file uses.
+    return tuple(sorted(causes, key=lambda cause: CAUSE_IDS.index(cause.id)))
+
+
+def _relief(node: Node) -> Relief:
+    steps = node.get("steps").list(min_len=3)
+    _unique(steps, "step")
+    return Relief(
+        intro=node.get("intro").text(),
+        steps=tuple(Step(id=s.get("id").ident(), say=s.get("say").text(),
+                         seconds=s.get("seconds").integer(0, 3600)) for s in steps),
+        check=node.get("check").text(),
+        better=node.get("better").text(),
+        not_enough=node.get("not_enough").text(),
+    )
+
+
+def _diagnosis(node: Node) -> Diagnosis:
+    tests = node.get("tests").list(min_len=4)
+    _unique(tests, "test")
+    return Diagnosis(
+        first=node.get("first").text(),
+        tests=tuple(Examination(id=t.get("id").ident(), name=t.get("name").text(),
+                                why=t.get("why").text()) for t in tests),
+        others=node.get("others").text(),
+    )
+
+
+def _tips(node: Node, min_len: int) -> tuple[Tip, ...]:
+    items = node.list(min_len=min_len)
+    _unique(items, "tip")
+    return tuple(Tip(id=t.get("id").ident(), say=t.get("say").text()) for t in items)
+
+
+def _prevention(node: Node) -> Prevention:
+    return Prevention(intro=node.get("intro").text(),
+                      exercises=_tips(node.get("exercises"), 5),
+                      vessels=_tips(node.get("vessels"), 2))
+
+
+def _red_flags(node: Node) -> tuple[RedFlag, ...]:
+    items = node.list()
+    ids = _unique(items, "red flag")
+    missing = [fid for fid in RED_FLAG_IDS if fid not in ids]
+    if missing:
+        raise node.fail(f"red flag {missing[0]!r} is missing")
+    flags = []
+    for item in items:
+        source = item.get("source")
+        url = source.get("url").text()
+        if not url.startswith("https://"):
+            raise source.get("url").fail(f"{url!r} is not an https address of a public source")
+        advice = item.get("advice").text()
+        if "{number}" not in advice:
+            raise item.get("advice").fail("must contain {number}, the emergency number to call")
+        flags.append(RedFlag(
+            id=item.get("id").ident(),
+            condition=item.get("condition").text(),
+            patterns=item.get("patterns").texts(min_len=3),
+            question=item.get("question").text(),
+            advice=advice,
+            source=Source(name=source.get("name").text(), title=source.get("title").text(), url=url),
+            cues=tuple(_cue(cue) for cue in item.optional("cues", []).list()),
+        ))
+    return tuple(flags)
+
+
+def _cue(node: Node) -> Cue:
+    node.reject_unknown({"all", "unless"})
+    groups = tuple(group.texts(min_len=1) for group in node.get("all").list(min_len=1))
+    return Cue(all=groups, unless=node.optional("unless", []).texts(min_len=0))
+
+
+def _soon(node: Node) -> SeeDoctorSoon:
+    signs = node.get("signs").list(min_len=3)
+    _unique(signs, "sign")
+    return SeeDoctorSoon(
+        advice=node.get("advice").text(),
+        signs=tuple(SoonSign(id=s.get("id").ident(), say=s.get("say").text(),
+                             patterns=s.get("patterns").texts(min_len=1)) for s in signs),
+    )

@@ -1,0 +1,1 @@
+"""Audio in and out, speech engines, the conversation skill, the runtime loop and the CLI."""
