@@ -49,6 +49,9 @@ class _Scored:
 class Matcher:
     """Fuzzy intent matcher over the shipped (or given) intents and knowledge base."""
 
+    # A word the domain has never seen weighs this many times the rarest known word.
+    oov_factor = 1.5
+
     def __init__(self, intents: IntentSet, kb: KnowledgeBase) -> None:
         self.intents = intents
         self.kb = kb
@@ -95,7 +98,7 @@ class Matcher:
                 vocabulary.setdefault(word, None)
         self._vocab = list(vocabulary)
         self._vocab_index = {word: i for i, word in enumerate(self._vocab)}
-        self._correctable = [w for w in self._vocab if len(w) >= _MIN_CORRECTABLE and "{" not in w]
+        self._correctable = [w for w in self._vocab if len(w) >= _MIN_CORRECTABLE - 1 and "{" not in w]
 
         # Word weights: inverse document frequency over intents (a document = one intent).
         names = [intent.name for intent in intents.intents]
@@ -108,7 +111,7 @@ class Matcher:
             if word in self._vocab_index:
                 weights[self._vocab_index[word]] = 0.3
         self._weights = weights
-        self._oov_weight = float(weights.max())
+        self._oov_weight = float(weights.max()) * self.oov_factor
         # Inverted index: for each word, the choices that hold it (scoring touches only the
         # query's words, not the whole choice-by-word matrix).
         postings: list[list[int]] = [[] for _ in self._vocab]
