@@ -145,7 +145,7 @@ class Matcher:
         features = self._features.find(norm)
         best = self._best(words, causes, features)
         intent = self._choice_intent[best.choice]
-        slots = self._slots(intent, best.variant, causes, features)
+        slots = self._slots(intent, best.variant, words, causes, features)
         bands = self.intents.thresholds
         confidence = round(float(best.score), 4)
         if intent == "cause_info" and CAUSE_SLOT in best.variant and "cause" not in slots:
@@ -226,7 +226,7 @@ class Matcher:
         beta2 = self.beta * self.beta
         return (1 + beta2) * common / (beta2 * self._choice_weight + query_weight)
 
-    def _slots(self, intent: str, variant: tuple[str, ...], causes: list[Spot],
+    def _slots(self, intent: str, variant: tuple[str, ...], words: list[str], causes: list[Spot],
                features: list[Spot]) -> dict[str, object]:
         slots: dict[str, object] = {}
         if intent == "cause_info" and CAUSE_SLOT in variant and causes:
@@ -237,6 +237,7 @@ class Matcher:
             ranked = rank_causes(self.kb, present, boost=mentioned)
             slots["causes"] = [item.cause.id for item in ranked[:3]]
             slots["features"] = present
+            slots["evidence"] = [" ".join(words[spot.start:spot.end]) for spot in features]
         return slots
 
 

@@ -53,6 +53,7 @@ class PhraseSpotter:
         self._thresholds = np.array([threshold_for(p, base_threshold) for p in self._phrases])
         self._min_threshold = float(self._thresholds.min()) if self._phrases else 100.0
         self._max_words = max((len(p.split()) for p in self._phrases), default=1) + 1
+        self._phrase_words = np.array([len(p.split()) for p in self._phrases])
 
     @property
     def phrases(self) -> list[str]:
@@ -71,6 +72,10 @@ class PhraseSpotter:
         squashed = process.cdist([w.replace(" ", "") for w in windows], self._squashed,
                                  scorer=fuzz.ratio, score_cutoff=self._min_threshold,
                                  dtype=np.float32)
+        # Spaces are ignored only to mend a split or merged word ("athero sclerosis"), never
+        # between runs with as many words as the phrase: "numb and" is not "numb hand".
+        window_words = np.array([j - i for i, j in spans])
+        squashed[window_words[:, None] == self._phrase_words[None, :]] = 0
         scores = np.maximum(scores, squashed)
         hits = np.argwhere(scores >= self._thresholds[None, :])
         if hits.size == 0:

@@ -1,0 +1,67 @@
+"""Load what the assistant says around the knowledge (``voice/data/responses.toml``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from knowledge.datafile import Node, read_package_toml
+
+_TEXT_KEYS = (
+    "empty", "not_english", "too_long", "help", "unknown", "menu_intro", "nothing_to_repeat",
+    "which_cause", "stopped", "no_list", "yes_nothing", "no_nothing", "declined", "goodbye",
+    "journal_not_ready", "emergency_generic", "emergency_repeat_offer", "symptom_intro",
+    "symptom_none", "symptom_reason", "speech_slower", "speech_faster", "speech_louder",
+    "speech_quieter", "speech_limit", "signs_lead",
+)
+
+
+@dataclass(frozen=True)
+class Responses:
+    texts: dict[str, str]
+    menu: tuple[str, ...]
+    menu_words: tuple[tuple[str, ...], ...]
+    names: dict[str, str]
+    confirm: str
+    offers: dict[str, str]
+    offer_questions: dict[str, str]
+    emergency_numbers: dict[str, str]
+
+    def __getattr__(self, key: str) -> str:
+        # Lets the skill write ``responses.help``; only text keys reach here.
+        try:
+            return self.texts[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def emergency_number(self, locale: str | None) -> str:
+        """The emergency number for LOCALE ("en_GB.UTF-8" -> "999"); 112 when unknown."""
+        territory = ""
+        if locale:
+            head = locale.split(".")[0]
+            if "_" in head:
+                territory = head.split("_")[1].upper()
+        return self.emergency_numbers.get(territory, self.emergency_numbers["default"])
+
+
+@lru_cache(maxsize=1)
+def load_responses() -> Responses:
+    label, data = read_package_toml("voice", "responses.toml")
+    root = Node(label, data)
+    texts = {key: root.get(key).text() for key in _TEXT_KEYS}
+    menu = root.get("menu").texts(min_len=3)
+    menu_words = tuple(group.texts() for group in root.get("menu_words").list(min_len=len(menu)))
+    offers = {key: node.text() for key, node in root.get("offers").items()}
+    questions = {key: node.text() for key, node in root.get("offer_questions").items()}
+    for key, target in offers.items():
+        if target not in questions:
+            raise root.get("offers").get(key).fail(f"offers {target!r} but [offer_questions] has no {target!r}")
+    numbers = {key: node.text() for key, node in root.get("emergency_numbers").items()}
+    if "default" not in numbers:
+        raise root.get("emergency_numbers").fail("needs a default number")
+    return Responses(
+        texts=texts, menu=menu, menu_words=menu_words,
+        names={key: node.text() for key, node in root.get("names").items()},
+        confirm=root.get("confirm").get("default").text(),
+        offers=offers, offer_questions=questions, emergency_numbers=numbers,
+    )

@@ -1,0 +1,223 @@
+"""The conversation: turn what the person said into a short, speakable reply, keeping context.
+
+Red flags win over everything (the matcher puts them first). Confidence drives the turn: a clear
+match is answered, a middling one is confirmed ("Did you mean ...?"), and no match gets a menu of
+three topics, never a shrug. The "I'm not a doctor" notice is said once per conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from intents.matcher import Matcher
+from intents.model import Match
+from intents.normalize import normalize
+from knowledge.model import KnowledgeBase
+
+from .responses import Responses
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_UTTERANCE_CHARS = 1000
+# Answers that carry medical content get the one-time notice; commands do not.
+_MEDICAL = frozenset({"causes_overview", "cause_info", "symptom_check", "relief_now", "see_doctor",
+                      "diagnostics", "prevention"})
+SPEECH_CHANGES = frozenset({"slower", "faster", "louder", "quieter"})
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to say, and what the runtime should do around it."""
+
+    text: str
+    intent: str
+    match: Match | None = None
+    end: bool = False            # the conversation is over (goodbye)
+    stop_speaking: bool = False  # cut any speech in progress
+    speech_change: str = ""      # slower, faster, louder or quieter: apply before speaking
+
+
+@dataclass
+class _Context:
+    last_text: str = ""
+    last_cause: str = ""
+    pending_confirm: Match | None = None
+    pending_offer: str = ""
+    menu_open: bool = False
+    disclaimer_said: bool = False
+    history: list[str] = field(default_factory=list)
+
+
+class Skill:
+    """One conversation's worth of state around a shared matcher and knowledge base."""
+
+    def __init__(self, matcher: Matcher, kb: KnowledgeBase, responses: Responses,
+                 emergency_number: str = "112") -> None:
+        self.matcher = matcher
+        self.kb = kb
+        self.r = responses
+        self.number = emergency_number
+        self.ctx = _Context()
+
+    def respond(self, text: str) -> Reply:
+        """The reply to one utterance. Never raises for any string."""
+        if len(text) > MAX_UTTERANCE_CHARS:
+            return self._say(self.r.too_long, "unknown", remember=False)
+        norm = normalize(text)
+        if not norm:
+            message = self.r.not_english if any(ch.isalpha() for ch in text) else self.r.empty
+            return self._say(message, "unknown", remember=False)
+        match = self.matcher.match(text)
+        if not match.slots.get("red_flags"):
+            chosen = self._menu_choice(norm)
+            if chosen:
+                match = Match(intent=chosen, confidence=1.0, text=norm, guess=chosen)
+        _LOGGER.debug("Heard %r -> %s (%.2f) %s", text, match.intent, match.confidence, match.slots)
+        return self.handle(match)
+
+    def handle(self, match: Match) -> Reply:
+        ctx = self.ctx
+        pending, ctx.pending_confirm = ctx.pending_confirm, None
+        offer, ctx.pending_offer = ctx.pending_offer, ""
+        ctx.menu_open = False
+        if match.intent == "emergency":
+            return self._emergency(match)
+        if pending is not None and match.intent in ("yes", "no"):
+            if match.intent == "yes":
+                return self._answer(Match(intent=pending.intent, confidence=1.0, slots=pending.slots,
+                                          text=pending.text, guess=pending.intent))
+            return self._menu(self.r.declined)
+        if offer and match.intent == "yes":
+            return self._answer(Match(intent=offer, confidence=1.0, guess=offer,
+                                      slots={"cause": ctx.last_cause} if ctx.last_cause else {}))
+        if offer and match.intent == "no":
+            return self._say(self.r.no_nothing, "no", remember=False)
+        if match.intent == "unknown":
+            return self._menu(self.r.unknown)
+        if match.needs_confirmation:
+            ctx.pending_confirm = match
+            return self._say(self.r.confirm.replace("{topic}", self._topic(match)), match.intent,
+                             match=match, remember=False)
+        return self._answer(match)
+
+    # -- answers ------------------------------------------------------------------------------
+
+    def _answer(self, match: Match) -> Reply:
+        intent = match.intent
+        kb = self.kb
+        r = self.r
+        if intent == "repeat":
+            return Reply(self.ctx.last_text or r.nothing_to_repeat, intent, match)
+        if intent == "stop":
+            return Reply(r.stopped, intent, match, stop_speaking=True)
+        if intent in SPEECH_CHANGES:
+            return Reply(r.texts[f"speech_{intent}"], intent, match, speech_change=intent)
+        if intent == "goodbye":
+            return Reply(r.goodbye, intent, match, end=True, stop_speaking=True)
+        if intent == "help":
+            return self._say(r.help, intent, match=match)
+        if intent in ("next", "previous"):
+            return self._say(r.no_list, intent, match=match, remember=False)
+        if intent == "yes":
+            return self._say(r.yes_nothing, intent, match=match, remember=False)
+        if intent == "no":
+            return self._say(r.no_nothing, intent, match=match, remember=False)
+        if intent in ("journal_log", "journal_summary"):
+            return self._say(r.journal_not_ready, intent, match=match)
+        if intent == "causes_overview":
+            body = [kb.overview]
+        elif intent == "cause_info":
+            cause_id = str(match.slots.get("cause") or self.ctx.last_cause)
+            if not cause_id:
+                return self._say(r.which_cause, intent, match=match, remember=False)
+            cause = kb.cause(cause_id)
+            self.ctx.last_cause = cause.id
+            body = [cause.explanation, f"{r.signs_lead} {cause.signs}", cause.action]
+        elif intent == "symptom_check":
+            body = self._symptoms(match)
+        elif intent == "relief_now":
+            relief = kb.relief
+            body = [relief.intro, *(step.say for step in relief.steps), relief.not_enough]
+        elif intent == "see_doctor":
+            soon = kb.see_doctor_soon
+            body = [soon.advice, *(sign.say for sign in soon.signs),
+                    r.emergency_generic.replace("{number}", self.number)]
+        elif intent == "diagnostics":
+            diagnosis = kb.diagnosis
+            body = [diagnosis.first,
+                    *(f"{test.name[0].upper()}{test.name[1:]}: {test.why}" for test in diagnosis.tests),
+                    diagnosis.others]
+        elif intent == "prevention":
+            prevention = kb.prevention
+            body = [prevention.intro, *(tip.say for tip in prevention.exercises),
+                    *(tip.say for tip in prevention.vessels)]
+        else:  # pragma: no cover - every contract intent is handled above
+            return self._menu(r.unknown)
+        if not self.ctx.disclaimer_said and intent in _MEDICAL:
+            self.ctx.disclaimer_said = True
+            body.insert(1 if intent != "cause_info" else 0, kb.disclaimer)
+        follow = r.offers.get(intent, "")
+        if follow:
+            self.ctx.pending_offer = follow
+            body.append(r.offer_questions[follow])
+        return self._say(" ".join(body), intent, match=match)
+
+    def _symptoms(self, match: Match) -> list[str]:
+        features = [str(f) for f in match.slots.get("features", [])]  # type: ignore[union-attr]
+        causes = [str(c) for c in match.slots.get("causes", [])]  # type: ignore[union-attr]
+        if not features and not match.slots.get("causes"):
+            return [self.r.symptom_none]
+        names = [self.kb.cause(cid).name for cid in causes]
+        listing = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+        parts = [f"{self.r.symptom_intro} {listing}."]
+        heard = [str(p) for p in match.slots.get("evidence", [])]  # type: ignore[union-attr]
+        if heard:
+            parts.append(f"{self.r.symptom_reason} " + " and ".join(heard[:3]) + ".")
+        top = self.kb.cause(causes[0])
+        self.ctx.last_cause = top.id
+        parts.append(top.action)
+        return parts
+
+    def _emergency(self, match: Match) -> Reply:
+        flags = [str(f) for f in match.slots.get("red_flags", [])]  # type: ignore[union-attr]
+        if flags:
+            flag = self.kb.red_flag(flags[0])
+            text = f"{flag.advice_for(self.number)} {self.r.emergency_repeat_offer}"
+        else:
+            text = f"{self.r.emergency_generic.replace('{number}', self.number)} {self.r.emergency_repeat_offer}"
+        # Speech in progress is cut: nothing is more important than this.
+        return Reply(self._remember(text), "emergency", match, stop_speaking=True)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _topic(self, match: Match) -> str:
+        name = self.r.names.get(match.intent, match.intent.replace("_", " "))
+        cause = match.slots.get("cause")
+        if cause:
+            name = name.replace("{cause}", self.kb.cause(str(cause)).name)
+        return name.replace("{cause}", "one of the causes")
+
+    def _menu_choice(self, norm: str) -> str:
+        if not self.ctx.menu_open:
+            return ""
+        for index, words in enumerate(self.r.menu_words):
+            if norm in words:
+                return self.r.menu[index]
+        return ""
+
+    def _menu(self, lead: str) -> Reply:
+        topics = [f"{i + 1}: {self.r.names[intent]}." for i, intent in enumerate(self.r.menu)]
+        text = f"{lead} {self.r.menu_intro} {' '.join(topics)}"
+        reply = self._say(text, "unknown", remember=False)
+        self.ctx.menu_open = True
+        return reply
+
+    def _remember(self, text: str) -> str:
+        self.ctx.last_text = text
+        self.ctx.history.append(text)
+        return text
+
+    def _say(self, text: str, intent: str, *, match: Match | None = None,
+             remember: bool = True) -> Reply:
+        return Reply(self._remember(text) if remember else text, intent, match)
