@@ -170,10 +170,15 @@ class Matcher:
         for flag_id, groups, unless in self._cues:
             if any(f" {word} " in padded for word in unless):
                 continue
-            if all(any(f" {word} " in padded for word in group) for group in groups):
-                found.append(Spot(flag_id, 0, len(words), 100.0, "cue: " + " + ".join(
-                    next(w for w in group if f" {w} " in padded) for group in groups)))
+            evidence = [next((w for w in group if f" {w} " in padded), "") for group in groups]
+            if all(evidence) and not any(self._negated(padded, word) for word in evidence):
+                found.append(Spot(flag_id, 0, len(words), 100.0, "cue: " + " + ".join(evidence)))
         return found
+
+    def _negated(self, padded: str, phrase: str) -> bool:
+        """True when a negator ("no", "not", "without") stands just before PHRASE."""
+        before = padded[:padded.index(f" {phrase} ")].split()[-_NEGATION_WINDOW:]
+        return any(word in self._negators for word in before)
 
     def mend(self, norm: str) -> str:
         """Replace words the domain does not know by the closest word it knows, when close."""

@@ -36,6 +36,7 @@ class Reply:
     end: bool = False            # the conversation is over (goodbye)
     stop_speaking: bool = False  # cut any speech in progress
     speech_change: str = ""      # slower, faster, louder or quieter: apply before speaking
+    usable: bool = True          # False when the input itself could not be used (empty, too long...)
 
 
 @dataclass
@@ -63,11 +64,11 @@ class Skill:
     def respond(self, text: str) -> Reply:
         """The reply to one utterance. Never raises for any string."""
         if len(text) > MAX_UTTERANCE_CHARS:
-            return self._say(self.r.too_long, "unknown", remember=False)
+            return Reply(self.r.too_long, "unknown", usable=False)
         norm = normalize(text)
         if not norm:
             message = self.r.not_english if any(ch.isalpha() for ch in text) else self.r.empty
-            return self._say(message, "unknown", remember=False)
+            return Reply(message, "unknown", usable=False)
         match = self.matcher.match(text)
         if not match.slots.get("red_flags"):
             chosen = self._menu_choice(norm)

@@ -1,0 +1,52 @@
+"""Read the labelled development set (tests/data/devset.tsv) and score a matcher on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEVSET = Path(__file__).parent / "data" / "devset.tsv"
+
+
+@dataclass(frozen=True)
+class Line:
+    category: str
+    text: str
+    intent: str
+    cause: str
+
+
+def load(path: Path = DEVSET) -> list[Line]:
+    lines = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if not raw.strip() or raw.startswith("#") or raw.startswith("category\t"):
+            continue
+        category, text, intent, cause = (raw.split("\t") + ["", "", "", ""])[:4]
+        lines.append(Line(category, text, intent, cause))
+    return lines
+
+
+def correct(line: Line, match) -> bool:
+    """Intent right (a middling match that will be confirmed counts), and the cause right too."""
+    if line.intent == "unknown":
+        return match.intent == "unknown"
+    if match.intent != line.intent:
+        return False
+    if line.intent == "cause_info":
+        return match.slots.get("cause") == line.cause
+    if line.intent == "symptom_check" and line.cause:
+        return line.cause in match.slots.get("causes", [])[:3]
+    return True
+
+
+def score(matcher, lines: list[Line]) -> dict[str, float]:
+    in_domain = [l for l in lines if l.intent != "unknown"]
+    ood = [l for l in lines if l.intent == "unknown"]
+    red = [l for l in lines if l.category == "red_flag" or l.intent == "emergency"]
+    results = {id(l): matcher.match(l.text) for l in lines}
+    return {
+        "in_domain": sum(correct(l, results[id(l)]) for l in in_domain) / len(in_domain),
+        "ood_rejected": sum(results[id(l)].intent == "unknown" for l in ood) / len(ood),
+        "red_flags": sum(results[id(l)].intent == "emergency" for l in red) / len(red),
+        "n_in_domain": len(in_domain), "n_ood": len(ood), "n_red": len(red),
+    }

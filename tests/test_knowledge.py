@@ -1,0 +1,70 @@
+import copy
+
+import pytest
+
+from knowledge import CAUSE_IDS, RED_FLAG_IDS, DataFileError, knowledge_from_dict, load_knowledge, rank_causes
+from knowledge.datafile import read_package_toml
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return read_package_toml("knowledge", "knowledge.toml")[1]
+
+
+def test_shipped_knowledge_has_the_contract():
+    kb = load_knowledge()
+    assert [c.id for c in kb.causes] == list(CAUSE_IDS)
+    assert {f.id for f in kb.red_flags} == set(RED_FLAG_IDS)
+    for cause in kb.causes:
+        assert len(cause.aliases) >= 3 and cause.explanation and cause.action
+    for flag in kb.red_flags:
+        assert flag.source.url.startswith("https://") and flag.source.name
+        assert "{number}" not in flag.advice_for("112") and "112" in flag.advice_for("112")
+    assert [s.id for s in kb.relief.steps][0] == "change_position"
+    assert {t.id for t in kb.diagnosis.tests} >= {"spine_xray", "spine_ct", "leg_vessel_ultrasound",
+                                                  "electroneuromyography"}
+
+
+def test_spoken_text_is_short_and_plain():
+    kb = load_knowledge()
+    texts = [kb.overview, kb.disclaimer, *(c.explanation for c in kb.causes),
+             *(c.action for c in kb.causes), *(s.say for s in kb.relief.steps),
+             *(f.advice_for("112") for f in kb.red_flags)]
+    for text in texts:
+        for sentence in text.replace("!", ".").replace("?", ".").split(". "):
+            assert len(sentence.split()) <= 25, sentence
+        assert not set(text) & set("()[]{}<>*#/"), text
+
+
+def _cause(data, cause_id):
+    return next(c for c in data["causes"] if c["id"] == cause_id)
+
+
+@pytest.mark.parametrize("mutate, key, problem", [
+    (lambda d: d["causes"].remove(_cause(d, "neuropathy")), "causes", "'neuropathy' is missing"),
+    (lambda d: d["causes"][2].__setitem__("prior", 9), "causes[2].prior", "outside 1..5"),
+    (lambda d: d["causes"][0]["indicators"].__setitem__("headache", 1), "causes[0].indicators.headache",
+     "not a feature id"),
+    (lambda d: d["red_flags"][0]["source"].pop("url"), "red_flags[0].source.url", "missing"),
+    (lambda d: d["red_flags"][1].__setitem__("advice", "Rest."), "red_flags[1].advice", "{number}"),
+    (lambda d: d.__setitem__("overview", 42), "overview", "must be a string"),
+    (lambda d: _cause(d, "raynaud")["aliases"].append("slipped disc"), "].aliases[",
+     "'slipped disc' already belongs"),
+    (lambda d: d.__setitem__("colour", "red"), "colour", "not a known key"),
+])
+def test_broken_data_names_file_key_and_problem(raw, mutate, key, problem):
+    data = copy.deepcopy(raw)
+    mutate(data)
+    with pytest.raises(DataFileError) as caught:
+        knowledge_from_dict("knowledge.toml", data)
+    message = str(caught.value)
+    assert "knowledge.toml" in message and key in message and problem in message
+
+
+def test_ranking_follows_the_described_features():
+    kb = load_knowledge()
+    assert rank_causes(kb, ["diabetes", "burning_feet"])[0].cause.id == "neuropathy"
+    assert rank_causes(kb, ["cold_pale_toes"])[0].cause.id == "raynaud"
+    assert rank_causes(kb, ["after_sitting"])[0].cause.id == "poor_circulation"
+    # Nothing known: the most common cause first.
+    assert rank_causes(kb, [])[0].cause.id == "poor_circulation"

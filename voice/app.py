@@ -1,0 +1,105 @@
+"""Wire the pieces together: matcher + knowledge + responses -> skill, and a speaker."""
+
+from __future__ import annotations
+
+import locale
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TextIO
+
+from intents.matcher import default_matcher
+from knowledge.loader import load_knowledge
+
+from .responses import load_responses
+from .skill import Reply, Skill
+from .speaker import Speaker, open_speaker
+
+_LOGGER = logging.getLogger(__name__)
+
+RATE_STEP = 30
+VOLUME_STEP = 0.2
+
+
+@dataclass(frozen=True)
+class SpeechOptions:
+    enabled: bool = True
+    rate: int | None = None
+    volume: float | None = None
+    voice: str | None = None
+    device: str | None = None
+
+
+def emergency_number(override: str | None) -> str:
+    if override:
+        return override
+    responses = load_responses()
+    current = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG")
+    if not current:
+        current = locale.getlocale()[0]
+    return responses.emergency_number(current)
+
+
+def build_skill(number: str | None = None) -> Skill:
+    """The skill over the shipped data; raises DataFileError if a data file is broken."""
+    return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number(number))
+
+
+class Voice:
+    """Prints every reply and speaks it, in the background so typing can interrupt it."""
+
+    def __init__(self, speaker: Speaker, out: TextIO | None = None) -> None:
+        self.speaker = speaker
+        # Held once: pyttsx3 prints to sys.stdout while it works and we silence that.
+        self.out = out or sys.stdout
+        self._told_silent = False
+        self._thread: threading.Thread | None = None
+
+    def print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def tell_once_if_silent(self) -> None:
+        if not self.speaker.available and not self._told_silent:
+            self._told_silent = True
+            self.print(self.speaker.reason)
+
+    def deliver(self, reply: Reply, *, wait: bool) -> None:
+        if reply.stop_speaking:
+            self.stop()
+        if reply.speech_change:
+            self.change(reply.speech_change)
+        self.print(reply.text)
+        self.tell_once_if_silent()
+        if not self.speaker.available or not reply.text:
+            return
+        self.stop()
+        self._thread = threading.Thread(target=self.speaker.say, args=(reply.text,), daemon=True)
+        self._thread.start()
+        if wait:
+            self.wait()
+
+    def change(self, what: str) -> None:
+        speaker = self.speaker
+        if not speaker.available:
+            return
+        if what in ("slower", "faster"):
+            speaker.rate = speaker.rate + (RATE_STEP if what == "faster" else -RATE_STEP)
+        else:
+            speaker.volume = speaker.volume + (VOLUME_STEP if what == "louder" else -VOLUME_STEP)
+
+    def stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self.speaker.stop()
+            self._thread.join(timeout=2.0)
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+
+def open_voice(options: SpeechOptions, out: TextIO | None = None) -> Voice:
+    return Voice(open_speaker(enabled=options.enabled, rate=options.rate, volume=options.volume,
+                              voice=options.voice, device=options.device), out)

@@ -1,0 +1,174 @@
+"""The ``numb-legs`` command: ask, chat and understand (typed text in, printed and spoken out)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from importlib import metadata
+from typing import TextIO
+
+from knowledge.errors import DataFileError, NumbLegsError
+
+_LOGGER = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1
+EXIT_BROKEN = 2
+
+
+def _version() -> str:
+    try:
+        return metadata.version("numb-legs")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="numb-legs",
+        description="Offline voice assistant: why are my legs numb, and what to do right now.")
+    parser.add_argument("--version", action="version", version=f"numb-legs {_version()}")
+    parser.add_argument("--debug", action="store_true", help="log what happens, to stderr")
+    speech = parser.add_argument_group("speech")
+    speech.add_argument("--no-speech", action="store_true", help="print replies, do not speak them")
+    speech.add_argument("--rate", type=int, help="speaking rate in words per minute (80 to 400)")
+    speech.add_argument("--volume", type=float, help="speaking volume, 0.0 to 1.0")
+    speech.add_argument("--voice", help="voice id or part of its name (espeak-ng voices)")
+    speech.add_argument("--output-device", help="speaker: device index or part of its name")
+    parser.add_argument("--emergency-number", help="number to call in an emergency "
+                        "(default: from your locale, else 112)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    ask = commands.add_parser("ask", help="answer one question, printed and spoken")
+    ask.add_argument("text", nargs="+", metavar="TEXT")
+    commands.add_parser("chat", help="a typed conversation, replies printed and spoken (default)")
+    understand = commands.add_parser("understand", help="show what utterances mean")
+    understand.add_argument("--json", action="store_true", help="one JSON object per line")
+    understand.add_argument("text", nargs="*", metavar="TEXT",
+                            help="utterances; with none, one per line from standard input")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    out = sys.stdout
+    try:
+        return _run(args, out)
+    except DataFileError as err:
+        _fail(f"numb-legs cannot start: {err}. Reinstall numb-legs, or undo the change to that file.",
+              args)
+        return EXIT_BROKEN
+    except NumbLegsError as err:
+        _fail(f"numb-legs: {err}", args)
+        return EXIT_BROKEN
+    except KeyboardInterrupt:
+        out.write("\n")
+        return EXIT_OK
+
+
+def _fail(message: str, args: argparse.Namespace) -> None:
+    sys.stderr.write(message + "\n")
+    if args.no_speech or getattr(args, "command", None) == "understand":
+        return
+    # The person may not be looking at the screen: say that something is wrong, briefly.
+    try:
+        from .app import SpeechOptions, open_voice
+
+        voice = open_voice(_speech_options(args), out=sys.stderr)
+        if voice.speaker.available:
+            voice.speaker.say("Sorry, numb-legs cannot start. The details are on the screen.")
+    except NumbLegsError:
+        _LOGGER.debug("Could not speak the start-up failure", exc_info=True)
+
+
+def _speech_options(args: argparse.Namespace):
+    from .app import SpeechOptions
+
+    return SpeechOptions(enabled=not args.no_speech, rate=args.rate, volume=args.volume,
+                         voice=args.voice, device=args.output_device)
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from .app import build_skill, open_voice
+
+    command = args.command or "chat"
+    skill = build_skill(args.emergency_number)
+    if command == "understand":
+        return _understand(skill, args, out)
+    voice = open_voice(_speech_options(args), out)
+    if command == "ask":
+        reply = skill.respond(" ".join(args.text))
+        voice.deliver(reply, wait=True)
+        return EXIT_OK if reply.usable else EXIT_BAD_INPUT
+    return _chat(skill, voice)
+
+
+def _chat(skill, voice) -> int:
+    voice.print("numb-legs: ask me about numb legs. Type a question and press Enter. "
+                "Type help for ideas, goodbye to finish.")
+    voice.tell_once_if_silent()
+    stdin = sys.stdin
+    while True:
+        try:
+            line = stdin.readline()
+        except UnicodeDecodeError:
+            voice.print("That line was not readable text. Please type it again.")
+            continue
+        if not line:  # end of input
+            voice.wait()
+            return EXIT_OK
+        voice.stop()  # typing while it speaks interrupts it
+        reply = skill.respond(line.strip())
+        voice.deliver(reply, wait=reply.end)
+        if reply.end:
+            return EXIT_OK
+
+
+def _understand(skill, args: argparse.Namespace, out: TextIO) -> int:
+    status = EXIT_OK
+    for number, text in _utterances(args):
+        if text is None:
+            sys.stderr.write(f"Line {number} is not valid UTF-8 text; skipped it.\n")
+            status = EXIT_BAD_INPUT
+            continue
+        skill.ctx.__init__()  # each line on its own: no context carried between them
+        reply = skill.respond(text)
+        match = reply.match
+        if not reply.usable:
+            status = EXIT_BAD_INPUT
+        if args.json:
+            record = {"text": text,
+                      "intent": match.intent if match else "unknown",
+                      "slots": match.slots if match else {},
+                      "confidence": round(match.confidence, 3) if match else 0.0,
+                      "confirm": bool(match and match.needs_confirmation),
+                      "reply": reply.text}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            intent = match.intent if match else "unknown"
+            confidence = f"{match.confidence:.2f}" if match else "0.00"
+            out.write(f"{intent} ({confidence}) {json.dumps(match.slots) if match and match.slots else ''}"
+                      .rstrip() + f"\n  {reply.text}\n")
+    out.flush()
+    return status
+
+
+def _utterances(args: argparse.Namespace):
+    """(line number, text or None when unreadable) from the arguments or standard input."""
+    if args.text:
+        for number, text in enumerate(args.text, start=1):
+            yield number, text
+        return
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            yield number, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield number, None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
