@@ -157,7 +157,7 @@ class Skill:
             return self._menu(r.unknown)
         if not self.ctx.disclaimer_said and intent in _MEDICAL:
             self.ctx.disclaimer_said = True
-            body.insert(1 if intent != "cause_info" else 0, kb.disclaimer)
+            body.insert(1, kb.disclaimer)
         follow = r.offers.get(intent, "")
         if follow:
             self.ctx.pending_offer = follow

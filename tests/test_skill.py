@@ -1,0 +1,85 @@
+import pytest
+
+from intents.matcher import default_matcher
+from knowledge import load_knowledge
+from voice.responses import load_responses
+from voice.skill import Skill
+
+
+@pytest.fixture()
+def skill():
+    return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number="999")
+
+
+def test_disclaimer_once_per_conversation(skill):
+    kb = load_knowledge()
+    first = skill.respond("why are my legs numb")
+    second = skill.respond("what is a slipped disc")
+    assert kb.disclaimer in first.text
+    assert kb.disclaimer not in second.text
+
+
+def test_most_useful_fact_first_and_follow_up_offer(skill):
+    reply = skill.respond("tell me about atherosclerosis")
+    cause = load_knowledge().cause("atherosclerosis")
+    assert reply.text.startswith(cause.explanation.split(".")[0])
+    assert reply.text.endswith("Do you want to know how to prevent it?")
+    prevention = skill.respond("yes")
+    assert prevention.intent == "prevention"
+    assert load_knowledge().prevention.intro in prevention.text
+
+
+def test_repeat_and_last_cause_context(skill):
+    first = skill.respond("what is raynaud's disease")
+    assert skill.respond("say that again").text == first.text
+    follow = skill.respond("what should i do about it")
+    assert follow.intent == "cause_info"
+    assert load_knowledge().cause("raynaud").action in follow.text
+
+
+def test_unknown_offers_three_numbered_topics_and_understands_the_number(skill):
+    reply = skill.respond("set an alarm for seven")
+    assert "one, two or three" in reply.text and reply.intent == "unknown"
+    chosen = skill.respond("two")
+    assert chosen.intent == "relief_now"
+
+
+def test_middling_match_is_confirmed_then_answered_on_yes(skill):
+    match = skill.matcher.match("raynaud feet")
+    reply = skill.handle(match.__class__(intent="cause_info", confidence=0.65, slots={"cause": "raynaud"},
+                                         needs_confirmation=True, guess="cause_info"))
+    assert reply.text.startswith("Did you mean") and "Raynoh" in reply.text
+    answer = skill.respond("yes")
+    assert answer.intent == "cause_info"
+    assert load_knowledge().cause("raynaud").explanation in answer.text
+
+
+def test_no_to_a_confirmation_gives_the_menu(skill):
+    skill.handle(skill.matcher.match("what is a slipped disc").__class__(
+        intent="prevention", confidence=0.6, needs_confirmation=True, guess="prevention"))
+    assert "one, two or three" in skill.respond("no").text
+
+
+def test_emergency_uses_the_configured_number_and_interrupts(skill):
+    skill.respond("how can i prevent numb legs")
+    reply = skill.respond("my face is drooping and i can't talk properly")
+    assert reply.intent == "emergency" and reply.stop_speaking
+    assert reply.text.startswith("Call 999 now.")
+    assert skill.respond("repeat").text == reply.text
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "didn't catch"), ("   ", "didn't catch"), ("\U0001F9B5", "didn't catch"),
+    ("\u0423 \u043c\u0435\u043d\u044f \u043d\u043e\u0433\u0438", "only understand English"),
+    ("why " * 30_000, "too long"),
+])
+def test_unusable_input_gets_a_clear_message(skill, text, message):
+    reply = skill.respond(text)
+    assert message in reply.text and not reply.usable
+
+
+def test_speech_commands_and_goodbye(skill):
+    assert skill.respond("speak slower").speech_change == "slower"
+    assert skill.respond("louder please").speech_change == "louder"
+    bye = skill.respond("goodbye")
+    assert bye.end and bye.intent == "goodbye"

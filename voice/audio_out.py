@@ -1,0 +1,151 @@
+"""Audio output through sounddevice (PortAudio), in small blocks so playback can be cut short."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from knowledge.errors import NumbLegsError
+
+from .tts import Audio
+
+_LOGGER = logging.getLogger(__name__)
+
+# Checked between blocks: stop() cuts playback within one block plus the device's latency.
+BLOCK_SECONDS = 0.05
+PORTAUDIO_HINT = "Install PortAudio (sudo apt-get install libportaudio2)."
+
+
+class AudioDeviceError(NumbLegsError):
+    """No usable audio output: PortAudio missing, no such device, or the device failed."""
+
+
+def _sounddevice() -> ModuleType:
+    """Import sounddevice on demand: it loads libportaudio at import and raises OSError without it."""
+    try:
+        import sounddevice
+    except OSError as err:
+        raise AudioDeviceError(f"The audio library is not available ({err}). {PORTAUDIO_HINT}") \
+            from err
+    return sounddevice
+
+
+def output_devices() -> list[tuple[int, str]]:
+    """(index, name) of every device that can play sound."""
+    sd = _sounddevice()
+    try:
+        return [(int(d["index"]), str(d["name"])) for d in sd.query_devices()
+                if d["max_output_channels"] > 0]
+    except sd.PortAudioError as err:
+        raise AudioDeviceError(f"Could not list audio devices: {err}") from err
+
+
+def find_output_device(spec: int | str | None) -> int | None:
+    """Index of the output device SPEC names (an index, or part of a name); None: not found.
+
+    With SPEC None, the system's default output device, or None when there is none.
+    """
+    sd = _sounddevice()
+    devices = output_devices()
+    if spec is None:
+        default = sd.default.device[1]
+        if isinstance(default, int) and any(index == default for index, _ in devices):
+            return default
+        return None
+    if isinstance(spec, int) or spec.strip().isdigit():
+        index = int(spec)
+        return index if any(i == index for i, _ in devices) else None
+    wanted = spec.strip().casefold()
+    found = [index for index, name in devices if wanted in name.casefold()]
+    if len(found) > 1:
+        _LOGGER.debug("Output device %r matches %s; using %s", spec, found, found[0])
+    return found[0] if found else None
+
+
+def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """Linear-interpolation resampling; plenty for speech when a device refuses espeak's rate."""
+    if source_rate == target_rate or len(samples) == 0:
+        return samples
+    count = max(1, round(len(samples) * target_rate / source_rate))
+    positions = np.arange(count) * (source_rate / target_rate)
+    resampled = np.interp(positions, np.arange(len(samples)), samples.astype(np.float64))
+    return np.clip(np.rint(resampled), -32768, 32767).astype(np.int16)
+
+
+class AudioOutput:
+    """One output device; plays Audio blocking, stoppable from another thread."""
+
+    def __init__(self, device: int | str | None = None) -> None:
+        index = find_output_device(device)
+        if index is None:
+            names = ", ".join(f"{i}: {name}" for i, name in output_devices()) or "none"
+            if device is None:
+                raise AudioDeviceError("No audio output device was found.")
+            raise AudioDeviceError(f"The audio output device {device!r} was not found "
+                                   f"(output devices: {names}).")
+        sd = _sounddevice()
+        try:
+            info = sd.query_devices(index)
+        except sd.PortAudioError as err:
+            raise AudioDeviceError(f"Could not open audio output device {index}: {err}") from err
+        self.device = index
+        self.name = str(info["name"])
+        self.default_rate = int(info["default_samplerate"])
+        self.last_stream_format: tuple[int, int] | None = None  # (rate, channels) last opened
+        _LOGGER.debug("Audio output: %s (%s), default %s Hz", index, self.name, self.default_rate)
+
+    def play(self, audio: Audio, stop_event: threading.Event) -> bool:
+        """Play AUDIO to the end (True) or until STOP_EVENT is set (False)."""
+        if len(audio.samples) == 0:
+            return not stop_event.is_set()
+        sd = _sounddevice()
+        try:
+            rate, channels = self._stream_format(sd, audio.rate)
+            samples = resample(audio.samples, audio.rate, rate)
+            if channels > 1:
+                samples = np.repeat(samples[:, np.newaxis], channels, axis=1)
+            self.last_stream_format = (rate, channels)
+            return self._write(sd, samples.reshape(len(samples), channels), rate, channels,
+                               stop_event)
+        except sd.PortAudioError as err:
+            raise AudioDeviceError(f"Playing sound on {self.name!r} failed: {err}") from err
+
+    def _stream_format(self, sd: ModuleType, rate: int) -> tuple[int, int]:
+        """The first of (speech rate, device rate) x (mono, stereo) the device accepts."""
+        refusals = []
+        for candidate_rate in dict.fromkeys((rate, self.default_rate)):
+            for channels in (1, 2):
+                try:
+                    sd.check_output_settings(device=self.device, samplerate=candidate_rate,
+                                             channels=channels, dtype="int16")
+                    return candidate_rate, channels
+                except sd.PortAudioError as err:
+                    refusals.append(f"{candidate_rate} Hz x {channels}: {err}")
+        raise AudioDeviceError(f"The audio output device {self.name!r} accepts none of the "
+                               f"formats tried ({'; '.join(refusals)}).")
+
+    def _write(self, sd: ModuleType, frames: np.ndarray, rate: int, channels: int,
+               stop_event: threading.Event) -> bool:
+        block = max(1, int(rate * BLOCK_SECONDS))
+        stream: Any = sd.OutputStream(device=self.device, samplerate=rate, channels=channels,
+                                      dtype="int16", latency="low")
+        try:
+            stream.start()
+            for start in range(0, len(frames), block):
+                if stop_event.is_set():
+                    stream.abort()  # drops what is still buffered, unlike stop()
+                    return False
+                if stream.write(frames[start:start + block]):
+                    _LOGGER.debug("Output underflow on %s", self.name)
+            # What is written is not yet heard: wait out the buffer, still listening for stop.
+            if stop_event.wait(float(stream.latency)):
+                stream.abort()
+                return False
+            stream.stop()
+            return True
+        finally:
+            stream.close()
