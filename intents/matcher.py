@@ -53,7 +53,7 @@ class Matcher:
     oov_factor = 1.5
 
     def __init__(self, intents: IntentSet, kb: KnowledgeBase) -> None:
-        self.intents = intents
+        self.thresholds = intents.thresholds
         self.kb = kb
         lang = language()
         self._negators = lang.negators
@@ -121,7 +121,10 @@ class Matcher:
                 index = self._vocab_index[word]
                 postings[index].append(row)
                 choice_weight[row] += weights[index]
-        self._postings = [np.array(rows, dtype=np.int32) for rows in postings]
+        # Stored flat (CSR style): one array and offsets pickle and load far faster than
+        # a thousand small arrays.
+        self._offsets = np.cumsum([0] + [len(rows) for rows in postings])
+        self._flat_postings = np.array([row for rows in postings for row in rows], dtype=np.int32)
         self._choice_weight = choice_weight
         self.beta = 1.3
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
@@ -146,7 +149,7 @@ class Matcher:
         best = self._best(words, causes, features)
         intent = self._choice_intent[best.choice]
         slots = self._slots(intent, best.variant, words, causes, features)
-        bands = self.intents.thresholds
+        bands = self.thresholds
         confidence = round(float(best.score), 4)
         if intent == "cause_info" and CAUSE_SLOT in best.variant and "cause" not in slots:
             intent = "unknown"
@@ -183,6 +186,15 @@ class Matcher:
     def mend(self, norm: str) -> str:
         """Replace words the domain does not know by the closest word it knows, when close."""
         return " ".join(self._correct(word) for word in norm.split())
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        del state["_correct"]  # an lru_cache wrapper: rebuilt on load
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     @property
     def vocabulary(self) -> list[str]:
@@ -224,7 +236,8 @@ class Matcher:
         query_weight = sum(self._weights[i] for i in known) + self._oov_weight * len(unknown)
         common = np.zeros(len(self._choice_weight))
         for index in known:
-            common[self._postings[index]] += self._weights[index]
+            rows = self._flat_postings[self._offsets[index]:self._offsets[index + 1]]
+            common[rows] += self._weights[index]
         # Weighted F-beta: recall (how much of the template was said) counts BETA times as much
         # as precision (how much of what was said the template explains), since people wrap a
         # known question in words of their own.
@@ -268,10 +281,11 @@ def _non_overlapping(tagged: list[tuple[Spot, str]]) -> list[tuple[Spot, str]]:
 
 @lru_cache(maxsize=1)
 def default_matcher() -> Matcher:
-    """The matcher over the shipped data (built once per process)."""
+    """The matcher over the shipped data (built once per process, cached on disk)."""
     from knowledge.loader import load_knowledge
 
+    from .cache import cached
     from .loader import load_intents
 
-    return Matcher(load_intents(), load_knowledge())
+    return cached("matcher", lambda: Matcher(load_intents(), load_knowledge()))
 

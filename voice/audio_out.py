@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
@@ -100,19 +101,56 @@ class AudioOutput:
 
     def play(self, audio: Audio, stop_event: threading.Event) -> bool:
         """Play AUDIO to the end (True) or until STOP_EVENT is set (False)."""
-        if len(audio.samples) == 0:
-            return not stop_event.is_set()
+        return self.play_all([audio], stop_event)
+
+    def play_all(self, chunks: Iterable[Audio], stop_event: threading.Event) -> bool:
+        """Play CHUNKS back to back on one stream; True if all were played, False if stopped.
+
+        CHUNKS may block between items (the next sentence being synthesised). One stream for
+        all of them avoids a start-up gap per sentence, and ALSA's file plugin (used by the
+        tests) truncates its file on every open.
+        """
         sd = _sounddevice()
+        stream: Any = None
+        rate = channels = 0
         try:
-            rate, channels = self._stream_format(sd, audio.rate)
-            samples = resample(audio.samples, audio.rate, rate)
-            if channels > 1:
-                samples = np.repeat(samples[:, np.newaxis], channels, axis=1)
-            self.last_stream_format = (rate, channels)
-            return self._write(sd, samples.reshape(len(samples), channels), rate, channels,
-                               stop_event)
+            for audio in chunks:
+                if stop_event.is_set():
+                    break
+                if len(audio.samples) == 0:
+                    continue
+                if stream is None:
+                    rate, channels = self._stream_format(sd, audio.rate)
+                    stream = sd.OutputStream(device=self.device, samplerate=rate,
+                                             channels=channels, dtype="int16", latency="low")
+                    stream.start()
+                    self.last_stream_format = (rate, channels)
+                if not self._write(stream, _frames(audio, rate, channels), rate, stop_event):
+                    break
+            if stream is None:
+                return not stop_event.is_set()
+            # What is written is not yet heard: wait out the buffer, still listening for stop.
+            if stop_event.is_set() or stop_event.wait(float(stream.latency)):
+                stream.abort()  # drops what is still buffered, unlike stop()
+                return False
+            stream.stop()
+            return True
         except sd.PortAudioError as err:
             raise AudioDeviceError(f"Playing sound on {self.name!r} failed: {err}") from err
+        finally:
+            if stream is not None:
+                stream.close(ignore_errors=True)
+
+    def _write(self, stream: Any, frames: np.ndarray, rate: int,
+               stop_event: threading.Event) -> bool:
+        """Write FRAMES block by block; False as soon as STOP_EVENT is set."""
+        block = max(1, int(rate * BLOCK_SECONDS))
+        for start in range(0, len(frames), block):
+            if stop_event.is_set():
+                return False
+            if stream.write(frames[start:start + block]):
+                _LOGGER.debug("Output underflow on %s", self.name)
+        return True
 
     def _stream_format(self, sd: ModuleType, rate: int) -> tuple[int, int]:
         """The first of (speech rate, device rate) x (mono, stereo) the device accepts."""
@@ -128,24 +166,8 @@ class AudioOutput:
         raise AudioDeviceError(f"The audio output device {self.name!r} accepts none of the "
                                f"formats tried ({'; '.join(refusals)}).")
 
-    def _write(self, sd: ModuleType, frames: np.ndarray, rate: int, channels: int,
-               stop_event: threading.Event) -> bool:
-        block = max(1, int(rate * BLOCK_SECONDS))
-        stream: Any = sd.OutputStream(device=self.device, samplerate=rate, channels=channels,
-                                      dtype="int16", latency="low")
-        try:
-            stream.start()
-            for start in range(0, len(frames), block):
-                if stop_event.is_set():
-                    stream.abort()  # drops what is still buffered, unlike stop()
-                    return False
-                if stream.write(frames[start:start + block]):
-                    _LOGGER.debug("Output underflow on %s", self.name)
-            # What is written is not yet heard: wait out the buffer, still listening for stop.
-            if stop_event.wait(float(stream.latency)):
-                stream.abort()
-                return False
-            stream.stop()
-            return True
-        finally:
-            stream.close()
+
+def _frames(audio: Audio, rate: int, channels: int) -> np.ndarray:
+    """AUDIO's samples at RATE as a (frames, CHANNELS) array, mono copied to every channel."""
+    samples = resample(audio.samples, audio.rate, rate)
+    return np.repeat(samples[:, np.newaxis], channels, axis=1)

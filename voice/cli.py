@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.write("\n")
         return EXIT_OK
+    except Exception as err:  # noqa: BLE001 - last line of defence: no traceback reaches a user
+        _LOGGER.debug("Unexpected failure", exc_info=True)
+        _fail(f"numb-legs hit an unexpected problem ({err.__class__.__name__}: {err}). "
+              "Run it again with --debug for details.", args)
+        return EXIT_BROKEN
 
 
 def _fail(message: str, args: argparse.Namespace) -> None:

@@ -1,0 +1,97 @@
+"""The real `numb-legs` command in a subprocess: answers, JSON, and bad input of every kind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args, *, stdin: bytes | None = None, cwd: Path = ROOT, tmp_path: Path, env_extra=None):
+    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(cwd))
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "voice", *args], input=stdin, capture_output=True,
+                          cwd=cwd, env=env, timeout=60)
+
+
+def test_ask_prints_the_answer(tmp_path):
+    result = run(["--no-speech", "ask", "why are my legs numb"], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "most common" in result.stdout.decode()
+
+
+def test_understand_json_from_arguments(tmp_path):
+    result = run(["understand", "--json", "tell me about athero sclerosis", "set an alarm for seven"],
+                 tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first, second = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert first["intent"] == "cause_info" and first["slots"]["cause"] == "atherosclerosis"
+    assert set(first) >= {"intent", "slots", "confidence", "reply"}
+    assert second["intent"] == "unknown" and "one, two or three" in second["reply"]
+
+
+def test_understand_reads_stdin_and_survives_bad_lines(tmp_path):
+    lines = [b"what is a slipped disc", b"\xff\xfe not utf-8", b"", b"   ",
+             "\U0001F9B5\U0001F9B5".encode(), "\u00bfPor qu\u00e9?".encode(), b"x" * 100_000,
+             b"my face is drooping"]
+    result = run(["understand", "--json"], stdin=b"\n".join(lines) + b"\n", tmp_path=tmp_path)
+    stderr = result.stderr.decode()
+    assert "Traceback" not in stderr
+    assert result.returncode == 1  # some lines were unusable
+    assert "Line 2 is not valid UTF-8" in stderr
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(records) == len(lines) - 1  # every readable line answered
+    assert records[0]["slots"]["cause"] == "disc_herniation"
+    assert "didn't catch" in records[1]["reply"] and "didn't catch" in records[2]["reply"]
+    assert "too long" in records[5]["reply"]
+    assert records[-1]["intent"] == "emergency"
+
+
+@pytest.mark.parametrize("text, message", [("", "didn't catch"), ("   ", "didn't catch"),
+                                           ("\U0001F9B5", "didn't catch"),
+                                           ("\u043d\u043e\u0433\u0438", "only understand English")])
+def test_ask_with_unusable_input_says_so_and_exits_1(tmp_path, text, message):
+    result = run(["--no-speech", "ask", text], tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stdout.decode()
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_chat_conversation_from_stdin(tmp_path):
+    script = "what is raynaud's disease\nrepeat\nset an alarm\ntwo\ngoodbye\n".encode()
+    result = run(["--no-speech", "chat"], stdin=script, tmp_path=tmp_path)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    assert out.count("Raynoh's disease is rare") == 2  # answer, then the repeat
+    assert "Say one, two or three" in out
+    assert "Take care" in out
+
+
+def test_corrupted_data_file_stops_startup_with_file_and_key(tmp_path):
+    copy = tmp_path / "app"
+    for package in ("voice", "intents", "knowledge"):
+        shutil.copytree(ROOT / package, copy / package)
+    data = copy / "knowledge" / "data" / "knowledge.toml"
+    text = data.read_text(encoding="utf-8").replace('prior = 5', 'prior = "very"', 1)
+    data.write_text(text, encoding="utf-8")
+    result = run(["--no-speech", "ask", "why are my legs numb"], cwd=copy, tmp_path=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2
+    assert "knowledge/data/knowledge.toml" in stderr and ".prior" in stderr and "integer" in stderr
+    assert "Traceback" not in stderr
+
+    data.write_bytes(b"schema_version = 1\n[[causes]\n")  # not TOML at all
+    result = run(["--no-speech", "ask", "hello"], cwd=copy, tmp_path=tmp_path)
+    assert result.returncode == 2 and "is not valid TOML" in result.stderr.decode()
+
+
+def test_version(tmp_path):
+    result = run(["--version"], tmp_path=tmp_path)
+    assert result.returncode == 0 and result.stdout.decode().startswith("numb-legs ")
