@@ -90,7 +90,16 @@ def intents_from_dict(label: str, data: dict[str, Any]) -> IntentSet:
         raise table.fail(f"intent {missing[0]!r} has no templates")
     _LOGGER.debug("Loaded %d intents, %d word sets from %s", len(intents),
                   sum(len(i.word_sets) for i in intents), label)
-    return IntentSet(intents=tuple(intents), thresholds=Thresholds(accept, confirm), source=label)
+    bands.reject_unknown({"accept", "confirm", "recall_weight", "unknown_word_weight"})
+    thresholds = Thresholds(accept, confirm, _positive(bands.get("recall_weight")),
+                            _positive(bands.get("unknown_word_weight")))
+    return IntentSet(intents=tuple(intents), thresholds=thresholds, source=label)
+
+
+def _positive(node: Node) -> float:
+    if isinstance(node.value, bool) or not isinstance(node.value, (int, float)) or node.value <= 0:
+        raise node.fail("must be a positive number")
+    return float(node.value)
 
 
 def _fraction(node: Node) -> float:

@@ -24,6 +24,7 @@ from knowledge.queries import rank_causes
 
 from .model import IntentSet, Match
 from .normalize import language, normalize
+from .phonetic import sound_key
 from .spotting import PhraseSpotter, Spot
 from .templates import expand
 
@@ -34,6 +35,8 @@ SYMPTOM_SLOT = "{symptom}"
 # Words shorter than this are left alone: "ant" is not a misheard "and".
 _MIN_CORRECTABLE = 5
 _CORRECTION_CUTOFF = 86.0
+_SOUND_CUTOFF = 65.0
+_MERGE_CUTOFF = 80.0
 _SPOT_THRESHOLD = 84.0
 _RED_FLAG_THRESHOLD = 86.0
 _NEGATION_WINDOW = 3
@@ -49,14 +52,12 @@ class _Scored:
 class Matcher:
     """Fuzzy intent matcher over the shipped (or given) intents and knowledge base."""
 
-    # A word the domain has never seen weighs this many times the rarest known word.
-    oov_factor = 1.5
-
     def __init__(self, intents: IntentSet, kb: KnowledgeBase) -> None:
         self.thresholds = intents.thresholds
         self.kb = kb
         lang = language()
         self._negators = lang.negators
+        self._stopwords = lang.stopwords
         # One choice per distinct bag of words; _choice_template says which line it came from.
         bags: list[frozenset[str]] = []
         self._choice_intent: list[str] = []
@@ -69,15 +70,15 @@ class Matcher:
 
         self._causes = PhraseSpotter(
             ((alias, cause.id) for cause in kb.causes for alias in (*cause.aliases, cause.name)),
-            _SPOT_THRESHOLD)
+            _SPOT_THRESHOLD, lang.stopwords)
         self._features = PhraseSpotter(
             ((phrase, feature.id) for feature in kb.features
              for template in feature.phrases for phrase in expand(template)),
-            _SPOT_THRESHOLD)
+            _SPOT_THRESHOLD, lang.stopwords)
         self._red_flags = PhraseSpotter(
             ((phrase, flag.id) for flag in kb.red_flags
              for template in flag.patterns for phrase in expand(template)),
-            _RED_FLAG_THRESHOLD)
+            _RED_FLAG_THRESHOLD, lang.stopwords)
 
         # Word rules per red flag, normalised like utterances ("legs" -> "leg").
         self._cues = [
@@ -99,6 +100,10 @@ class Matcher:
         self._vocab = list(vocabulary)
         self._vocab_index = {word: i for i, word in enumerate(self._vocab)}
         self._correctable = [w for w in self._vocab if len(w) >= _MIN_CORRECTABLE - 1 and "{" not in w]
+        self._sounds: dict[str, list[str]] = {}
+        for word in self._vocab:
+            if "{" not in word and len(word) >= 2:
+                self._sounds.setdefault(sound_key(word), []).append(word)
 
         # Word weights: inverse document frequency over intents (a document = one intent).
         names = [intent.name for intent in intents.intents]
@@ -111,7 +116,7 @@ class Matcher:
             if word in self._vocab_index:
                 weights[self._vocab_index[word]] = 0.3
         self._weights = weights
-        self._oov_weight = float(weights.max()) * self.oov_factor
+        self._oov_weight = float(weights.max()) * intents.thresholds.unknown_word_weight
         # Inverted index: for each word, the choices that hold it (scoring touches only the
         # query's words, not the whole choice-by-word matrix).
         postings: list[list[int]] = [[] for _ in self._vocab]
@@ -126,8 +131,9 @@ class Matcher:
         self._offsets = np.cumsum([0] + [len(rows) for rows in postings])
         self._flat_postings = np.array([row for rows in postings for row in rows], dtype=np.int32)
         self._choice_weight = choice_weight
-        self.beta = 1.3
+        self.beta = intents.thresholds.recall_weight
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        self._sound_alike = lru_cache(maxsize=4096)(self._sound_alike_uncached)
         _LOGGER.debug("Matcher ready: %d word sets, %d words", len(bags), len(self._vocab))
 
     # -- public -------------------------------------------------------------------------------
@@ -184,17 +190,41 @@ class Matcher:
         return any(word in self._negators for word in before)
 
     def mend(self, norm: str) -> str:
-        """Replace words the domain does not know by the closest word it knows, when close."""
-        return " ".join(self._correct(word) for word in norm.split())
+        """Mend spelling: words the domain does not know -> the closest word it knows, if close.
+
+        Two neighbours, one of them unknown, are first tried as one word ("re peat", "amble
+        lance"), since recognisers often split a word they do not know.
+        """
+        words = norm.split()
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            pair = word + words[i + 1] if i + 1 < len(words) else ""
+            if pair and (word not in self._vocab_index or words[i + 1] not in self._vocab_index) \
+                    and not {word, words[i + 1]} & self._stopwords:
+                merged = self._sound_alike(pair)
+                if merged in self._vocab_index and fuzz.ratio(merged, pair) >= _MERGE_CUTOFF:
+                    out.append(merged)
+                    i += 2
+                    continue
+            out.append(self._correct(word))
+            i += 1
+        return " ".join(out)
+
+    def sound_alike(self, words: tuple[str, ...]) -> tuple[str, ...]:
+        """Mend by sound ("buy" -> "by"), for scoring only: phrase spotting stays on the text."""
+        return tuple(self._sound_alike(word) for word in words)
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        del state["_correct"]  # an lru_cache wrapper: rebuilt on load
+        del state["_correct"], state["_sound_alike"]  # lru_cache wrappers: rebuilt on load
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        self._sound_alike = lru_cache(maxsize=4096)(self._sound_alike_uncached)
 
     @property
     def vocabulary(self) -> list[str]:
@@ -203,11 +233,28 @@ class Matcher:
     # -- scoring ------------------------------------------------------------------------------
 
     def _correct_uncached(self, word: str) -> str:
+        """Spelling: the closest known word when it differs by about one letter in six."""
         if word in self._vocab_index or len(word) < _MIN_CORRECTABLE:
             return word
         found = process.extractOne(word, self._correctable, scorer=fuzz.ratio,
                                    score_cutoff=_CORRECTION_CUTOFF)
         return found[0] if found else word
+
+    def _sound_alike_uncached(self, word: str) -> str:
+        """Sound: a known word that sounds the same and is spelled not too differently."""
+        if word in self._vocab_index:
+            return word
+        spelled = self._correct(word)
+        if spelled != word:
+            return spelled
+        if len(word) >= 3:
+            # Sounds the same and is spelled not too differently: "buy" -> "by", "here" -> "hear".
+            candidates = self._sounds.get(sound_key(word), [])
+            scored = process.extractOne(word, candidates, scorer=fuzz.ratio,
+                                        score_cutoff=_SOUND_CUTOFF) if candidates else None
+            if scored:
+                return scored[0]
+        return word
 
     def _variants(self, words: list[str], causes: list[Spot],
                   features: list[Spot]) -> list[tuple[str, ...]]:
@@ -224,7 +271,7 @@ class Matcher:
     def _best(self, words: list[str], causes: list[Spot], features: list[Spot]) -> _Scored:
         best = _Scored(-1.0, 0, tuple(words))
         for variant in self._variants(words, causes, features):
-            scores = self._score(variant)
+            scores = self._score(self.sound_alike(variant))
             choice = int(np.argmax(scores))
             if scores[choice] > best.score:
                 best = _Scored(float(scores[choice]), choice, variant)

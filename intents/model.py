@@ -25,10 +25,14 @@ class Intent:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Confidence bands: at or above ``accept`` answer; from ``confirm`` ask; below, unknown."""
+    """Scoring settings. Confidence bands: at or above ``accept`` answer; from ``confirm`` ask;
+    below, unknown. ``recall_weight`` is the F-beta beta; ``unknown_word_weight`` how many times
+    the rarest known word a word the domain never uses weighs."""
 
     accept: float
     confirm: float
+    recall_weight: float = 1.0
+    unknown_word_weight: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from rapidfuzz import fuzz, process
 from .normalize import normalize
 
 
+_WORD_CUTOFF = 75.0
+
+
 @dataclass(frozen=True)
 class Spot:
     """A phrase found in the utterance, at words [start, end)."""
@@ -41,7 +44,9 @@ def threshold_for(phrase: str, base: float) -> float:
 class PhraseSpotter:
     """Spots labelled phrases (already expanded from templates) in normalised text."""
 
-    def __init__(self, entries: Iterable[tuple[str, str]], base_threshold: float) -> None:
+    def __init__(self, entries: Iterable[tuple[str, str]], base_threshold: float,
+                 stopwords: Iterable[str] = ()) -> None:
+        self._stopwords = frozenset(stopwords)
         phrases: dict[str, str] = {}
         for phrase, label in entries:
             norm = normalize(phrase, keep_fillers=True)
@@ -88,9 +93,25 @@ class PhraseSpotter:
         found: list[Spot] = []
         for score, _, w, p in candidates:
             start, end = spans[w]
-            if any(taken[start:end]):
+            if any(taken[start:end]) or not self._content_words_present(windows[w], p):
                 continue
             for k in range(start, end):
                 taken[k] = True
             found.append(Spot(self._labels[p], start, end, score, self._phrases[p]))
         return sorted(found, key=lambda spot: spot.start)
+
+    def _content_words_present(self, window: str, index: int) -> bool:
+        """Every content word of the phrase must be in the window, give or take a letter or two.
+
+        A whole-string score alone lets "walk and my leg are numb" pass for "fell and my leg
+        are numb": the words that carry the meaning are short next to the rest.
+        """
+        said = window.split()
+        squashed = window.replace(" ", "")
+        for word in self._phrases[index].split():
+            if word in self._stopwords or len(word) < 3:
+                continue
+            if not any(fuzz.ratio(word, other) >= _WORD_CUTOFF for other in said) and \
+                    fuzz.partial_ratio(word, squashed) < _WORD_CUTOFF:
+                return False
+        return True

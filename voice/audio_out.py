@@ -26,9 +26,12 @@ class AudioDeviceError(NumbLegsError):
 
 
 def _sounddevice() -> ModuleType:
-    """Import sounddevice on demand: it loads libportaudio at import and raises OSError without it."""
+    """Import sounddevice on demand: it loads libportaudio at import, raising OSError without."""
     try:
         import sounddevice
+    except ImportError as err:
+        raise AudioDeviceError(f"The Python package sounddevice is missing ({err}). "
+                               "Reinstall numb-legs (pip install numb-legs).") from err
     except OSError as err:
         raise AudioDeviceError(f"The audio library is not available ({err}). {PORTAUDIO_HINT}") \
             from err

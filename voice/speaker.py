@@ -17,9 +17,10 @@ _LOGGER = logging.getLogger(__name__)
 
 PRINT_ONLY = "so I will only print my answers."
 # Fragments shorter than this ("Yes.", "1.") are spoken together with the next sentence: alone
-# they would each cost a stream start and sound clipped.
+# they sound clipped, and espeak ends every synthesis with a pause.
 MIN_SENTENCE_WORDS = 3
 _POLL_SECONDS = 0.02
+_WORKER_JOIN_SECONDS = 2.0  # one sentence's synthesis at most; normally a few milliseconds
 _SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+|\n\s*\n")
 _DONE = object()
 
@@ -113,7 +114,6 @@ class TtsSpeaker:
             self.reason = f"Speech stopped working, {PRINT_ONLY} {err}"
             return False
         finally:
-            stop.set()  # lets the synthesis worker finish early
             with self._active_lock:
                 self._active.discard(stop)
 
@@ -127,8 +127,14 @@ class TtsSpeaker:
         worker = threading.Thread(target=self._synthesize_all, args=(sentences, stop, audio),
                                   name="tts-pipeline", daemon=True)
         worker.start()
-        finished = self._output.play_all(self._synthesized(audio, stop), stop)
-        return finished and not stop.is_set()
+        try:
+            finished = self._output.play_all(self._synthesized(audio, stop), stop)
+            return finished and not stop.is_set()
+        finally:
+            # Return only when synthesis is over too: it briefly redirects the process's stdout,
+            # and a program that prints and exits right after say() must not lose that output.
+            stop.set()
+            worker.join(_WORKER_JOIN_SECONDS)
 
     def _synthesize_all(self, sentences: list[str], stop: threading.Event,
                         audio: queue.Queue[object]) -> None:

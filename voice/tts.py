@@ -78,6 +78,8 @@ def _engine() -> Any:
         _wait_until_idle()
         with _quiet_stdout():
             engine.runAndWait()
+    except SpeechError:
+        raise
     except Exception as err:  # ImportError, OSError, RuntimeError: all mean "no usable espeak"
         raise _unavailable(err) from err
     # pyttsx3 caches engines in a weak dictionary; holding it here keeps the espeak driver (which

@@ -1,0 +1,210 @@
+"""Speech output with the real espeak-ng and PortAudio; playback goes to an ALSA file device."""
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+from tests.audio_env import read_raw_int16, rms, run_python, virtual_speaker
+from voice.audio_out import resample
+from voice.speaker import SilentSpeaker, open_speaker, split_sentences
+from voice.tts import SpeechError, Synthesizer, VoiceNotFoundError
+
+SENTENCE = "Change your position and stretch your legs."
+REPLY = ("Change your position and stretch your legs. Then walk a few steps. "
+         "Does the tingling go away within a few minutes?")
+# Loud enough to be speech: espeak at full volume gives an RMS in the thousands.
+SPEECH_RMS = 500
+
+
+@pytest.fixture(scope="module")
+def synth() -> Synthesizer:
+    return Synthesizer()
+
+
+def test_synthesize_gives_audible_speech_of_plausible_length(synth: Synthesizer) -> None:
+    audio = synth.synthesize(SENTENCE)
+    assert audio.samples.dtype == np.int16
+    assert rms(audio.samples) > SPEECH_RMS
+    assert 1.0 < audio.duration < 6.0
+    longer = synth.synthesize(" ".join([SENTENCE] * 3))
+    assert 2.0 < longer.duration / audio.duration < 4.0
+
+
+def test_empty_text_gives_empty_audio(synth: Synthesizer) -> None:
+    assert len(synth.synthesize("  ").samples) == 0
+
+
+def test_rate_changes_duration() -> None:
+    slow = Synthesizer(rate=120).synthesize(SENTENCE)
+    fast = Synthesizer(rate=300).synthesize(SENTENCE)
+    assert slow.duration > 1.5 * fast.duration
+
+
+def test_rate_and_volume_are_clamped(synth: Synthesizer) -> None:
+    clamped = Synthesizer(rate=1000, volume=3.0)
+    assert (clamped.rate, clamped.volume) == (400, 1.0)
+    clamped.rate, clamped.volume = 10, -1.0
+    assert (clamped.rate, clamped.volume) == (80, 0.0)
+
+
+def test_unknown_voice_is_an_error_listing_voices(synth: Synthesizer) -> None:
+    with pytest.raises(SpeechError, match="no-such-voice.*installed voices: .*en"):
+        Synthesizer(voice="no-such-voice")
+    with pytest.raises(VoiceNotFoundError):
+        synth.voice = "no-such-voice"
+
+
+def test_voice_by_id_or_name(synth: Synthesizer) -> None:
+    voice_id, name = synth.voices()[0]
+    assert Synthesizer(voice=voice_id).voice == voice_id
+    assert Synthesizer(voice=name.upper()).voice == voice_id
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", []),
+    ("  \n ", []),
+    ("Stand up and walk around. Does the numbness go away? Good!",
+     ["Stand up and walk around.", "Does the numbness go away? Good!"]),
+    # Very short fragments are joined to the next sentence, or to the last at the end.
+    ("Yes. Stand up and walk around.", ["Yes. Stand up and walk around."]),
+    ("Stand up. Walk around! Does it help? Yes.", ["Stand up. Walk around!", "Does it help? Yes."]),
+    ("Sit for 1.5 hours at most", ["Sit for 1.5 hours at most"]),
+    ('He said "move your legs." Then it passed.', ['He said "move your legs."', "Then it passed."]),
+    ("First paragraph without a stop\n\nSecond paragraph here",
+     ["First paragraph without a stop", "Second paragraph here"]),
+    ("Line one wraps\nonto line two.", ["Line one wraps onto line two."]),
+])
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
+def test_resample_keeps_duration_and_pitch() -> None:
+    rate = 22050
+    tone = (np.sin(2 * np.pi * 440 * np.arange(rate) / rate) * 10000).astype(np.int16)
+    up = resample(tone, rate, 44100)
+    assert len(up) == 44100
+    spectrum = np.abs(np.fft.rfft(up.astype(np.float64)))
+    assert abs(np.argmax(spectrum) * 44100 / len(up) - 440) < 2
+
+
+def test_open_speaker_with_missing_device_is_silent_and_says_why() -> None:
+    speaker = open_speaker(enabled=True, rate=None, volume=None, voice=None,
+                           device="no-such-device-xyz")
+    assert isinstance(speaker, SilentSpeaker)
+    assert not speaker.available
+    assert "no-such-device-xyz" in speaker.reason
+    assert speaker.say("Hello there, can you hear me?") is False
+
+
+def test_open_speaker_disabled_is_silent() -> None:
+    speaker = open_speaker(enabled=False, rate=None, volume=None, voice=None, device=None)
+    assert not speaker.available and speaker.reason
+
+
+def test_importing_audio_out_does_not_load_portaudio(tmp_path) -> None:
+    env, _ = virtual_speaker(tmp_path)
+    result = run_python("import sys, voice.audio_out, voice.speaker; "
+                        "print('sounddevice' in sys.modules)", env)
+    assert result.stdout.strip() == "False"
+
+
+_SAY = textwrap.dedent("""
+    import json
+    from voice.audio_out import AudioOutput
+    from voice.speaker import TtsSpeaker, split_sentences
+    from voice.tts import Synthesizer
+
+    text = {text!r}
+    synth = Synthesizer()
+    output = AudioOutput(None)
+    finished = TtsSpeaker(synth, output).say(text)
+    expected = sum(len(synth.synthesize(s).samples) for s in split_sentences(text))
+    print(json.dumps({{"finished": finished, "format": output.last_stream_format,
+                      "expected_samples": expected, "speech_rate": synth.synthesize(text).rate}}))
+""")
+
+
+@pytest.mark.audio
+def test_say_plays_through_the_default_alsa_device(tmp_path) -> None:
+    env, raw = virtual_speaker(tmp_path)
+    result = run_python(_SAY.format(text=REPLY), env)
+    # Only our line: the espeak driver's "Audio saved to ..." must not reach stdout.
+    report = json.loads(result.stdout)
+    assert result.stdout.count("\n") == 1
+    assert report["finished"] is True
+    stream_rate, channels = report["format"]
+    played = read_raw_int16(raw, channels)
+    expected = report["expected_samples"] * stream_rate / report["speech_rate"]
+    assert abs(len(played) - expected) < 0.01 * expected
+    assert 3.0 < len(played) / stream_rate < 15.0
+    assert rms(played) > SPEECH_RMS
+
+
+_STOP = textwrap.dedent("""
+    import json, threading, time
+    from voice.audio_out import AudioOutput
+    from voice.speaker import TtsSpeaker
+    from voice.tts import Synthesizer
+
+    # The ALSA null sink is not paced, so playback itself is instant; 300 sentences keep the
+    # synthesis pipeline busy for seconds (each pyttsx3 run takes at least 10 ms).
+    text = " ".join(f"Sentence {i} says stand up and move your legs." for i in range(300))
+    speaker = TtsSpeaker(Synthesizer(), AudioOutput(None))
+    result = {}
+
+    def speak():
+        result["finished"] = speaker.say(text)
+        result["returned_at"] = time.monotonic()
+
+    thread = threading.Thread(target=speak)
+    thread.start()
+    time.sleep(0.3)
+    stopped_at = time.monotonic()
+    speaker.stop()
+    thread.join(5.0)
+    print(json.dumps({"finished": result.get("finished"), "alive": thread.is_alive(),
+                      "seconds": result.get("returned_at", 99.0) - stopped_at}))
+""")
+
+
+@pytest.mark.audio
+def test_stop_cuts_say_short(tmp_path) -> None:
+    env, raw = virtual_speaker(tmp_path)
+    report = json.loads(run_python(_STOP, env).stdout)
+    assert report["alive"] is False
+    assert report["finished"] is False
+    assert report["seconds"] < 1.0
+    assert len(read_raw_int16(raw)) > 0
+
+
+_STOP_BETWEEN_CHUNKS = textwrap.dedent("""
+    import json, threading
+    from voice.audio_out import AudioOutput
+    from voice.tts import Synthesizer
+
+    synth = Synthesizer()
+    first, second = synth.synthesize("First sentence."), synth.synthesize("Second sentence.")
+    stop = threading.Event()
+
+    def chunks():
+        yield first
+        stop.set()
+        yield second
+
+    output = AudioOutput(None)
+    finished = output.play_all(chunks(), stop)
+    print(json.dumps({"finished": finished, "first": len(first.samples),
+                      "again": output.play(first, stop)}))
+""")
+
+
+@pytest.mark.audio
+def test_player_stops_at_the_next_block(tmp_path) -> None:
+    env, raw = virtual_speaker(tmp_path)
+    report = json.loads(run_python(_STOP_BETWEEN_CHUNKS, env).stdout)
+    assert report["finished"] is False
+    assert report["again"] is False  # the event is still set: nothing more is played
+    # The first chunk was written before the stop; nothing of the second one was.
+    assert 0 < len(read_raw_int16(raw)) <= report["first"]
