@@ -19,6 +19,12 @@ def test_disclaimer_once_per_conversation(skill):
     assert kb.disclaimer not in second.text
 
 
+def test_follow_up_offer_fits_the_cause(skill):
+    reply = skill.respond("what is multiple sclerosis")
+    assert reply.text.endswith("Do you want to know which tests they may do?")
+    assert skill.respond("yes").intent == "diagnostics"
+
+
 def test_most_useful_fact_first_and_follow_up_offer(skill):
     reply = skill.respond("tell me about atherosclerosis")
     cause = load_knowledge().cause("atherosclerosis")

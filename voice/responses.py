@@ -24,6 +24,7 @@ class Responses:
     names: dict[str, str]
     confirm: str
     offers: dict[str, str]
+    cause_offers: dict[str, str]
     offer_questions: dict[str, str]
     emergency_numbers: dict[str, str]
 
@@ -53,9 +54,11 @@ def load_responses() -> Responses:
     menu_words = tuple(group.texts() for group in root.get("menu_words").list(min_len=len(menu)))
     offers = {key: node.text() for key, node in root.get("offers").items()}
     questions = {key: node.text() for key, node in root.get("offer_questions").items()}
-    for key, target in offers.items():
+    cause_offers = {key: node.text() for key, node in root.get("cause_offers").items()}
+    for key, target in (*offers.items(), *cause_offers.items()):
         if target not in questions:
-            raise root.get("offers").get(key).fail(f"offers {target!r} but [offer_questions] has no {target!r}")
+            raise root.get("offers").fail(f"{key} offers {target!r}, but [offer_questions] has no "
+                                          f"{target!r}")
     numbers = {key: node.text() for key, node in root.get("emergency_numbers").items()}
     if "default" not in numbers:
         raise root.get("emergency_numbers").fail("needs a default number")
@@ -63,5 +66,5 @@ def load_responses() -> Responses:
         texts=texts, menu=menu, menu_words=menu_words,
         names={key: node.text() for key, node in root.get("names").items()},
         confirm=root.get("confirm").get("default").text(),
-        offers=offers, offer_questions=questions, emergency_numbers=numbers,
+        offers=offers, cause_offers=cause_offers, offer_questions=questions, emergency_numbers=numbers,
     )

@@ -159,6 +159,8 @@ class Skill:
             self.ctx.disclaimer_said = True
             body.insert(1, kb.disclaimer)
         follow = r.offers.get(intent, "")
+        if intent == "cause_info":
+            follow = r.cause_offers.get(self.ctx.last_cause, follow)
         if follow:
             self.ctx.pending_offer = follow
             body.append(r.offer_questions[follow])
