@@ -281,10 +281,13 @@ class Matcher:
         known = {self._vocab_index[w] for w in words if w in self._vocab_index}
         unknown = {w for w in words if w not in self._vocab_index}
         query_weight = sum(self._weights[i] for i in known) + self._oov_weight * len(unknown)
-        common = np.zeros(len(self._choice_weight))
-        for index in known:
-            rows = self._flat_postings[self._offsets[index]:self._offsets[index + 1]]
-            common[rows] += self._weights[index]
+        if known:
+            slices = [self._flat_postings[self._offsets[i]:self._offsets[i + 1]] for i in known]
+            weights = np.repeat(self._weights[list(known)], [len(rows) for rows in slices])
+            common = np.bincount(np.concatenate(slices), weights=weights,
+                                 minlength=len(self._choice_weight))
+        else:
+            common = np.zeros(len(self._choice_weight))
         # Weighted F-beta: recall (how much of the template was said) counts BETA times as much
         # as precision (how much of what was said the template explains), since people wrap a
         # known question in words of their own.

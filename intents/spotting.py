@@ -54,11 +54,10 @@ class PhraseSpotter:
                 phrases.setdefault(norm, label)
         self._phrases = list(phrases)
         self._labels = list(phrases.values())
-        self._squashed = [phrase.replace(" ", "") for phrase in self._phrases]
         self._thresholds = np.array([threshold_for(p, base_threshold) for p in self._phrases])
         self._min_threshold = float(self._thresholds.min()) if self._phrases else 100.0
         self._max_words = max((len(p.split()) for p in self._phrases), default=1) + 1
-        self._phrase_words = np.array([len(p.split()) for p in self._phrases])
+        self._single = np.array([i for i, p in enumerate(self._phrases) if " " not in p], dtype=np.intp)
 
     @property
     def phrases(self) -> list[str]:
@@ -74,14 +73,18 @@ class PhraseSpotter:
         windows = [" ".join(words[i:j]) for i, j in spans]
         scores = process.cdist(windows, self._phrases, scorer=fuzz.ratio,
                                score_cutoff=self._min_threshold, dtype=np.float32)
-        squashed = process.cdist([w.replace(" ", "") for w in windows], self._squashed,
-                                 scorer=fuzz.ratio, score_cutoff=self._min_threshold,
-                                 dtype=np.float32)
-        # Spaces are ignored only to mend a split or merged word ("athero sclerosis"), never
-        # between runs with as many words as the phrase: "numb and" is not "numb hand".
-        window_words = np.array([j - i for i, j in spans])
-        squashed[window_words[:, None] == self._phrase_words[None, :]] = 0
-        scores = np.maximum(scores, squashed)
+        # Spaces are ignored only to mend a word split in two or three ("athero sclerosis" ->
+        # "atherosclerosis"), never between runs with as many words as the phrase: "numb and"
+        # is not "numb hand". So only one-word phrases meet multi-word runs here.
+        if self._single.size:
+            multi = [k for k, (i, j) in enumerate(spans) if 1 < j - i <= 3]
+            if multi:
+                squashed = process.cdist([windows[k].replace(" ", "") for k in multi],
+                                         [self._phrases[p] for p in self._single],
+                                         scorer=fuzz.ratio, score_cutoff=self._min_threshold,
+                                         dtype=np.float32)
+                block = scores[np.ix_(multi, self._single)]
+                scores[np.ix_(multi, self._single)] = np.maximum(block, squashed)
         hits = np.argwhere(scores >= self._thresholds[None, :])
         if hits.size == 0:
             return []

@@ -1,0 +1,38 @@
+"""An installed wheel works like the checkout: data files ship and load as package data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_data_and_runs_outside_the_checkout(tmp_path):
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    wheel = next(tmp_path.glob("numb_legs-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for data in ("knowledge/data/knowledge.toml", "intents/data/intents.toml",
+                 "intents/data/language.toml", "voice/data/responses.toml"):
+        assert data in names
+    assert any(name.endswith("entry_points.txt") for name in names)
+
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(site), NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    # -I would drop PYTHONPATH; -P is 3.11+. A working directory without the sources is enough.
+    result = subprocess.run([sys.executable, "-c", "import voice, sys; print(voice.__file__); "
+                             "from voice.cli import main; sys.exit(main(['--no-speech', 'ask', "
+                             "'what is a slipped disc']))"], cwd=elsewhere, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(str(site))
+    assert "disc" in result.stdout
