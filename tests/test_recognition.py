@@ -94,9 +94,9 @@ def test_sphinx_hears_garbage_when_the_audio_is_mangled(sphinx, tmp_path):
     audio = pcm16(to_16k(speak("my face is drooping", tmp_path / "q.wav"), tmp_path / "q16.wav"))
     assert matcher.match(transcribe_bytes(sphinx, audio)).intent == "emergency"
     swapped = np.frombuffer(audio, dtype=np.int16).byteswap().tobytes()
-    assert "face" not in transcribe_bytes(sphinx, swapped)
+    assert matcher.match(transcribe_bytes(sphinx, swapped)).intent != "emergency"
     raw22k = (tmp_path / "q.wav").read_bytes()[44:]  # 22050 Hz samples read as if 16 kHz
-    assert "face" not in transcribe_bytes(sphinx, raw22k)
+    assert matcher.match(transcribe_bytes(sphinx, raw22k)).intent != "emergency"
 
 
 def test_sphinx_open_vocabulary_mode_loads_and_transcribes(tmp_path):
