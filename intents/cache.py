@@ -33,9 +33,10 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("numb-legs"))
 
 
-def fingerprint() -> str:
+def fingerprint(extra: tuple[tuple[str, str], ...] = ()) -> str:
+    """Hash of the data files and the code that builds from them (plus EXTRA (package, path))."""
     digest = hashlib.sha256()
-    for package, name in _INPUTS:
+    for package, name in (*_INPUTS, *extra):
         try:
             node = resources.files(package)
             for part in name.split("/"):

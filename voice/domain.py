@@ -27,6 +27,8 @@ from .responses import load_responses
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLES_PER_TEMPLATE = 60
+_BUILDERS = (("voice", "domain.py"), ("voice", "language_model.py"), ("voice", "pronounce.py"),
+             ("voice", "data/ipa_arpabet.toml"), ("voice", "data/responses.toml"))
 _SEED = 20261124  # fixed: the same data always gives the same model (and cache hit)
 
 
@@ -34,8 +36,13 @@ def _speakable(text: str) -> str:
     return normalize(text, keep_fillers=True, stem=False)
 
 
-def domain_sentences(extra: tuple[str, ...] = ()) -> list[str]:
-    """Sentences a person may say to the assistant, normalised as a recogniser writes them."""
+def domain_sentences(extra: tuple[str, ...] = (), *, balanced: bool = False) -> list[str]:
+    """Sentences a person may say to the assistant, normalised as a recogniser writes them.
+
+    BALANCED repeats each intent's sentences so every intent weighs about the same in a
+    language model: otherwise "help" or "goodbye", one line each, drown among thousands of
+    question variants and the recogniser hardly ever hears them.
+    """
     rng = random.Random(_SEED)
     kb = load_knowledge()
     aliases = [alias for cause in kb.causes for alias in (*cause.aliases, cause.name)]
@@ -51,10 +58,17 @@ def domain_sentences(extra: tuple[str, ...] = ()) -> list[str]:
         if spoken:
             sentences.setdefault(spoken, None)
 
+    per_intent: list[list[str]] = []
     for intent in load_intents().intents:
+        own: dict[str, None] = {}
         for template in intent.templates:
             for _ in range(SAMPLES_PER_TEMPLATE):
-                add(sample(template, rng, fill))
+                spoken = _speakable(sample(template, rng, fill))
+                if spoken:
+                    own.setdefault(spoken, None)
+        per_intent.append(list(own))
+        for sentence in own:
+            add(sentence)
     for flag in kb.red_flags:
         for template in flag.patterns:
             for phrase in expand(template):
@@ -70,7 +84,15 @@ def domain_sentences(extra: tuple[str, ...] = ()) -> list[str]:
             add(word)
     for text in extra:
         add(text)
-    return list(sentences)
+    if not balanced:
+        return list(sentences)
+    largest = max(len(own) for own in per_intent)
+    weighted = list(sentences)
+    for own in per_intent:
+        weighted.extend(own * (largest // len(own) - 1))
+    for text in extra:
+        weighted.extend([_speakable(text)] * max(1, largest // 4))
+    return weighted
 
 
 @dataclass(frozen=True)
@@ -85,12 +107,12 @@ class SphinxDomain:
 def build_sphinx_domain(base_dictionary: Path, extra: tuple[str, ...] = (),
                         where: Path | None = None) -> SphinxDomain:
     """The domain language model and dictionary, from the cache when the data has not changed."""
-    key = fingerprint() + "-" + hashlib.sha256("\n".join(extra).encode()).hexdigest()[:8]
+    key = fingerprint(_BUILDERS) + "-" + hashlib.sha256("\n".join(extra).encode()).hexdigest()[:8]
     folder = (where or cache_dir()) / f"sphinx-{key}"
     lm, dictionary = folder / "domain.arpa", folder / "domain.dict"
     if lm.exists() and dictionary.exists():
         return SphinxDomain(lm, dictionary, sum(1 for _ in open(dictionary, encoding="utf-8")))
-    sentences = domain_sentences(extra)
+    sentences = domain_sentences(extra, balanced=True)
     words = {word for sentence in sentences for word in sentence.split()}
     phones = pronunciations(words, read_dictionary(base_dictionary))
     # Sentences with a word nobody can pronounce would teach the model an unusable word.

@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from intents.matcher import Matcher
+    from intents.model import Match
 
 from knowledge.errors import NumbLegsError
 
@@ -30,6 +34,9 @@ class Recognizer(Protocol):
 
     def finish(self) -> str:
         """End the utterance; return the final transcript. Ready for the next one."""
+
+    def alternatives(self) -> list[str]:
+        """The last utterance's n-best transcripts, most likely first."""
 
 
 @dataclass(frozen=True)
@@ -64,3 +71,22 @@ def transcribe_bytes(recognizer: Recognizer, audio: bytes, chunk_bytes: int = 32
     for start in range(0, len(audio), chunk_bytes):
         recognizer.accept(audio[start:start + chunk_bytes])
     return recognizer.finish()
+
+
+RANK_PENALTY = 0.02  # confidence a hypothesis loses for each place it stands below the best
+
+
+def understand_best(matcher: "Matcher", hypotheses: list[str]) -> tuple[str, "Match"]:
+    """Pick the transcript the matcher understands best among the recogniser's n-best.
+
+    The recogniser knows sounds, the matcher knows meaning: "what is sore circulation" (first)
+    loses to "what is poor circulation" (third). A hypothesis the matcher rejects never beats
+    one it understands; a lower rank costs a little confidence.
+    """
+    best_text, best_match, best_key = "", matcher.match(""), (False, -1.0)
+    for rank, text in enumerate(hypotheses or [""]):
+        match = matcher.match(text)
+        key = (match.intent != "unknown", match.confidence - RANK_PENALTY * rank)
+        if key > best_key:
+            best_text, best_match, best_key = text, match, key
+    return best_text, best_match

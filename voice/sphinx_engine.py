@@ -9,6 +9,7 @@ from pathlib import Path
 from .recognizer import RecognizerError
 
 _LOGGER = logging.getLogger(__name__)
+N_BEST = 10
 
 
 def bundled_model() -> tuple[Path, Path]:
@@ -48,6 +49,7 @@ class SphinxRecognizer:
             raise RecognizerError(f"PocketSphinx could not load its model ({err}). Reinstall it: "
                                   "pip install --force-reinstall pocketsphinx") from err
         self._in_utterance = False
+        self._alternatives: list[str] = []
 
     def accept(self, chunk: bytes) -> str:
         if not self._in_utterance:
@@ -63,7 +65,16 @@ class SphinxRecognizer:
         self._decoder.end_utt()
         self._in_utterance = False
         hyp = self._decoder.hyp()
-        return hyp.hypstr if hyp else ""
+        final = hyp.hypstr if hyp else ""
+        self._alternatives = [final]
+        for best, _ in zip(self._decoder.nbest(), range(N_BEST)):
+            if best.hypstr and best.hypstr not in self._alternatives:
+                self._alternatives.append(best.hypstr)
+        return final
+
+    def alternatives(self) -> list[str]:
+        """The last utterance's best transcripts, most likely first (the final one included)."""
+        return list(self._alternatives)
 
 
 def quiet_native_logs() -> None:

@@ -75,4 +75,8 @@ class VoskRecognizer:
         text = json.loads(self._recognizer.FinalResult()).get("text", "")
         final = (getattr(self, "_pending", "") + " " + text).strip()
         self._pending = ""
-        return " ".join(word for word in final.split() if word not in ("[unk]", "<UNK>"))
+        self._last = " ".join(word for word in final.split() if word not in ("[unk]", "<UNK>"))
+        return self._last
+
+    def alternatives(self) -> list[str]:
+        return [getattr(self, "_last", "")]
