@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from importlib import metadata
+from pathlib import Path
 from typing import TextIO
 
 from knowledge.errors import DataFileError, NumbLegsError
@@ -16,6 +17,8 @@ _LOGGER = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 EXIT_BROKEN = 2
+# Commands whose output is for programs or that never speak: failures are printed only.
+_QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model"})
 
 
 def _version() -> str:
@@ -39,14 +42,36 @@ def build_parser() -> argparse.ArgumentParser:
     speech.add_argument("--output-device", help="speaker: device index or part of its name")
     parser.add_argument("--emergency-number", help="number to call in an emergency "
                         "(default: from your locale, else 112)")
+    hearing = parser.add_argument_group("speech recognition")
+    hearing.add_argument("--engine", choices=("vosk", "sphinx"),
+                         help="speech engine (default: Vosk when a model is installed, else "
+                              "PocketSphinx)")
+    hearing.add_argument("--model", metavar="PATH", help="Vosk model folder")
+    hearing.add_argument("--open-vocabulary", action="store_true",
+                         help="recognise any English, not only what numb-legs knows about")
+    hearing.add_argument("--input-device", help="microphone: device index or part of its name")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     ask = commands.add_parser("ask", help="answer one question, printed and spoken")
     ask.add_argument("text", nargs="+", metavar="TEXT")
     commands.add_parser("chat", help="a typed conversation, replies printed and spoken (default)")
     understand = commands.add_parser("understand", help="show what utterances mean")
     understand.add_argument("--json", action="store_true", help="one JSON object per line")
+    understand.add_argument("--wav", action="store_true",
+                            help="the arguments are WAV files: transcribe them first")
     understand.add_argument("text", nargs="*", metavar="TEXT",
-                            help="utterances; with none, one per line from standard input")
+                            help="utterances (or WAV files with --wav); with none, one utterance "
+                                 "per line from standard input")
+    transcribe = commands.add_parser("transcribe", help="print what WAV files say")
+    transcribe.add_argument("--json", action="store_true", help="one JSON object per line")
+    transcribe.add_argument("files", nargs="+", metavar="FILE")
+    download = commands.add_parser("download-model",
+                                   help="download a Vosk speech model for better recognition")
+    download.add_argument("name", nargs="?", metavar="NAME",
+                          help="a name from --list, or the https address of a Vosk model zip "
+                               "(default: vosk-model-small-en-us-0.15)")
+    download.add_argument("--target", type=Path, help="folder to install into (default: your "
+                          "user data folder)")
+    download.add_argument("--list", action="store_true", help="list the models you can download")
     return parser
 
 
@@ -77,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fail(message: str, args: argparse.Namespace) -> None:
     sys.stderr.write(message + "\n")
-    if args.no_speech or getattr(args, "command", None) == "understand":
+    if args.no_speech or getattr(args, "command", None) in _QUIET_COMMANDS:
         return
     # The person may not be looking at the screen: say that something is wrong, briefly.
     try:
@@ -101,7 +126,24 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from .app import build_skill, open_voice
 
     command = args.command or "chat"
+    if command == "download-model":
+        from .cli_voice import download
+
+        return download(args, out)
+    if command == "transcribe":
+        from .cli_voice import transcribe
+
+        args.files = [Path(f) for f in args.files]
+        return transcribe(args, out)
     skill = build_skill(args.emergency_number)
+    if command == "understand" and args.wav:
+        from .cli_voice import understand_wav
+
+        if not args.text:
+            sys.stderr.write("numb-legs: understand --wav needs one or more WAV files.\n")
+            return EXIT_BAD_INPUT
+        args.files = [Path(f) for f in args.text]
+        return understand_wav(skill, args, out)
     if command == "understand":
         return _understand(skill, args, out)
     voice = open_voice(_speech_options(args), out)

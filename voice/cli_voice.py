@@ -1,0 +1,109 @@
+"""Commands around speech: transcribe, understand --wav, download-model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import TextIO
+
+from .engines import EngineOptions, open_recognizer
+from .recognizer import transcribe_bytes, understand_best
+from .wavio import AudioFileError, read_wav
+
+_LOGGER = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 1
+
+
+def engine_options(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> EngineOptions:
+    return EngineOptions(engine=args.engine, model=args.model,
+                         open_vocabulary=args.open_vocabulary, extra_phrases=extra)
+
+
+def _recognizer(args: argparse.Namespace, err: TextIO):
+    recognizer, note = open_recognizer(engine_options(args))
+    if note:
+        err.write(note + "\n")
+    return recognizer
+
+
+def transcribe(args: argparse.Namespace, out: TextIO) -> int:
+    """Print what each WAV file says (one line each, or JSON)."""
+    recognizer = _recognizer(args, sys.stderr)
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            audio = read_wav(path)
+        except AudioFileError as error:
+            sys.stderr.write(f"{path}: {error}\n")
+            status = EXIT_BAD_INPUT
+            continue
+        text = transcribe_bytes(recognizer, audio.to_bytes())
+        if args.json:
+            out.write(json.dumps({"file": str(path), "transcript": text,
+                                  "engine": recognizer.name, "mode": recognizer.mode}) + "\n")
+        else:
+            out.write(f"{path}: {text}\n")
+    out.flush()
+    return status
+
+
+def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
+    """`understand --wav`: the transcript and what it means, for each WAV file."""
+    recognizer = _recognizer(args, sys.stderr)
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            audio = read_wav(path)
+        except AudioFileError as error:
+            sys.stderr.write(f"{path}: {error}\n")
+            status = EXIT_BAD_INPUT
+            continue
+        transcribe_bytes(recognizer, audio.to_bytes())
+        text, match = understand_best(skill.matcher, recognizer.alternatives())
+        skill.ctx.__init__()
+        reply = skill.handle(match) if text else skill.respond("")
+        record = {"file": str(path), "transcript": text, "intent": match.intent,
+                  "slots": match.slots, "confidence": round(match.confidence, 3),
+                  "confirm": match.needs_confirmation, "reply": reply.text}
+        if args.json:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            out.write(f"{path}: {text!r} -> {match.intent} ({match.confidence:.2f})\n  {reply.text}\n")
+    out.flush()
+    return status
+
+
+def download(args: argparse.Namespace, out: TextIO) -> int:
+    from .models import (TextProgress, UnknownModelError, catalog_lines, download_model,
+                         installed_model, load_catalog, resolve_model, user_models_dir)
+
+    if args.list:
+        out.write("\n".join(catalog_lines()) + "\n")
+        return EXIT_OK
+    target = args.target or user_models_dir()
+    try:
+        entry = resolve_model(args.name, load_catalog())
+    except UnknownModelError as error:
+        sys.stderr.write(f"numb-legs: {error}\n")
+        return EXIT_BAD_INPUT
+    found = installed_model(args.name, target)
+    if found:
+        out.write(f"{entry.name} is already installed in {found}.\n")
+        return EXIT_OK
+    out.write(f"Downloading {entry.name} into {target}.\n")
+    progress = TextProgress(out, label=f"Downloading {entry.name}")
+    try:
+        path = download_model(args.name, target, progress=progress)
+    except KeyboardInterrupt:
+        progress.finish()
+        out.write("Download stopped. Run the same command again to resume.\n")
+        return 130
+    finally:
+        progress.finish()
+    out.write(f"Installed {entry.name} in {path}.\n")
+    if args.target:
+        out.write(f"To use it, pass --model {path} or set NUMB_LEGS_VOSK_MODEL={path}.\n")
+    return EXIT_OK
