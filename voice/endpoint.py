@@ -13,7 +13,8 @@ Defaults, and why:
   user waits for the answer, so this is as short as is safe: espeak-ng pauses at most ~210 ms
   at a comma (130 words a minute) and ~90 ms between words, and most hesitations inside a
   spoken sentence are under half a second. The end is declared at most end_silence_ms plus one
-  frame after the speech really stops (measured on espeak-ng: 450 to 540 ms).
+  frame after the speech really stops (measured on espeak-ng speech in silence and in
+  noise: 430 to 560 ms after its last audible sample).
 * start_ms = 90: three loud frames in a row, so a click or a door knock does not start one.
 * pre_roll_ms = 300: the start is seen only once the voice is well above the threshold; the
   soft beginning (an "f", an "h") is in the frames before, which are kept.

@@ -98,7 +98,7 @@ def read_wav(path: str | Path) -> Audio16k:
         raise AudioFileError(f"Cannot read the audio file {path}: {err.strerror or err}.") from err
     _check_format(fmt, path)
     mono = _decode(fmt, data, path)
-    samples = _to_int16(resample(mono, fmt.rate, TARGET_RATE))
+    samples = to_int16(resample(mono, fmt.rate, TARGET_RATE))
     _LOGGER.debug("Read %s: %s, %s channel(s), %s Hz, %.2f s", path, fmt.describe(),
                   fmt.channels, fmt.rate, len(samples) / TARGET_RATE)
     return Audio16k(samples, fmt.rate, fmt.channels, fmt.describe())
@@ -241,7 +241,8 @@ def _g711_tables() -> tuple[np.ndarray, np.ndarray]:
 _ALAW_TABLE, _MULAW_TABLE = _g711_tables()
 
 
-def _to_int16(samples: np.ndarray) -> np.ndarray:
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples on the int16 scale, rounded and clipped to int16."""
     return np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
 
 
@@ -253,7 +254,7 @@ def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     """
     resampler = Resampler(src_rate, dst_rate)
     out = np.concatenate([resampler.process(samples), resampler.flush()])
-    return _to_int16(out) if np.asarray(samples).dtype == np.int16 else out
+    return to_int16(out) if np.asarray(samples).dtype == np.int16 else out
 
 
 class Resampler:

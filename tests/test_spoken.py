@@ -1,0 +1,50 @@
+"""English end to end on PocketSphinx: spoken questions through `numb-legs understand --wav`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.speech import VOICES, speak
+
+ROOT = Path(__file__).resolve().parent.parent
+SPOKEN = ROOT / "tests" / "data" / "spoken.tsv"
+FLOOR = 0.80
+RED_FLAG_FLOOR = 0.75
+
+
+def load() -> list[tuple[str, str]]:
+    rows = []
+    for line in SPOKEN.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            text, intent = line.split("\t")
+            rows.append((text, intent))
+    return rows
+
+
+def test_spoken_questions_are_understood(tmp_path):
+    rows = load()
+    assert len(rows) >= 40
+    files = []
+    for index, (text, _) in enumerate(rows):
+        voice, speed = VOICES[index % len(VOICES)]  # several voices and speeds
+        # espeak-ng writes 22050 Hz: understand --wav must resample it itself.
+        files.append(str(speak(text, tmp_path / f"{index:02d}.wav", voice, speed)))
+    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "understand",
+                             "--json", "--wav", *files], capture_output=True, text=True,
+                            cwd=ROOT, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == len(rows)
+    right = [r["intent"] == intent for r, (_, intent) in zip(records, rows)]
+    misses = [(text, r["transcript"], r["intent"]) for ok, r, (text, _) in zip(right, records, rows)
+              if not ok]
+    # Floors that catch regressions. The product target is 90% with every red flag (issue 3);
+    # PocketSphinx on espeak-ng speech reaches 84-89% today, which `make bench` reports.
+    assert sum(right) / len(rows) >= FLOOR, misses
+    red = [ok for ok, (_, intent) in zip(right, rows) if intent == "emergency"]
+    assert sum(red) / len(red) >= RED_FLAG_FLOOR, misses

@@ -1,0 +1,322 @@
+"""Audio input: 16 kHz mono int16 blocks from a microphone (sounddevice) or from a WAV file."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+from .audio_out import AudioDeviceError, _sounddevice
+from .wavio import TARGET_RATE, Resampler, read_wav, to_int16
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BLOCK_MS = 30  # one endpointer frame
+DEFAULT_QUEUE_S = 5.0  # audio held for a consumer that falls behind, then the oldest is dropped
+DEFAULT_STALL_S = 2.0  # no audio for this long from a running stream: the device is gone
+DEVICE_HINT = "Pick another one with --device (see --list-devices)."
+
+
+class AudioSource(Protocol):
+    """Where speech comes from: blocks of 16 kHz mono little-endian int16 audio."""
+
+    def chunks(self) -> Iterator[bytes]:
+        """Blocks of audio until the source ends or is closed."""
+        ...
+
+    def close(self) -> None:
+        """Stop; chunks() then ends. Safe to call from another thread, and more than once."""
+        ...
+
+
+class InputDevice(NamedTuple):
+    index: int
+    name: str
+    channels: int
+    default_rate: int
+
+
+def input_devices() -> list[InputDevice]:
+    """Every device that can record."""
+    sd = _sounddevice()
+    try:
+        return [InputDevice(int(d["index"]), str(d["name"]), int(d["max_input_channels"]),
+                            int(d["default_samplerate"]))
+                for d in sd.query_devices() if d["max_input_channels"] > 0]
+    except sd.PortAudioError as err:
+        raise AudioDeviceError(f"Could not list audio devices: {err}") from err
+
+
+def find_input_device(spec: int | str | None) -> int | None:
+    """Index of the input device SPEC names (an index, or part of a name); None: not found.
+
+    With SPEC None, the system's default input device, or None when there is none.
+    """
+    sd = _sounddevice()
+    devices = input_devices()
+    indexes = {device.index for device in devices}
+    if spec is None:
+        default = sd.default.device[0]
+        return default if isinstance(default, int) and default in indexes else None
+    if isinstance(spec, int) or spec.strip().isdigit():
+        return int(spec) if int(spec) in indexes else None
+    wanted = spec.strip().casefold()
+    found = [device.index for device in devices if wanted in device.name.casefold()]
+    if len(found) > 1:
+        _LOGGER.debug("Input device %r matches %s; using %s", spec, found, found[0])
+    return found[0] if found else None
+
+
+def has_microphone(device: int | str | None = None) -> bool:
+    """Whether DEVICE (None: the default input) exists; never raises."""
+    try:
+        return find_input_device(device) is not None
+    except Exception as err:  # noqa: BLE001 - a yes/no question; any failure means no
+        _LOGGER.debug("No microphone: %s", err)
+        return False
+
+
+def choose_capture_format(accepts: Callable[[int, int], bool], rates: tuple[int, ...]
+                          ) -> tuple[int, int] | None:
+    """The first (rate, channels) of RATES x (mono, stereo) that ACCEPTS allows, or None."""
+    for rate in dict.fromkeys(rates):
+        for channels in (1, 2):
+            if accepts(rate, channels):
+                return rate, channels
+    return None
+
+
+class Microphone:
+    """A recording device as an AudioSource, with pause() while the assistant speaks.
+
+    The PortAudio callback only enqueues the raw blocks; conversion to 16 kHz mono happens in
+    the thread iterating chunks(). The queue holds QUEUE_S seconds; beyond that the oldest block
+    is dropped (counted in dropped_blocks) so a slow consumer hears the present, not the past.
+    """
+
+    def __init__(self, device: int | str | None = None, rate: int = TARGET_RATE,
+                 block_ms: int = DEFAULT_BLOCK_MS, *, capture_rate: int | None = None,
+                 queue_s: float = DEFAULT_QUEUE_S, stall_s: float = DEFAULT_STALL_S) -> None:
+        """Find DEVICE and the format to open it with; chunks() then records at RATE.
+
+        The device is opened at RATE if it accepts it, else at its default rate and resampled.
+        CAPTURE_RATE forces the rate the device is opened at.
+        """
+        sd = _sounddevice()
+        index = find_input_device(device)
+        if index is None:
+            names = ", ".join(f"{d.index}: {d.name}" for d in input_devices()) or "none"
+            if device is None:
+                raise AudioDeviceError(f"No microphone was found (input devices: {names}). "
+                                       "Connect one, or pick one with --device.")
+            raise AudioDeviceError(f"The microphone {device!r} was not found (input devices: "
+                                   f"{names}).")
+        try:
+            info = sd.query_devices(index)
+        except sd.PortAudioError as err:
+            raise AudioDeviceError(f"Could not open microphone {index}: {err}") from err
+        self.device = index
+        self.name = str(info["name"])
+        self.rate = rate
+        default_rate = int(info["default_samplerate"])
+
+        def accepts(candidate: int, channels: int) -> bool:
+            try:
+                sd.check_input_settings(device=index, samplerate=candidate, channels=channels,
+                                        dtype="int16")
+                return True
+            except sd.PortAudioError as err:
+                _LOGGER.debug("%s refuses %s Hz x %s: %s", self.name, candidate, channels, err)
+                return False
+
+        chosen = choose_capture_format(accepts, (capture_rate,) if capture_rate
+                                       else (rate, default_rate))
+        if chosen is None:
+            raise AudioDeviceError(f"The microphone {self.name!r} records none of the formats "
+                                   f"tried (16-bit at {capture_rate or rate} or {default_rate} "
+                                   f"Hz, mono or stereo). {DEVICE_HINT}")
+        self.capture_rate, self.channels = chosen
+        self.block_frames = max(1, self.capture_rate * block_ms // 1000)
+        self.stall_s = stall_s
+        self.dropped_blocks = 0  # written by the callback only
+        self.overflows = 0
+        self._queue: queue.Queue[Any] = queue.Queue(
+            maxsize=max(2, round(queue_s * self.capture_rate / self.block_frames)))
+        self._paused = threading.Event()
+        self._closed = threading.Event()
+        self._finished = threading.Event()
+        self._generation = 0  # changed by pause() and resume(): older blocks are stale
+        self._lock = threading.Lock()
+        self._stream: Any = None
+        _LOGGER.debug("Microphone %s (%s): %s Hz x %s, %s frames a block", index, self.name,
+                      self.capture_rate, self.channels, self.block_frames)
+
+    def chunks(self) -> Iterator[bytes]:
+        """16 kHz mono int16 blocks until close(); AudioDeviceError if the device fails.
+
+        After an AudioDeviceError, calling chunks() again reopens the device.
+        """
+        if self._closed.is_set():
+            return
+        self._open()
+        resampler = self._resampler()
+        generation = self._generation
+        last_audio = time.monotonic()
+        dropped = 0
+        try:
+            while not self._closed.is_set():
+                if self._finished.is_set():
+                    if self._closed.is_set():  # close() stopped the stream
+                        break
+                    raise AudioDeviceError(f"The microphone {self.name!r} stopped sending sound "
+                                           "(was it unplugged?).")
+                try:
+                    item = self._queue.get(timeout=0.1)
+                except queue.Empty:
+                    item = None
+                now = time.monotonic()
+                if generation != self._generation:  # paused or resumed since the last block
+                    generation, resampler, last_audio = self._generation, self._resampler(), now
+                if item is None or item[0] != generation or self._paused.is_set():
+                    if not self._paused.is_set() and now - last_audio > self.stall_s:
+                        raise AudioDeviceError(
+                            f"The microphone {self.name!r} sent no sound for {self.stall_s:g} "
+                            "seconds (was it unplugged?).")
+                    continue
+                last_audio = now
+                _, data, status = item
+                if status:
+                    self.overflows += int(bool(status.input_overflow))
+                    _LOGGER.debug("Microphone status: %s", status)
+                if self.dropped_blocks != dropped:
+                    _LOGGER.warning("Dropped %d blocks of microphone audio: processing fell "
+                                    "behind.", self.dropped_blocks - dropped)
+                    dropped = self.dropped_blocks
+                block = self._convert(data, resampler)
+                if block:
+                    yield block
+        finally:
+            self._close_stream()
+
+    def pause(self) -> None:
+        """Drop what the microphone hears until resume() (the assistant is speaking)."""
+        with self._lock:
+            self._paused.set()
+            self._generation += 1
+        self._drain()
+
+    def resume(self) -> None:
+        """Listen again; nothing from before resume() is delivered."""
+        with self._lock:
+            self._generation += 1
+            self._paused.clear()
+        self._drain()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._close_stream()
+        self._wake()
+
+    def _open(self) -> None:
+        sd = _sounddevice()
+        self._close_stream()
+        self._drain()
+        self._finished.clear()
+        try:
+            stream = sd.RawInputStream(device=self.device, samplerate=self.capture_rate,
+                                       channels=self.channels, dtype="int16",
+                                       blocksize=self.block_frames, callback=self._callback,
+                                       finished_callback=self._on_finished)
+            stream.start()
+        except sd.PortAudioError as err:
+            raise AudioDeviceError(f"Could not start recording from {self.name!r}: {err}. "
+                                   f"{DEVICE_HINT}") from err
+        with self._lock:
+            self._stream = stream
+
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        # Runs on PortAudio's thread: enqueue and return; nothing that blocks, logs or decodes.
+        if self._paused.is_set():
+            return
+        item = (self._generation, bytes(indata), status)
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self.dropped_blocks += 1
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                pass
+
+    def _on_finished(self) -> None:
+        # PortAudio's thread again: the stream stopped, by close() or because the device failed.
+        self._finished.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            pass
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _close_stream(self) -> None:
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.abort(ignore_errors=True)
+            stream.close(ignore_errors=True)
+
+    def _resampler(self) -> Resampler | None:
+        return Resampler(self.capture_rate, self.rate) if self.capture_rate != self.rate else None
+
+    def _convert(self, data: bytes, resampler: Resampler | None) -> bytes:
+        """One captured block as mono int16 bytes at self.rate."""
+        if self.channels == 1 and resampler is None:
+            return data
+        samples = np.frombuffer(data, dtype="<i2").reshape(-1, self.channels)
+        mono = samples.mean(axis=1) if self.channels > 1 else samples[:, 0]
+        if resampler is not None:
+            mono = resampler.process(mono)
+        return to_int16(mono).astype("<i2").tobytes()
+
+
+class WavSource:
+    """A WAV file as an AudioSource (16 kHz mono blocks), for transcribing files and for tests."""
+
+    def __init__(self, path: str | Path, block_ms: int = DEFAULT_BLOCK_MS) -> None:
+        self.path = Path(path)
+        self.audio = read_wav(self.path)  # errors now, not halfway through
+        self.block_bytes = 2 * max(1, TARGET_RATE * block_ms // 1000)
+        self.rate = TARGET_RATE
+        self._closed = threading.Event()
+
+    def chunks(self) -> Iterator[bytes]:
+        data = self.audio.to_bytes()
+        for start in range(0, len(data), self.block_bytes):
+            if self._closed.is_set():
+                return
+            yield data[start:start + self.block_bytes]
+
+    def close(self) -> None:
+        self._closed.set()
