@@ -81,6 +81,12 @@ class Voice:
         if wait:
             self.wait()
 
+    def play(self, audio) -> None:
+        """A short sound (earcon), after any speech in progress."""
+        if self.speaker.available:
+            self.wait()
+            self.speaker.play_sound(audio)
+
     def change(self, what: str) -> None:
         speaker = self.speaker
         if not speaker.available:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -20,6 +21,8 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_BLOCK_MS = 30  # one endpointer frame
 DEFAULT_QUEUE_S = 5.0  # audio held for a consumer that falls behind, then the oldest is dropped
 DEFAULT_STALL_S = 2.0  # no audio for this long from a running stream: the device is gone
+CLOSE_WAIT_S = 1.0  # for PortAudio to stop a stream before we leave it behind
+_DROP_WARNING_S = 10.0  # at most one warning about dropped audio this often
 DEVICE_HINT = "Pick another one with --device (see --list-devices)."
 
 
@@ -36,6 +39,8 @@ class AudioSource(Protocol):
 
 
 class InputDevice(NamedTuple):
+    """A device that can record, as PortAudio lists it."""
+
     index: int
     name: str
     channels: int
@@ -74,7 +79,11 @@ def find_input_device(spec: int | str | None) -> int | None:
 
 
 def has_microphone(device: int | str | None = None) -> bool:
-    """Whether DEVICE (None: the default input) exists; never raises."""
+    """Whether DEVICE (None: the default input) exists; never raises.
+
+    PortAudio 19.6 aborts the whole process at initialisation when ALSA lists no device at all
+    (not even one without input); no Python code can catch that.
+    """
     try:
         return find_input_device(device) is not None
     except Exception as err:  # noqa: BLE001 - a yes/no question; any failure means no
@@ -152,6 +161,7 @@ class Microphone:
         self._closed = threading.Event()
         self._finished = threading.Event()
         self._generation = 0  # changed by pause() and resume(): older blocks are stale
+        self._stream_id = 0  # changed by each open: a stream left behind must not interfere
         self._lock = threading.Lock()
         self._stream: Any = None
         _LOGGER.debug("Microphone %s (%s): %s Hz x %s, %s frames a block", index, self.name,
@@ -168,14 +178,15 @@ class Microphone:
         resampler = self._resampler()
         generation = self._generation
         last_audio = time.monotonic()
-        dropped = 0
+        dropped, warned = 0, -_DROP_WARNING_S
         try:
             while not self._closed.is_set():
                 if self._finished.is_set():
                     if self._closed.is_set():  # close() stopped the stream
                         break
-                    raise AudioDeviceError(f"The microphone {self.name!r} stopped sending sound "
-                                           "(was it unplugged?).")
+                    self._close_stream(wait=0.0)
+                    raise AudioDeviceError(f"The microphone {self.name!r} stopped delivering "
+                                           "audio (was it unplugged?).")
                 try:
                     item = self._queue.get(timeout=0.1)
                 except queue.Empty:
@@ -183,21 +194,24 @@ class Microphone:
                 now = time.monotonic()
                 if generation != self._generation:  # paused or resumed since the last block
                     generation, resampler, last_audio = self._generation, self._resampler(), now
-                if item is None or item[0] != generation or self._paused.is_set():
+                if (item is None or item[:2] != (self._stream_id, generation)
+                        or self._paused.is_set()):
                     if not self._paused.is_set() and now - last_audio > self.stall_s:
+                        # A hung device can hang PortAudio's abort too: do not wait for it.
+                        self._close_stream(wait=0.0)
                         raise AudioDeviceError(
-                            f"The microphone {self.name!r} sent no sound for {self.stall_s:g} "
-                            "seconds (was it unplugged?).")
+                            f"The microphone {self.name!r} delivered no audio for "
+                            f"{self.stall_s:g} seconds (was it unplugged?).")
                     continue
                 last_audio = now
-                _, data, status = item
+                _, _, data, status = item
                 if status:
                     self.overflows += int(bool(status.input_overflow))
                     _LOGGER.debug("Microphone status: %s", status)
-                if self.dropped_blocks != dropped:
+                if self.dropped_blocks != dropped and now - warned >= _DROP_WARNING_S:
                     _LOGGER.warning("Dropped %d blocks of microphone audio: processing fell "
                                     "behind.", self.dropped_blocks - dropped)
-                    dropped = self.dropped_blocks
+                    dropped, warned = self.dropped_blocks, now
                 block = self._convert(data, resampler)
                 if block:
                     yield block
@@ -232,11 +246,13 @@ class Microphone:
         self._close_stream()
         self._drain()
         self._finished.clear()
+        self._stream_id += 1
         try:
-            stream = sd.RawInputStream(device=self.device, samplerate=self.capture_rate,
-                                       channels=self.channels, dtype="int16",
-                                       blocksize=self.block_frames, callback=self._callback,
-                                       finished_callback=self._on_finished)
+            stream = sd.RawInputStream(
+                device=self.device, samplerate=self.capture_rate, channels=self.channels,
+                dtype="int16", blocksize=self.block_frames,
+                callback=functools.partial(self._callback, self._stream_id),
+                finished_callback=functools.partial(self._on_finished, self._stream_id))
             stream.start()
         except sd.PortAudioError as err:
             raise AudioDeviceError(f"Could not start recording from {self.name!r}: {err}. "
@@ -244,11 +260,12 @@ class Microphone:
         with self._lock:
             self._stream = stream
 
-    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(self, stream_id: int, indata: Any, frames: int, time_info: Any,
+                  status: Any) -> None:
         # Runs on PortAudio's thread: enqueue and return; nothing that blocks, logs or decodes.
         if self._paused.is_set():
             return
-        item = (self._generation, bytes(indata), status)
+        item = (stream_id, self._generation, bytes(indata), status)
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -262,10 +279,11 @@ class Microphone:
             except queue.Full:
                 pass
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, stream_id: int) -> None:
         # PortAudio's thread again: the stream stopped, by close() or because the device failed.
-        self._finished.set()
-        self._wake()
+        if stream_id == self._stream_id:
+            self._finished.set()
+            self._wake()
 
     def _wake(self) -> None:
         try:
@@ -280,12 +298,24 @@ class Microphone:
         except queue.Empty:
             pass
 
-    def _close_stream(self) -> None:
+    def _close_stream(self, wait: float = CLOSE_WAIT_S) -> None:
+        """Stop and close the stream, waiting at most WAIT seconds for PortAudio to do it."""
         with self._lock:
             stream, self._stream = self._stream, None
-        if stream is not None:
+        if stream is None:
+            return
+
+        def stop() -> None:
             stream.abort(ignore_errors=True)
             stream.close(ignore_errors=True)
+
+        # Pa_AbortStream waits for the callback thread, which waits for the device.
+        closer = threading.Thread(target=stop, name="numb-legs-mic-close", daemon=True)
+        closer.start()
+        closer.join(wait)
+        if closer.is_alive() and wait > 0:
+            _LOGGER.warning("The microphone %r did not stop within %g s; leaving it behind.",
+                            self.name, wait)
 
     def _resampler(self) -> Resampler | None:
         return Resampler(self.capture_rate, self.rate) if self.capture_rate != self.rate else None

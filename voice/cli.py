@@ -53,7 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     ask = commands.add_parser("ask", help="answer one question, printed and spoken")
     ask.add_argument("text", nargs="+", metavar="TEXT")
-    commands.add_parser("chat", help="a typed conversation, replies printed and spoken (default)")
+    commands.add_parser("chat", help="a typed conversation, replies printed and spoken")
+    listen = commands.add_parser("listen", help="hands-free: listen to the microphone and answer "
+                                 "aloud (the default when a microphone exists)")
+    listen.add_argument("--wake-phrase", default="hey numb legs",
+                        help="what to say before a question (default: %(default)s)")
+    listen.add_argument("--always-listen", action="store_true",
+                        help="no wake phrase: treat everything heard as a question")
+    listen.add_argument("--follow-up", type=float, default=8.0, metavar="SECONDS",
+                        help="after an answer, listen this long without the wake phrase")
     understand = commands.add_parser("understand", help="show what utterances mean")
     understand.add_argument("--json", action="store_true", help="one JSON object per line")
     understand.add_argument("--wav", action="store_true",
@@ -125,7 +133,7 @@ def _speech_options(args: argparse.Namespace):
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     from .app import build_skill, open_voice
 
-    command = args.command or "chat"
+    command = args.command or "auto"
     if command == "download-model":
         from .cli_voice import download
 
@@ -147,6 +155,14 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if command == "understand":
         return _understand(skill, args, out)
     voice = open_voice(_speech_options(args), out)
+    if command in ("listen", "auto"):
+        from .cli_voice import listen
+
+        if command == "auto":
+            defaults = build_parser().parse_args(["listen"])
+            for key in ("wake_phrase", "always_listen", "follow_up"):
+                setattr(args, key, getattr(defaults, key))
+        return listen(skill, voice, args, _chat)
     if command == "ask":
         reply = skill.respond(" ".join(args.text))
         voice.deliver(reply, wait=True)
@@ -154,9 +170,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     return _chat(skill, voice)
 
 
-def _chat(skill, voice) -> int:
-    voice.print("numb-legs: ask me about numb legs. Type a question and press Enter. "
-                "Type help for ideas, goodbye to finish.")
+def _chat(skill, voice, greet: bool = True) -> int:
+    if greet:
+        voice.print("numb-legs: ask me about numb legs. Type a question and press Enter. "
+                    "Type help for ideas, goodbye to finish.")
     voice.tell_once_if_silent()
     stdin = sys.stdin
     while True:

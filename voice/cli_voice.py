@@ -107,3 +107,25 @@ def download(args: argparse.Namespace, out: TextIO) -> int:
     if args.target:
         out.write(f"To use it, pass --model {path} or set NUMB_LEGS_VOSK_MODEL={path}.\n")
     return EXIT_OK
+
+
+def listen(skill, voice, args: argparse.Namespace, chat) -> int:
+    """The hands-free loop; typed chat when there is no microphone or it is lost for good."""
+    from .audio_in import Microphone, has_microphone
+    from .listen import Listener, ListenOptions
+
+    if not has_microphone(args.input_device):
+        wanted = f" called {args.input_device!r}" if args.input_device else ""
+        voice.print(f"No microphone{wanted} was found, so type your questions instead.")
+        return chat(skill, voice)
+    options = ListenOptions(wake_phrase=args.wake_phrase, always_listening=args.always_listen,
+                            follow_up_s=args.follow_up)
+    recognizer, note = open_recognizer(engine_options(args, extra=(args.wake_phrase,)))
+    if note:
+        voice.print(note)
+    listener = Listener(lambda: Microphone(args.input_device), recognizer, skill, voice, options,
+                        typed=sys.stdin)
+    status = listener.run()
+    if status < 0:
+        return chat(skill, voice, greet=False)
+    return status

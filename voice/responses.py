@@ -12,7 +12,7 @@ _TEXT_KEYS = (
     "which_cause", "stopped", "no_list", "yes_nothing", "no_nothing", "declined", "goodbye",
     "journal_not_ready", "emergency_generic", "emergency_repeat_offer", "symptom_intro",
     "symptom_none", "symptom_reason", "speech_slower", "speech_faster", "speech_louder",
-    "speech_quieter", "speech_limit", "signs_lead",
+    "speech_quieter", "speech_limit", "signs_lead", "reprompt",
 )
 
 

@@ -37,6 +37,9 @@ class Speaker(Protocol):
         """Speak TEXT, blocking; True if it was spoken to the end."""
         ...
 
+    def play_sound(self, audio: Audio) -> bool:
+        """Play a short sound (an earcon); False if it could not."""
+
     def stop(self) -> None:
         """Cut off speech in progress (from any thread)."""
         ...
@@ -122,6 +125,16 @@ class TtsSpeaker:
             for event in self._active:
                 event.set()
 
+    def play_sound(self, audio: Audio) -> bool:
+        """Play a short sound (an earcon) through the same output; False if it failed."""
+        stop = threading.Event()
+        try:
+            with self._say_lock:
+                return self.available and self._output.play(audio, stop)
+        except AudioDeviceError as err:
+            _LOGGER.warning("Could not play a sound: %s", err)
+            return False
+
     def _speak(self, sentences: list[str], stop: threading.Event) -> bool:
         audio: queue.Queue[object] = queue.Queue()
         worker = threading.Thread(target=self._synthesize_all, args=(sentences, stop, audio),
@@ -177,6 +190,9 @@ class SilentSpeaker:
 
     def stop(self) -> None:
         return None
+
+    def play_sound(self, audio: Audio) -> bool:
+        return False
 
 
 def open_speaker(*, enabled: bool, rate: int | None = None, volume: float | None = None,

@@ -225,7 +225,13 @@ class Synthesizer:
 
 
 def find_voice(spec: str, voices: list[tuple[str, str]]) -> str:
-    """The id of the voice SPEC names: an id, the part after its '/', or part of a voice name."""
+    """The id of the voice SPEC names: an id, the part after its '/', or part of a voice name.
+
+    espeak-ng variants ride along: "en-us+klatt" is the en-us voice with the klatt variant.
+    """
+    base, plus, variant = spec.partition("+")
+    if plus and variant.strip():
+        return find_voice(base, voices) + "+" + variant.strip()
     wanted = spec.strip().casefold()
     for matches in (
         lambda vid, name: vid.casefold() == wanted,

@@ -111,8 +111,9 @@ def _parse_riff(blob: bytes, path: Path) -> tuple[_Format, bytes]:
     if blob[:4] != b"RIFF" or blob[8:12] != b"WAVE":
         if blob[:4] == b"RIFF" and len(blob) < 12:
             raise AudioFileError(f"The audio file {path} is truncated: it ends inside its header.")
-        raise AudioFileError(f"{path} is not a WAV file: it looks like {_guess_kind(blob)}. "
-                             f"{CONVERT_HINT}")
+        kind = _guess_kind(blob)
+        hint = "" if kind in ("a text file", "some other kind of file") else f" {CONVERT_HINT}"
+        raise AudioFileError(f"{path} is not a WAV file: it looks like {kind}.{hint}")
     fmt: _Format | None = None
     data: bytes | None = None
     pos = 12

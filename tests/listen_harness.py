@@ -1,0 +1,123 @@
+"""Run the real `numb-legs listen` process between a virtual microphone and a virtual speaker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tests.audio_in_env import PacedFifo, write_capture_config
+
+ROOT = Path(__file__).resolve().parent.parent
+MIC_RATE = 16000
+MIC_UNIT = 2 * MIC_RATE * 30 // 1000  # one 30 ms block: the Microphone's stream period
+
+
+class SpeakerFifo:
+    """The speaker's end: a FIFO drained by a thread (in real time when PACED)."""
+
+    def __init__(self, path: Path, paced_bytes_per_second: float | None = None) -> None:
+        self.path = path
+        os.mkfifo(path)
+        self._fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        self.data = bytearray()
+        self.first_sound_at: float | None = None
+        self.last_write_at = 0.0
+        self._stop = threading.Event()
+        self._pace = paced_bytes_per_second
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        start = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                block = os.read(self._fd, 4096)
+            except BlockingIOError:
+                time.sleep(0.002)
+                continue
+            now = time.monotonic()
+            if self.first_sound_at is None and np.any(np.frombuffer(
+                    block[: len(block) // 2 * 2], dtype="<i2") != 0):
+                self.first_sound_at = now
+            self.data += block
+            self.last_write_at = now
+            if self._pace:
+                due = start + len(self.data) / self._pace
+                time.sleep(max(0.0, due - time.monotonic()))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        os.close(self._fd)
+
+
+class ListenRun:
+    """A `numb-legs listen` process hearing AUDIO (16 kHz int16) through an ALSA file device."""
+
+    def __init__(self, tmp: Path, audio: bytes, args: list[str], *, pace_speaker: bool = False,
+                 trailing_silence_s: float = 30.0) -> None:
+        self.mic = PacedFifo(tmp / "mic.fifo")
+        self.speaker = SpeakerFifo(tmp / "speaker.fifo", 44100.0 if pace_speaker else None)
+        config = write_capture_config(tmp, self.mic.path, self.speaker.path)
+        env = dict(os.environ, ALSA_CONFIG_PATH=str(config),
+                   NUMB_LEGS_CACHE_DIR=str(tmp / "cache"), PYTHONUNBUFFERED="1",
+                   PYTHONPATH=str(ROOT))
+        self.stdout_lines: list[str] = []
+        self.proc = subprocess.Popen([sys.executable, "-m", "voice", *args], cwd=ROOT, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.started_at = time.monotonic()
+        silence = bytes(int(trailing_silence_s * MIC_RATE) * 2)
+        self.mic.play(audio + silence, MIC_UNIT, 2 * MIC_RATE)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.stdout_lines.append(line.rstrip("\n"))
+
+    @property
+    def stdout(self) -> str:
+        return "\n".join(self.stdout_lines)
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.stdout:
+                return True
+            if self.proc.poll() is not None:
+                return text in self.stdout
+            time.sleep(0.05)
+        return False
+
+    def wait_speaker_quiet(self, quiet_s: float = 1.5, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.speaker.data and time.monotonic() - self.speaker.last_write_at > quiet_s:
+                return
+            time.sleep(0.05)
+
+    def stop(self) -> str:
+        """Interrupt the process as Ctrl-C would; return its stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.mic.close()
+        self.speaker.close()
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read()
+
+    def speaker_audio(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.speaker.data[: len(self.speaker.data) // 2 * 2]), dtype="<i2")

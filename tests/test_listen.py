@@ -1,0 +1,65 @@
+"""The whole hands-free loop for real: virtual microphone -> recognition -> answer -> speaker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rapidfuzz import fuzz
+
+from tests.listen_harness import ListenRun
+from tests.speech import pcm16, silence, speak, to_16k
+from voice.recognizer import transcribe_bytes
+from voice.wavio import resample
+
+TTS_RATE = 22050
+ASSISTANT = ["--engine", "sphinx", "--voice", "en-us+klatt"]
+
+
+def spoken(text: str, tmp_path, name: str) -> bytes:
+    return pcm16(to_16k(speak(text, tmp_path / f"{name}.wav"), tmp_path / f"{name}16.wav"))
+
+
+def heard_words(audio: np.ndarray) -> str:
+    """What the recorded answer says, transcribed with the open-vocabulary recogniser."""
+    from voice.sphinx_engine import SphinxRecognizer
+
+    pcm = resample(audio.astype(np.float64), TTS_RATE, 16000).astype(np.int16).tobytes()
+    return transcribe_bytes(SphinxRecognizer("open"), pcm)
+
+
+def key_words_found(transcript: str, words: list[str]) -> int:
+    heard = transcript.split()
+    return sum(any(fuzz.ratio(word, other) >= 75 for other in heard) for word in words)
+
+
+@pytest.mark.audio
+def test_wake_phrase_question_answer_and_follow_up(tmp_path):
+    audio = (silence(1.0) + spoken("hey numb legs", tmp_path, "wake") + silence(0.3)
+             + spoken("why are my legs numb", tmp_path, "q1") + silence(1.5))
+    run = ListenRun(tmp_path, audio, [*ASSISTANT, "listen"])
+    try:
+        assert run.wait_for("You said:", timeout=60), run.stdout
+        assert run.wait_for("The most common reason is simple", timeout=30), run.stdout
+        run.wait_speaker_quiet()
+    finally:
+        stderr = run.stop()
+    assert "Traceback" not in stderr, stderr
+    recorded = run.speaker_audio()
+    assert len(recorded) > TTS_RATE * 5, "the answer was not played"
+    transcript = heard_words(recorded)
+    found = key_words_found(transcript, ["sitting", "lying", "nerves", "legs", "numbness",
+                                         "blood", "vessels", "spine", "neurologist"])
+    assert found >= 3, transcript
+
+
+@pytest.mark.audio
+def test_always_listening_answers_without_wake_phrase(tmp_path):
+    audio = silence(0.8) + spoken("what is a slipped disc", tmp_path, "q") + silence(1.0)
+    run = ListenRun(tmp_path, audio, [*ASSISTANT, "listen", "--always-listen"])
+    try:
+        assert run.wait_for("You said:", timeout=60), run.stdout
+        run.wait_speaker_quiet(quiet_s=2.5)
+    finally:
+        run.stop()
+    assert run.stdout.count("You said:") == 1, run.stdout
+    assert "slipped disc" in run.stdout.lower() or "disc" in run.stdout, run.stdout

@@ -1,0 +1,250 @@
+"""The hands-free loop: wake phrase or Enter, listen, understand, answer, listen for a follow-up.
+
+States: WAITING (only the wake phrase, Enter or typed text gets attention) and LISTENING (every
+utterance is handled, until FOLLOW_UP_S of silence). While the assistant speaks, the microphone
+is paused, so its own voice never triggers it. A question met by silence is asked once more,
+then it goes back to waiting. Every change of state has its own short sound.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from rapidfuzz import fuzz
+
+from intents.normalize import normalize
+
+from .app import Voice
+from .audio_in import AudioSource
+from .audio_out import AudioDeviceError
+from .earcons import earcon
+from .endpoint import Endpointer, SpeechEnd, SpeechStart
+from .recognizer import Recognizer, understand_best
+from .skill import Reply, Skill
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_WAKE_PHRASE = "hey numb legs"
+FOLLOW_UP_S = 8.0
+PRE_ROLL_CHUNKS = 6      # chunks kept before speech starts, fed to the recogniser with it
+WAKE_CUTOFF = 75.0       # how closely the start of an utterance must sound like the wake phrase
+REOPEN_TRIES = 3
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    wake_phrase: str = DEFAULT_WAKE_PHRASE
+    always_listening: bool = False   # no wake phrase: every utterance is for the assistant
+    follow_up_s: float = FOLLOW_UP_S
+    end_silence_ms: int = 400
+    earcons: bool = True
+
+
+class Listener:
+    """Runs the loop over an audio source until goodbye, end of input or Ctrl-C."""
+
+    def __init__(self, source_factory: Callable[[], AudioSource], recognizer: Recognizer,
+                 skill: Skill, voice: Voice, options: ListenOptions,
+                 clock: Callable[[], float] = time.monotonic, typed: TextIO | None = None) -> None:
+        self._source_factory = source_factory
+        self.recognizer = recognizer
+        self.skill = skill
+        self.voice = voice
+        self.options = options
+        self.clock = clock
+        self._wake_words = normalize(options.wake_phrase, keep_fillers=True)
+        self._listening_until = 0.0 if not options.always_listening else float("inf")
+        self._reprompted = False
+        self._typed: queue.Queue[str | None] = queue.Queue()
+        self._typed_input = typed
+        self.finished = False
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Listen until goodbye; returns the process exit code."""
+        if self._typed_input is not None:
+            threading.Thread(target=self._read_typed, daemon=True).start()
+        self.voice.print(self._greeting())
+        tries = 0
+        while not self.finished:
+            try:
+                source = self._source_factory()
+                self._loop(source)
+                return 0
+            except AudioDeviceError as err:
+                tries += 1
+                _LOGGER.debug("Audio device failed", exc_info=True)
+                if tries > REOPEN_TRIES:
+                    self._say_plain(f"{err} I can't hear you any more. Type your questions "
+                                    "instead, and press Enter after each one.")
+                    return -1  # the caller falls back to typed chat
+                self._say_plain(f"{err} Trying to open the microphone again.")
+                time.sleep(min(2.0, 0.5 * tries))
+        return 0
+
+    def _greeting(self) -> str:
+        if self.options.always_listening:
+            return "numb-legs is listening. Ask about numb legs at any time. Say goodbye to finish."
+        return (f"numb-legs is ready. Say \"{self.options.wake_phrase}\" and then your question, "
+                "or press Enter to talk. Say goodbye to finish.")
+
+    def _loop(self, source: AudioSource) -> None:
+        endpointer = Endpointer(end_silence_ms=self.options.end_silence_ms)
+        recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
+        feeding = False
+        self._source = source
+        try:
+            for chunk in source.chunks():
+                if self._handle_typed():
+                    endpointer.reset()
+                    recent.clear()
+                    feeding = False
+                if self.finished:
+                    return
+                self._check_timeout()
+                events = endpointer.feed(chunk)
+                if feeding:
+                    self.recognizer.accept(chunk)
+                else:
+                    recent.append(chunk)
+                for event in events:
+                    if isinstance(event, SpeechStart):
+                        # Stream into the recogniser from just before the start, so the final
+                        # result is ready moments after the end.
+                        feeding = True
+                        for earlier in recent:
+                            self.recognizer.accept(earlier)
+                        recent.clear()
+                    elif isinstance(event, SpeechEnd):
+                        feeding = False
+                        self.recognizer.finish()
+                        self._heard(self.recognizer.alternatives())
+                        endpointer.reset()
+                        if self.finished:
+                            return
+        finally:
+            source.close()
+
+    # -- what was heard -----------------------------------------------------------------------
+
+    def _heard(self, hypotheses: list[str]) -> None:
+        best = hypotheses[0] if hypotheses else ""
+        if not self._is_listening():
+            rest = self._after_wake_phrase(hypotheses)
+            if rest is None:
+                _LOGGER.debug("Ignored (no wake phrase): %r", best)
+                return
+            self._start_listening()
+            if not rest:
+                return
+            hypotheses = [rest]
+        text, match = understand_best(self.skill.matcher, hypotheses)
+        if not text:
+            return
+        self.voice.print(f"You said: {text}")
+        if match.intent == "unknown":
+            self._earcon("not_understood")
+        self._answer(self.skill.handle(match))
+
+    def _after_wake_phrase(self, hypotheses: list[str]) -> str | None:
+        """The words after the wake phrase, if an utterance starts with it; else None."""
+        wake = self._wake_words.split()
+        for text in hypotheses[:3]:
+            words = normalize(text, keep_fillers=True).split()
+            for size in (len(wake), len(wake) - 1, len(wake) + 1):
+                if size <= 0 or size > len(words):
+                    continue
+                head = " ".join(words[:size])
+                if fuzz.ratio(head, self._wake_words) >= WAKE_CUTOFF:
+                    return " ".join(words[size:])
+        return None
+
+    def _answer(self, reply: Reply) -> None:
+        self._speak(reply)
+        if reply.end:
+            self.finished = True
+            return
+        self._reprompted = False
+        self._start_listening(earcon=False)
+
+    def _speak(self, reply: Reply) -> None:
+        # The microphone is paused while speaking: the assistant must not hear itself.
+        source = getattr(self, "_source", None)
+        pause = getattr(source, "pause", None)
+        resume = getattr(source, "resume", None)
+        if pause:
+            pause()
+        try:
+            self.voice.deliver(reply, wait=True)
+        finally:
+            if resume:
+                resume()
+
+    def _say_plain(self, text: str) -> None:
+        self._speak(Reply(text, "unknown"))
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def _is_listening(self) -> bool:
+        return self.clock() < self._listening_until
+
+    def _start_listening(self, earcon: bool = True) -> None:
+        if earcon:
+            self._earcon("listening")
+        if not self.options.always_listening:
+            self._listening_until = self.clock() + self.options.follow_up_s
+
+    def _check_timeout(self) -> None:
+        if self.options.always_listening or self._listening_until == 0.0:
+            return
+        if self.clock() < self._listening_until:
+            return
+        last = self.skill.ctx.last_text
+        if last.rstrip().endswith("?") and not self._reprompted:
+            self._reprompted = True
+            self._speak(Reply(self.skill.r.reprompt, "unknown"))
+            self._listening_until = self.clock() + self.options.follow_up_s
+            return
+        self._listening_until = 0.0
+        self._earcon("done")
+        self.voice.print("Waiting. Say the wake phrase or press Enter to talk.")
+
+    def _earcon(self, name: str) -> None:
+        if self.options.earcons:
+            self.voice.play(earcon(name))
+
+    # -- typed input and push-to-talk ---------------------------------------------------------
+
+    def _read_typed(self) -> None:
+        stream = self._typed_input or sys.stdin
+        try:
+            for line in stream:
+                self._typed.put(line.rstrip("\r\n"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            _LOGGER.debug("Typed input stopped", exc_info=True)
+
+    def _handle_typed(self) -> bool:
+        handled = False
+        while True:
+            try:
+                line = self._typed.get_nowait()
+            except queue.Empty:
+                return handled
+            handled = True
+            if line is None:
+                continue
+            if not line.strip():
+                self._start_listening()  # Enter alone: push to talk
+                continue
+            self._answer(self.skill.respond(line))
+            if self.finished:
+                return True
