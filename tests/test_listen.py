@@ -63,3 +63,48 @@ def test_always_listening_answers_without_wake_phrase(tmp_path):
         run.stop()
     assert run.stdout.count("You said:") == 1, run.stdout
     assert "slipped disc" in run.stdout.lower() or "disc" in run.stdout, run.stdout
+
+
+@pytest.mark.audio
+def test_no_microphone_falls_back_to_typed_chat(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.audio_in_env import speaker_only_config
+    from tests.listen_harness import ROOT
+
+    config = speaker_only_config(tmp_path)
+    env = dict(os.environ, ALSA_CONFIG_PATH=str(config), NUMB_LEGS_CACHE_DIR=str(tmp_path / "c"))
+    result = subprocess.run([sys.executable, "-m", "voice", "listen"], input="what is ms\ngoodbye\n",
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "No microphone was found, so type your questions instead." in result.stdout
+    assert "Multiple sclerosis" in result.stdout and "Take care" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.audio
+def test_microphone_that_stops_is_reopened_and_listening_goes_on(tmp_path):
+    import time
+
+    first = silence(0.8) + spoken("what is a slipped disc", tmp_path, "q1") + silence(1.0)
+    run = ListenRun(tmp_path, first, [*ASSISTANT, "listen", "--always-listen"],
+                    trailing_silence_s=0.0)
+    try:
+        assert run.wait_for("You said:", timeout=60), run.stdout
+        # The device now sends nothing (as when unplugged): the assistant says so and reopens.
+        assert run.wait_for("Trying to open the microphone again", timeout=30), run.stdout
+        run.mic.wait(5)
+        second = silence(0.5) + spoken("tell me about atherosclerosis", tmp_path, "q2") + silence(20)
+        from tests.listen_harness import MIC_RATE, MIC_UNIT
+
+        run.mic.play(second, MIC_UNIT, 2 * MIC_RATE)
+        deadline = time.monotonic() + 60
+        while run.stdout.count("You said:") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stderr = run.stop()
+    assert run.stdout.count("You said:") == 2, run.stdout
+    assert "Fatty deposits" in run.stdout, run.stdout
+    assert "Traceback" not in stderr

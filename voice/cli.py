@@ -18,7 +18,7 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 EXIT_BROKEN = 2
 # Commands whose output is for programs or that never speak: failures are printed only.
-_QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model"})
+_QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices"})
 
 
 def _version() -> str:
@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe = commands.add_parser("transcribe", help="print what WAV files say")
     transcribe.add_argument("--json", action="store_true", help="one JSON object per line")
     transcribe.add_argument("files", nargs="+", metavar="FILE")
+    commands.add_parser("devices", help="list microphones and speakers")
+    commands.add_parser("doctor", help="check microphone, speech engine, voice and settings; "
+                        "say how to fix what fails")
     download = commands.add_parser("download-model",
                                    help="download a Vosk speech model for better recognition")
     download.add_argument("name", nargs="?", metavar="NAME",
@@ -138,6 +141,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         from .cli_voice import download
 
         return download(args, out)
+    if command == "devices":
+        from .cli_voice import devices
+
+        return devices(out)
     if command == "transcribe":
         from .cli_voice import transcribe
 
@@ -155,6 +162,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if command == "understand":
         return _understand(skill, args, out)
     voice = open_voice(_speech_options(args), out)
+    if command == "doctor":
+        from .cli_voice import doctor
+
+        return doctor(voice, args)
     if command in ("listen", "auto"):
         from .cli_voice import listen
 

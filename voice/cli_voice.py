@@ -129,3 +129,23 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
     if status < 0:
         return chat(skill, voice, greet=False)
     return status
+
+
+def devices(out: TextIO) -> int:
+    """List microphones and speakers with their indexes, for --input-device/--output-device."""
+    from .audio_in import input_devices
+    from .audio_out import output_devices
+
+    inputs = input_devices()
+    outputs = output_devices()
+    out.write("Microphones (use --input-device):\n")
+    out.write("".join(f"  {d.index}: {d.name}\n" for d in inputs) or "  none\n")
+    out.write("Speakers (use --output-device):\n")
+    out.write("".join(f"  {index}: {name}\n" for index, name in outputs) or "  none\n")
+    return EXIT_OK
+
+
+def doctor(voice, args: argparse.Namespace) -> int:
+    from .doctor import run_doctor
+
+    return run_doctor(voice, args, engine_options(args))
