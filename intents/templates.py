@@ -11,6 +11,7 @@ import random
 import re
 from dataclasses import dataclass
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import product
 
 from knowledge.errors import NumbLegsError
@@ -47,8 +48,12 @@ class Alternative:
 Node = Word | Slot | Sequence | Alternative
 
 
+@lru_cache(maxsize=2048)
 def parse(template: str) -> Sequence:
-    """Parse a template line into a tree; raise TemplateError with the position on bad syntax."""
+    """Parse a template line into a tree; raise TemplateError with the position on bad syntax.
+
+    Cached: trees are immutable, and language-model building samples each line many times.
+    """
     tokens = _tokenize(template)
     parser = _Parser(template, tokens)
     tree = parser.sequence(closing=None)

@@ -123,12 +123,16 @@ class PacedFifo:
         if len(data) % unit_bytes:
             data += bytes(unit_bytes - len(data) % unit_bytes)
 
+        self.unit_bytes = unit_bytes
+        self.written_at: list[float] = []  # when each unit went into the pipe (for latencies)
+
         def write() -> None:
             due = time.monotonic()
             for start in range(0, len(data), unit_bytes):
                 if self.stop.is_set():
                     return
                 os.write(self._fd, data[start:start + unit_bytes])
+                self.written_at.append(time.monotonic())
                 due += unit_bytes / bytes_per_second
                 time.sleep(max(0.0, due - time.monotonic()))
 

@@ -29,6 +29,8 @@ class SpeakerFifo:
         self.data = bytearray()
         self.first_sound_at: float | None = None
         self.last_write_at = 0.0
+        self.bursts: list[float] = []  # when sound began after a second or more of none
+        self._last_sound = 0.0
         self._stop = threading.Event()
         self._pace = paced_bytes_per_second
         self._thread = threading.Thread(target=self._drain, daemon=True)
@@ -43,9 +45,12 @@ class SpeakerFifo:
                 time.sleep(0.002)
                 continue
             now = time.monotonic()
-            if self.first_sound_at is None and np.any(np.frombuffer(
-                    block[: len(block) // 2 * 2], dtype="<i2") != 0):
-                self.first_sound_at = now
+            if np.any(np.frombuffer(block[: len(block) // 2 * 2], dtype="<i2") != 0):
+                if self.first_sound_at is None:
+                    self.first_sound_at = now
+                if now - self._last_sound > 1.0:
+                    self.bursts.append(now)
+                self._last_sound = now
             self.data += block
             self.last_write_at = now
             if self._pace:
@@ -62,12 +67,12 @@ class ListenRun:
     """A `numb-legs listen` process hearing AUDIO (16 kHz int16) through an ALSA file device."""
 
     def __init__(self, tmp: Path, audio: bytes, args: list[str], *, pace_speaker: bool = False,
-                 trailing_silence_s: float = 30.0) -> None:
+                 trailing_silence_s: float = 30.0, cache_dir: Path | None = None) -> None:
         self.mic = PacedFifo(tmp / "mic.fifo")
         self.speaker = SpeakerFifo(tmp / "speaker.fifo", 44100.0 if pace_speaker else None)
         config = write_capture_config(tmp, self.mic.path, self.speaker.path)
         env = dict(os.environ, ALSA_CONFIG_PATH=str(config),
-                   NUMB_LEGS_CACHE_DIR=str(tmp / "cache"), PYTHONUNBUFFERED="1",
+                   NUMB_LEGS_CACHE_DIR=str(cache_dir or tmp / "cache"), PYTHONUNBUFFERED="1",
                    PYTHONPATH=str(ROOT))
         self.stdout_lines: list[str] = []
         self.proc = subprocess.Popen([sys.executable, "-m", "voice", *args], cwd=ROOT, env=env,
@@ -118,6 +123,17 @@ class ListenRun:
         self.speaker.close()
         assert self.proc.stderr is not None
         return self.proc.stderr.read()
+
+    def peak_rss_kb(self) -> int:
+        """The process's peak resident memory so far (Linux /proc), in kilobytes; 0 if gone."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
 
     def speaker_audio(self) -> np.ndarray:
         return np.frombuffer(bytes(self.speaker.data[: len(self.speaker.data) // 2 * 2]), dtype="<i2")

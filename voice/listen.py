@@ -73,7 +73,7 @@ class Listener:
         """Listen until goodbye; returns the process exit code."""
         if self._typed_input is not None:
             threading.Thread(target=self._read_typed, daemon=True).start()
-        self.voice.print(self._greeting())
+        self._greeted = False
         tries = 0
         while not self.finished:
             try:
@@ -104,6 +104,10 @@ class Listener:
         self._source = source
         try:
             for chunk in source.chunks():
+                if not self._greeted:
+                    # Said once the microphone delivers sound: from now on it really listens.
+                    self._greeted = True
+                    self.voice.print(self._greeting())
                 if self._handle_typed():
                     endpointer.reset()
                     recent.clear()
