@@ -132,8 +132,11 @@ class PacedFifo:
                 if self.stop.is_set():
                     return
                 os.write(self._fd, data[start:start + unit_bytes])
-                self.written_at.append(time.monotonic())
-                due += unit_bytes / bytes_per_second
+                now = time.monotonic()
+                self.written_at.append(now)
+                # A write that blocked (nobody reading yet) restarts the clock instead of
+                # bursting to catch up: a microphone never delivers faster than real time.
+                due = max(due + unit_bytes / bytes_per_second, now)
                 time.sleep(max(0.0, due - time.monotonic()))
 
         self._thread = threading.Thread(target=write, daemon=True)

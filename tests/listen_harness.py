@@ -103,6 +103,14 @@ class ListenRun:
             time.sleep(0.05)
         return False
 
+    def wait_count(self, text: str, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if self.stdout.count(text) >= count:
+                return True
+            time.sleep(0.05)
+        return self.stdout.count(text) >= count
+
     def wait_speaker_quiet(self, quiet_s: float = 1.5, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -35,14 +35,19 @@ def key_words_found(transcript: str, words: list[str]) -> int:
 @pytest.mark.audio
 def test_wake_phrase_question_answer_and_follow_up(tmp_path):
     audio = (silence(1.0) + spoken("hey numb legs", tmp_path, "wake") + silence(0.3)
-             + spoken("why are my legs numb", tmp_path, "q1") + silence(1.5))
+             + spoken("why are my legs numb", tmp_path, "q1") + silence(5.0)
+             # A follow-up within the listening window, without the wake phrase.
+             + spoken("what is a slipped disc", tmp_path, "q2") + silence(2.0))
     run = ListenRun(tmp_path, audio, [*ASSISTANT, "listen"])
     try:
         assert run.wait_for("You said:", timeout=60), run.stdout
         assert run.wait_for("The most common reason is simple", timeout=30), run.stdout
+        assert run.wait_count("You said:", 2, timeout=30), run.stdout
+        assert run.wait_for("The soft centre of a disc", timeout=30), run.stdout
         run.wait_speaker_quiet()
     finally:
         stderr = run.stop()
+    assert run.stdout.count("You said:") == 2, run.stdout
     assert "Traceback" not in stderr, stderr
     recorded = run.speaker_audio()
     assert len(recorded) > TTS_RATE * 5, "the answer was not played"
@@ -108,3 +113,27 @@ def test_microphone_that_stops_is_reopened_and_listening_goes_on(tmp_path):
     assert run.stdout.count("You said:") == 2, run.stdout
     assert "Fatty deposits" in run.stdout, run.stdout
     assert "Traceback" not in stderr
+
+
+@pytest.mark.audio
+def test_without_wake_phrase_nothing_happens_until_enter(tmp_path):
+    import time
+
+    question = spoken("what is a slipped disc", tmp_path, "q")
+    # Asked once without the wake phrase (ignored), then again after Enter (answered).
+    audio = silence(0.8) + question + silence(4.0) + question + silence(2.0)
+    run = ListenRun(tmp_path, audio, [*ASSISTANT, "listen", "--follow-up", "6"])
+    try:
+        assert run.wait_for("numb-legs is ready", timeout=60), run.stdout
+        time.sleep(3.5)  # the first question has been heard and ignored by now
+        assert "You said:" not in run.stdout, run.stdout
+        run.proc.stdin.write("\n")  # push to talk
+        run.proc.stdin.flush()
+        assert run.wait_for("You said:", timeout=30), run.stdout
+        assert run.wait_for("Do you want to know", timeout=30), run.stdout
+        # The answer ends with a question; silence gets one reprompt, then it waits again.
+        assert run.wait_for("I'm still listening", timeout=30), run.stdout
+        assert run.wait_for("Waiting. Say the wake phrase", timeout=30), run.stdout
+    finally:
+        run.stop()
+    assert run.stdout.count("I'm still listening") == 1

@@ -114,7 +114,9 @@ class Listener:
                     feeding = False
                 if self.finished:
                     return
-                self._check_timeout()
+                if not endpointer.in_speech:
+                    # A person who started speaking inside the window is not cut off by it.
+                    self._check_timeout()
                 events = endpointer.feed(chunk)
                 if feeding:
                     self.recognizer.accept(chunk)
@@ -125,6 +127,7 @@ class Listener:
                         # Stream into the recogniser from just before the start, so the final
                         # result is ready moments after the end.
                         feeding = True
+                        self._started_listening = self._is_listening()
                         for earlier in recent:
                             self.recognizer.accept(earlier)
                         recent.clear()
@@ -142,7 +145,7 @@ class Listener:
 
     def _heard(self, hypotheses: list[str]) -> None:
         best = hypotheses[0] if hypotheses else ""
-        if not self._is_listening():
+        if not (self._is_listening() or getattr(self, "_started_listening", False)):
             rest = self._after_wake_phrase(hypotheses)
             if rest is None:
                 _LOGGER.debug("Ignored (no wake phrase): %r", best)
