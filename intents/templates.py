@@ -117,16 +117,32 @@ def sample(template: str, rng: random.Random, fill: Callable[[str], str]) -> str
     return " ".join(word for word in _sample(parse(template), rng, fill) if word)
 
 
-def _sample(node: Node, rng: random.Random, fill: Callable[[str], str]) -> list[str]:
+def cover(template: str, k: int, fill: Callable[[str], str]) -> str:
+    """The K-th covering sentence: every group takes option K modulo its size.
+
+    K from 0 to widest() - 1 uses every option of every group at least once, so a language
+    model built from these knows every word the template can say.
+    """
+    return " ".join(word for word in _sample(parse(template), None, fill, k) if word)
+
+
+def widest(template: str) -> int:
+    """The largest number of choices any group of the template offers."""
+    return max((len(n.options) + (1 if n.optional else 0) for n in _walk(parse(template))
+                if isinstance(n, Alternative)), default=1)
+
+
+def _sample(node: Node, rng: random.Random | None, fill: Callable[[str], str],
+            k: int = 0) -> list[str]:
     if isinstance(node, Word):
         return [node.text]
     if isinstance(node, Slot):
         return [fill(node.name)]
     if isinstance(node, Sequence):
-        return [word for item in node.items for word in _sample(item, rng, fill)]
+        return [word for item in node.items for word in _sample(item, rng, fill, k)]
     choices = len(node.options) + (1 if node.optional else 0)
-    pick = rng.randrange(choices)
-    return [] if pick == len(node.options) else _sample(node.options[pick], rng, fill)
+    pick = rng.randrange(choices) if rng is not None else k % choices
+    return [] if pick == len(node.options) else _sample(node.options[pick], rng, fill, k)
 
 
 def slots_in(template: str) -> set[str]:

@@ -33,3 +33,16 @@ def test_explosive_template_is_refused():
     template = " ".join(["(a|b|c|d|e|f|g|h|i|j)"] * 6)
     with pytest.raises(TemplateError, match="split it"):
         expand(template)
+
+
+def test_covering_sentences_use_every_option():
+    import random
+
+    from intents.templates import cover, sample, widest
+
+    template = "(why|how come) my (leg|foot|toes) [keep] (going|go) {cause}"
+    made = {cover(template, k, lambda slot: "X") for k in range(widest(template))}
+    words = {word for sentence in made for word in sentence.split()}
+    assert {"why", "how", "come", "leg", "foot", "toes", "keep", "going", "go", "X"} <= words
+    rng = random.Random(1)
+    assert all(sample(template, rng, lambda slot: "X").endswith("X") for _ in range(20))

@@ -17,7 +17,7 @@ from pathlib import Path
 from intents.cache import cache_dir, fingerprint
 from intents.loader import load_intents
 from intents.normalize import normalize
-from intents.templates import expand, sample
+from intents.templates import cover, expand, sample, widest
 from knowledge.loader import load_knowledge
 
 from .language_model import arpa_trigram
@@ -62,8 +62,10 @@ def domain_sentences(extra: tuple[str, ...] = (), *, balanced: bool = False) -> 
     for intent in load_intents().intents:
         own: dict[str, None] = {}
         for template in intent.templates:
-            for _ in range(SAMPLES_PER_TEMPLATE):
-                spoken = _speakable(sample(template, rng, fill))
+            made = [cover(template, k, fill) for k in range(widest(template))]
+            made += [sample(template, rng, fill) for _ in range(SAMPLES_PER_TEMPLATE)]
+            for text in made:
+                spoken = _speakable(text)
                 if spoken:
                     own.setdefault(spoken, None)
         per_intent.append(list(own))
@@ -131,3 +133,4 @@ def vosk_grammar(extra: tuple[str, ...] = (), limit: int = 3000) -> list[str]:
     """Phrases for a Vosk runtime grammar, with "[unk]" so other speech is not forced in."""
     sentences = domain_sentences(extra)
     return [*sentences[:limit], "[unk]"]
+
