@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from .audio_out import AudioDeviceError, _sounddevice
+from .audio_out import AudioDeviceError, _sounddevice, match_device
 from .wavio import TARGET_RATE, Resampler, read_wav, to_int16
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,19 +63,8 @@ def find_input_device(spec: int | str | None) -> int | None:
 
     With SPEC None, the system's default input device, or None when there is none.
     """
-    sd = _sounddevice()
-    devices = input_devices()
-    indexes = {device.index for device in devices}
-    if spec is None:
-        default = sd.default.device[0]
-        return default if isinstance(default, int) and default in indexes else None
-    if isinstance(spec, int) or spec.strip().isdigit():
-        return int(spec) if int(spec) in indexes else None
-    wanted = spec.strip().casefold()
-    found = [device.index for device in devices if wanted in device.name.casefold()]
-    if len(found) > 1:
-        _LOGGER.debug("Input device %r matches %s; using %s", spec, found, found[0])
-    return found[0] if found else None
+    devices = [(device.index, device.name) for device in input_devices()]
+    return match_device(spec, devices, _sounddevice().default.device[0])
 
 
 def has_microphone(device: int | str | None = None) -> bool:

@@ -48,26 +48,31 @@ def output_devices() -> list[tuple[int, str]]:
         raise AudioDeviceError(f"Could not list audio devices: {err}") from err
 
 
+def match_device(spec: int | str | None, devices: list[tuple[int, str]],
+                 default: object) -> int | None:
+    """Index of the device SPEC names among DEVICES: an index, or part of a name.
+
+    With SPEC None, DEFAULT (PortAudio's default device) when it is among DEVICES. Pure, and
+    shared by microphones and speakers.
+    """
+    indexes = {index for index, _ in devices}
+    if spec is None:
+        return default if isinstance(default, int) and default in indexes else None
+    if isinstance(spec, int) or spec.strip().isdigit():
+        return int(spec) if int(spec) in indexes else None
+    wanted = spec.strip().casefold()
+    found = [index for index, name in devices if wanted in name.casefold()]
+    if len(found) > 1:
+        _LOGGER.debug("Device %r matches %s; using %s", spec, found, found[0])
+    return found[0] if found else None
+
+
 def find_output_device(spec: int | str | None) -> int | None:
     """Index of the output device SPEC names (an index, or part of a name); None: not found.
 
     With SPEC None, the system's default output device, or None when there is none.
     """
-    sd = _sounddevice()
-    devices = output_devices()
-    if spec is None:
-        default = sd.default.device[1]
-        if isinstance(default, int) and any(index == default for index, _ in devices):
-            return default
-        return None
-    if isinstance(spec, int) or spec.strip().isdigit():
-        index = int(spec)
-        return index if any(i == index for i, _ in devices) else None
-    wanted = spec.strip().casefold()
-    found = [index for index, name in devices if wanted in name.casefold()]
-    if len(found) > 1:
-        _LOGGER.debug("Output device %r matches %s; using %s", spec, found, found[0])
-    return found[0] if found else None
+    return match_device(spec, output_devices(), _sounddevice().default.device[1])
 
 
 def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:

@@ -29,39 +29,43 @@ def _recognizer(args: argparse.Namespace, err: TextIO):
     return recognizer
 
 
+class _WavFiles:
+    """The readable WAV files among PATHS, as 16 kHz audio; each unreadable one is reported."""
+
+    def __init__(self, paths) -> None:
+        self.paths = paths
+        self.status = EXIT_OK
+
+    def __iter__(self):
+        for path in self.paths:
+            try:
+                yield path, read_wav(path).to_bytes()
+            except AudioFileError as error:
+                sys.stderr.write(f"{path}: {error}\n")
+                self.status = EXIT_BAD_INPUT
+
+
 def transcribe(args: argparse.Namespace, out: TextIO) -> int:
     """Print what each WAV file says (one line each, or JSON)."""
     recognizer = _recognizer(args, sys.stderr)
-    status = EXIT_OK
-    for path in args.files:
-        try:
-            audio = read_wav(path)
-        except AudioFileError as error:
-            sys.stderr.write(f"{path}: {error}\n")
-            status = EXIT_BAD_INPUT
-            continue
-        text = transcribe_bytes(recognizer, audio.to_bytes())
+    files = _WavFiles(args.files)
+    for path, audio in files:
+        text = transcribe_bytes(recognizer, audio)
         if args.json:
             out.write(json.dumps({"file": str(path), "transcript": text,
                                   "engine": recognizer.name, "mode": recognizer.mode}) + "\n")
         else:
             out.write(f"{path}: {text}\n")
     out.flush()
-    return status
+    return files.status
 
 
 def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     """`understand --wav`: the transcript and what it means, for each WAV file."""
     recognizer = _recognizer(args, sys.stderr)
-    status = EXIT_OK
-    for path in args.files:
-        try:
-            audio = read_wav(path)
-        except AudioFileError as error:
-            sys.stderr.write(f"{path}: {error}\n")
-            status = EXIT_BAD_INPUT
-            continue
-        transcribe_bytes(recognizer, audio.to_bytes())
+    files = _WavFiles(args.files)
+    for path, audio in files:
+        transcribe_bytes(recognizer, audio)
         text, match = understand_best(skill.matcher, recognizer.alternatives())
         skill.ctx.__init__()
         reply = skill.handle(match) if text else skill.respond("")
@@ -73,7 +77,7 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
         else:
             out.write(f"{path}: {text!r} -> {match.intent} ({match.confidence:.2f})\n  {reply.text}\n")
     out.flush()
-    return status
+    return files.status
 
 
 def download(args: argparse.Namespace, out: TextIO) -> int:
