@@ -112,7 +112,7 @@ class Microphone:
             names = ", ".join(f"{d.index}: {d.name}" for d in input_devices()) or "none"
             if device is None:
                 raise AudioDeviceError(f"No microphone was found (input devices: {names}). "
-                                       "Connect one, or pick one with --device.")
+                                       "Connect one, or pick one with --input-device.")
             raise AudioDeviceError(f"The microphone {device!r} was not found (input devices: "
                                    f"{names}).")
         try:

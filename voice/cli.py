@@ -210,7 +210,7 @@ def _understand(skill, args: argparse.Namespace, out: TextIO) -> int:
             sys.stderr.write(f"Line {number} is not valid UTF-8 text; skipped it.\n")
             status = EXIT_BAD_INPUT
             continue
-        skill.ctx.__init__()  # each line on its own: no context carried between them
+        skill.reset()  # each line on its own: no context carried between them
         reply = skill.respond(text)
         match = reply.match
         if not reply.usable:

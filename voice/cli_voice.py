@@ -67,7 +67,7 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     for path, audio in files:
         transcribe_bytes(recognizer, audio)
         text, match = understand_best(skill.matcher, recognizer.alternatives())
-        skill.ctx.__init__()
+        skill.reset()
         reply = skill.handle(match) if text else skill.respond("")
         record = {"file": str(path), "transcript": text, "intent": match.intent,
                   "slots": match.slots, "confidence": round(match.confidence, 3),

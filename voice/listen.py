@@ -65,6 +65,9 @@ class Listener:
         self._reprompted = False
         self._typed: queue.Queue[str | None] = queue.Queue()
         self._typed_input = typed
+        self._source: AudioSource | None = None
+        self._greeted = False
+        self._started_listening = False  # was the assistant listening when speech began?
         self.finished = False
 
     # -- the loop -----------------------------------------------------------------------------
@@ -73,7 +76,6 @@ class Listener:
         """Listen until goodbye; returns the process exit code."""
         if self._typed_input is not None:
             threading.Thread(target=self._read_typed, daemon=True).start()
-        self._greeted = False
         tries = 0
         while not self.finished:
             try:
@@ -145,7 +147,7 @@ class Listener:
 
     def _heard(self, hypotheses: list[str]) -> None:
         best = hypotheses[0] if hypotheses else ""
-        if not (self._is_listening() or getattr(self, "_started_listening", False)):
+        if not (self._is_listening() or self._started_listening):
             rest = self._after_wake_phrase(hypotheses)
             if rest is None:
                 _LOGGER.debug("Ignored (no wake phrase): %r", best)
@@ -185,7 +187,7 @@ class Listener:
 
     def _speak(self, reply: Reply) -> None:
         # The microphone is paused while speaking: the assistant must not hear itself.
-        source = getattr(self, "_source", None)
+        source = self._source
         pause = getattr(source, "pause", None)
         resume = getattr(source, "resume", None)
         if pause:

@@ -61,6 +61,10 @@ class Skill:
         self.number = emergency_number
         self.ctx = _Context()
 
+    def reset(self) -> None:
+        """Forget the conversation (each `understand` line stands on its own)."""
+        self.ctx = _Context()
+
     def respond(self, text: str) -> Reply:
         """The reply to one utterance. Never raises for any string."""
         if len(text) > MAX_UTTERANCE_CHARS:

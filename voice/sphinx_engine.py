@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from .recognizer import RecognizerError
@@ -76,7 +75,3 @@ class SphinxRecognizer:
         """The last utterance's best transcripts, most likely first (the final one included)."""
         return list(self._alternatives)
 
-
-def quiet_native_logs() -> None:
-    """PocketSphinx and Kaldi write to fd 2 from C; only --debug should show that."""
-    os.environ.setdefault("PS_LOGLEVEL", "FATAL")

@@ -53,6 +53,8 @@ class VoskRecognizer:
                 f"The Vosk model in {model_path} could not be loaded ({err}). The folder may be "
                 "incomplete: delete it and run numb-legs download-model again.") from err
         self._vosk = vosk
+        self._pending = ""  # text of endpoints Vosk found inside the current utterance
+        self._last = ""
 
     def _new(self, vosk):
         if self._grammar:
@@ -66,17 +68,17 @@ class VoskRecognizer:
         if self._recognizer.AcceptWaveform(chunk):
             # Vosk found an end of utterance inside the stream: keep its text for finish().
             text = json.loads(self._recognizer.Result()).get("text", "")
-            self._pending = (getattr(self, "_pending", "") + " " + text).strip()
+            self._pending = (self._pending + " " + text).strip()
             return self._pending
         partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
-        return (getattr(self, "_pending", "") + " " + partial).strip()
+        return (self._pending + " " + partial).strip()
 
     def finish(self) -> str:
         text = json.loads(self._recognizer.FinalResult()).get("text", "")
-        final = (getattr(self, "_pending", "") + " " + text).strip()
+        final = (self._pending + " " + text).strip()
         self._pending = ""
         self._last = " ".join(word for word in final.split() if word not in ("[unk]", "<UNK>"))
         return self._last
 
     def alternatives(self) -> list[str]:
-        return [getattr(self, "_last", "")]
+        return [self._last]
