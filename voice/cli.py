@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import queue
 import sys
+import threading
 from importlib import metadata
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +19,7 @@ _LOGGER = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 EXIT_BROKEN = 2
+TICK_S = 0.5  # how often a waiting conversation checks its timers
 # Commands whose output is for programs or that never speak: failures are printed only.
 _QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices"})
 
@@ -186,14 +189,27 @@ def _chat(skill, voice, greet: bool = True) -> int:
         voice.print("numb-legs: ask me about numb legs. Type a question and press Enter. "
                     "Type help for ideas, goodbye to finish.")
     voice.tell_once_if_silent()
-    stdin = sys.stdin
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        # A thread, so timers (the relief routine's walk) can speak while nobody types.
+        try:
+            for line in sys.stdin:
+                lines.put(line)
+        except (OSError, UnicodeDecodeError, ValueError):
+            voice.print("That input was not readable text.")
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     while True:
         try:
-            line = stdin.readline()
-        except UnicodeDecodeError:
-            voice.print("That line was not readable text. Please type it again.")
+            line = lines.get(timeout=TICK_S)
+        except queue.Empty:
+            due = skill.tick()
+            if due is not None:
+                voice.deliver(due, wait=False)
             continue
-        if not line:  # end of input
+        if line is None:  # end of input
             voice.wait()
             return EXIT_OK
         voice.stop()  # typing while it speaks interrupts it

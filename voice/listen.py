@@ -118,6 +118,9 @@ class Listener:
                     return
                 if not endpointer.in_speech:
                     # A person who started speaking inside the window is not cut off by it.
+                    due = self.skill.tick()
+                    if due is not None:
+                        self._answer(due)
                     self._check_timeout()
                 events = endpointer.feed(chunk)
                 if feeding:

@@ -12,7 +12,9 @@ _TEXT_KEYS = (
     "which_cause", "stopped", "no_list", "yes_nothing", "no_nothing", "declined", "goodbye",
     "journal_not_ready", "emergency_generic", "emergency_repeat_offer", "symptom_intro",
     "symptom_none", "symptom_reason", "speech_slower", "speech_faster", "speech_louder",
-    "speech_quieter", "speech_limit", "signs_lead", "reprompt",
+    "speech_quieter", "speech_limit", "signs_lead", "reprompt", "routine_next_hint",
+    "routine_timer", "routine_time_up", "routine_resumed", "routine_paused", "routine_stopped",
+    "routine_tip", "routine_questions_intro", "routine_tests_lead",
 )
 
 
@@ -21,6 +23,7 @@ class Responses:
     texts: dict[str, str]
     menu: tuple[str, ...]
     menu_words: tuple[tuple[str, ...], ...]
+    pause_words: tuple[str, ...]
     names: dict[str, str]
     confirm: str
     offers: dict[str, str]
@@ -64,6 +67,7 @@ def load_responses() -> Responses:
         raise root.get("emergency_numbers").fail("needs a default number")
     return Responses(
         texts=texts, menu=menu, menu_words=menu_words,
+        pause_words=root.get("pause_words").texts(),
         names={key: node.text() for key, node in root.get("names").items()},
         confirm=root.get("confirm").get("default").text(),
         offers=offers, cause_offers=cause_offers, offer_questions=questions, emergency_numbers=numbers,

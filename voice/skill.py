@@ -8,6 +8,8 @@ three topics, never a shrug. The "I'm not a doctor" notice is said once per conv
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from intents.matcher import Matcher
@@ -16,6 +18,7 @@ from intents.normalize import normalize
 from knowledge.model import KnowledgeBase
 
 from .responses import Responses
+from .routine import Routine
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class _Context:
     pending_offer: str = ""
     menu_open: bool = False
     disclaimer_said: bool = False
+    routine: Routine | None = None
     history: list[str] = field(default_factory=list)
 
 
@@ -54,11 +58,13 @@ class Skill:
     """One conversation's worth of state around a shared matcher and knowledge base."""
 
     def __init__(self, matcher: Matcher, kb: KnowledgeBase, responses: Responses,
-                 emergency_number: str = "112") -> None:
+                 emergency_number: str = "112",
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.matcher = matcher
         self.kb = kb
         self.r = responses
         self.number = emergency_number
+        self.clock = clock
         self.ctx = _Context()
 
     def reset(self) -> None:
@@ -74,6 +80,11 @@ class Skill:
             message = self.r.not_english if any(ch.isalpha() for ch in text) else self.r.empty
             return Reply(message, "unknown", usable=False)
         match = self.matcher.match(text)
+        routine = self.ctx.routine
+        if routine is not None and routine.active and not match.slots.get("red_flags"):
+            # "pause" and "wait" share the stop intent; in the routine they mean "hold on".
+            if norm in self.r.pause_words:
+                return self._say(routine.pause(), "stop", match=match)
         if not match.slots.get("red_flags"):
             chosen = self._menu_choice(norm)
             if chosen:
@@ -87,7 +98,12 @@ class Skill:
         offer, ctx.pending_offer = ctx.pending_offer, ""
         ctx.menu_open = False
         if match.intent == "emergency":
+            ctx.routine = None  # nothing else matters now
             return self._emergency(match)
+        if ctx.routine is not None and ctx.routine.active:
+            routed = self._routine_turn(ctx.routine, match)
+            if routed is not None:
+                return routed
         if pending is not None and match.intent in ("yes", "no"):
             if match.intent == "yes":
                 return self._answer(Match(intent=pending.intent, confidence=1.0, slots=pending.slots,
@@ -105,6 +121,37 @@ class Skill:
             return self._say(self.r.confirm.replace("{topic}", self._topic(match)), match.intent,
                              match=match, remember=False)
         return self._answer(match)
+
+    def tick(self) -> Reply | None:
+        """What to say unprompted now (a timer ran out), or None. Call it every second or so."""
+        routine = self.ctx.routine
+        if routine is None or not routine.active:
+            return None
+        text = routine.tick(self.clock())
+        return self._say(text, "relief_now") if text else None
+
+    def _routine_turn(self, routine: Routine, match: Match) -> Reply | None:
+        """The routine's answer to MATCH, or None when the turn is not about the routine."""
+        now = self.clock()
+        intent = match.intent
+        if intent == "next":
+            text = routine.next(now)
+        elif intent == "previous":
+            text = routine.previous(now)
+        elif intent == "repeat":
+            text = routine.repeat()
+        elif intent == "stop":
+            return Reply(self._remember(routine.stop()), "stop", match, stop_speaking=True)
+        elif intent in ("yes", "no") and routine.phase in ("check", "questions"):
+            text = routine.answer(intent == "yes").replace("{number}", self.number)
+            emergency = routine.phase == "done" and self.number in text and intent == "yes"
+            return Reply(self._remember(text), "emergency" if emergency else intent, match,
+                         stop_speaking=emergency)
+        elif intent == "relief_now":
+            text = routine.start(now)
+        else:
+            return None
+        return self._say(text, "relief_now", match=match)
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -142,8 +189,9 @@ class Skill:
         elif intent == "symptom_check":
             body = self._symptoms(match)
         elif intent == "relief_now":
-            relief = kb.relief
-            body = [relief.intro, *(step.say for step in relief.steps), relief.not_enough]
+            # Led one step at a time; the first words are the first thing to do.
+            self.ctx.routine = Routine(kb, r)
+            body = [self.ctx.routine.start(self.clock())]
         elif intent == "see_doctor":
             soon = kb.see_doctor_soon
             body = [soon.advice, *(sign.say for sign in soon.signs),
