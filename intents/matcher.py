@@ -305,6 +305,7 @@ class Matcher:
             ranked = rank_causes(self.kb, present, boost=mentioned)
             slots["causes"] = [item.cause.id for item in ranked[:3]]
             slots["features"] = present
+            slots["mentioned"] = mentioned
             slots["evidence"] = [" ".join(words[spot.start:spot.end]) for spot in features]
         return slots
 

@@ -60,7 +60,7 @@ def knowledge_from_dict(label: str, data: dict[str, Any]) -> KnowledgeBase:
         relief=_relief(root.get("relief")),
         diagnosis=_diagnosis(root.get("diagnosis")),
         prevention=_prevention(root.get("prevention")),
-        red_flags=_red_flags(root.get("red_flags")),
+        red_flags=_red_flags(root.get("red_flags"), feature_ids),
         see_doctor_soon=_soon(root.get("see_doctor_soon")),
     )
     _LOGGER.debug("Loaded %s: %d causes, %d red flags", label, len(kb.causes), len(kb.red_flags))
@@ -81,7 +81,8 @@ def _features(node: Node) -> tuple[Feature, ...]:
     items = node.list(min_len=1)
     _unique(items, "feature")
     return tuple(
-        Feature(id=item.get("id").ident(), question=item.get("question").text(),
+        Feature(id=item.get("id").ident(), label=item.get("label").text(),
+                question=item.get("question").text(),
                 phrases=item.get("phrases").texts())
         for item in items
     )
@@ -168,7 +169,7 @@ def _prevention(node: Node) -> Prevention:
                       vessels=_tips(node.get("vessels"), 2))
 
 
-def _red_flags(node: Node) -> tuple[RedFlag, ...]:
+def _red_flags(node: Node, feature_ids: set[str]) -> tuple[RedFlag, ...]:
     items = node.list()
     ids = _unique(items, "red flag")
     missing = [fid for fid in RED_FLAG_IDS if fid not in ids]
@@ -191,8 +192,17 @@ def _red_flags(node: Node) -> tuple[RedFlag, ...]:
             advice=advice,
             source=Source(name=source.get("name").text(), title=source.get("title").text(), url=url),
             cues=tuple(_cue(cue) for cue in item.optional("cues", []).list()),
+            features=_feature_refs(item.optional("features", []), feature_ids),
         ))
     return tuple(flags)
+
+
+def _feature_refs(node: Node, feature_ids: set[str]) -> tuple[str, ...]:
+    refs = node.texts(min_len=0)
+    for index, ref in enumerate(refs):
+        if ref not in feature_ids:
+            raise node.list()[index].fail(f"{ref!r} is not a feature id")
+    return refs
 
 
 def _cue(node: Node) -> Cue:

@@ -24,6 +24,7 @@ class Feature:
     """A symptom feature the symptom check can ask about or hear."""
 
     id: str
+    label: str
     question: str
     phrases: tuple[str, ...]
 
@@ -112,6 +113,7 @@ class RedFlag:
     advice: str
     source: Source
     cues: tuple[Cue, ...] = ()
+    features: tuple[str, ...] = ()
 
     def advice_for(self, number: str) -> str:
         return self.advice.replace("{number}", number)

@@ -14,7 +14,7 @@ _TEXT_KEYS = (
     "symptom_none", "symptom_reason", "speech_slower", "speech_faster", "speech_louder",
     "speech_quieter", "speech_limit", "signs_lead", "reprompt", "routine_next_hint",
     "routine_timer", "routine_time_up", "routine_resumed", "routine_paused", "routine_stopped",
-    "routine_tip", "routine_questions_intro", "routine_tests_lead",
+    "routine_tip", "routine_questions_intro", "routine_tests_lead", "symptom_questions_intro",
 )
 
 

@@ -19,6 +19,7 @@ from knowledge.model import KnowledgeBase
 
 from .responses import Responses
 from .routine import Routine
+from .symptoms import SymptomCheck
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class _Context:
     menu_open: bool = False
     disclaimer_said: bool = False
     routine: Routine | None = None
+    symptoms: SymptomCheck | None = None
     history: list[str] = field(default_factory=list)
 
 
@@ -104,6 +106,10 @@ class Skill:
             routed = self._routine_turn(ctx.routine, match)
             if routed is not None:
                 return routed
+        check, ctx.symptoms = ctx.symptoms, None
+        if check is not None and check.current is not None and match.intent in ("yes", "no"):
+            check.answer(match.intent == "yes")
+            return self._symptom_turn(check, match)
         if pending is not None and match.intent in ("yes", "no"):
             if match.intent == "yes":
                 return self._answer(Match(intent=pending.intent, confidence=1.0, slots=pending.slots,
@@ -187,7 +193,10 @@ class Skill:
             self.ctx.last_cause = cause.id
             body = [cause.explanation, f"{r.signs_lead} {cause.signs}", cause.action]
         elif intent == "symptom_check":
-            body = self._symptoms(match)
+            features = [str(f) for f in match.slots.get("features", [])]  # type: ignore[union-attr]
+            mentioned = [str(c) for c in match.slots.get("mentioned", [])]  # type: ignore[union-attr]
+            return self._symptom_turn(SymptomCheck(kb, present=features, mentioned=mentioned), match,
+                                      first=True)
         elif intent == "relief_now":
             # Led one step at a time; the first words are the first thing to do.
             self.ctx.routine = Routine(kb, r)
@@ -218,21 +227,27 @@ class Skill:
             body.append(r.offer_questions[follow])
         return self._say(" ".join(body), intent, match=match)
 
-    def _symptoms(self, match: Match) -> list[str]:
-        features = [str(f) for f in match.slots.get("features", [])]  # type: ignore[union-attr]
-        causes = [str(c) for c in match.slots.get("causes", [])]  # type: ignore[union-attr]
-        if not features and not match.slots.get("causes"):
-            return [self.r.symptom_none]
-        names = [self.kb.cause(cid).name for cid in causes]
-        listing = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
-        parts = [f"{self.r.symptom_intro} {listing}."]
-        heard = [str(p) for p in match.slots.get("evidence", [])]  # type: ignore[union-attr]
-        if heard:
-            parts.append(f"{self.r.symptom_reason} " + " and ".join(heard[:3]) + ".")
-        top = self.kb.cause(causes[0])
-        self.ctx.last_cause = top.id
-        parts.append(top.action)
-        return parts
+    def _symptom_turn(self, check: SymptomCheck, match: Match, first: bool = False) -> Reply:
+        """Ask the next telling question, or name the possible causes."""
+        flag = check.red_flag()
+        if flag is not None:
+            return Reply(self._remember(f"{flag.advice_for(self.number)} "
+                                        f"{self.r.emergency_repeat_offer}"),
+                         "emergency", match, stop_speaking=True)
+        question = check.next_question()
+        lead = self.r.symptom_questions_intro + " " if first else ""
+        if first and not self.ctx.disclaimer_said:
+            self.ctx.disclaimer_said = True
+            lead = f"{self.kb.disclaimer} {lead}"
+        if question is not None:
+            self.ctx.symptoms = check
+            return self._say(f"{lead}{question.question}", "symptom_check", match=match)
+        text, ranked = check.result(self.r.symptom_intro, self.r.symptom_reason)
+        self.ctx.last_cause = ranked[0]
+        self.ctx.pending_offer = self.r.offers.get("symptom_check", "")
+        if self.ctx.pending_offer:
+            text += " " + self.r.offer_questions[self.ctx.pending_offer]
+        return self._say(f"{lead}{text}", "symptom_check", match=match)
 
     def _emergency(self, match: Match) -> Reply:
         flags = [str(f) for f in match.slots.get("red_flags", [])]  # type: ignore[union-attr]
