@@ -15,6 +15,7 @@ _TEXT_KEYS = (
     "speech_quieter", "speech_limit", "signs_lead", "reprompt", "routine_next_hint",
     "routine_timer", "routine_time_up", "routine_resumed", "routine_paused", "routine_stopped",
     "routine_tip", "routine_questions_intro", "routine_tests_lead", "symptom_questions_intro",
+    "help_routine", "help_question",
 )
 
 

@@ -110,6 +110,10 @@ class Skill:
         if check is not None and check.current is not None and match.intent in ("yes", "no"):
             check.answer(match.intent == "yes")
             return self._symptom_turn(check, match)
+        if check is not None and check.current is not None and match.intent in ("help", "repeat"):
+            ctx.symptoms = check  # still waiting for the answer
+            text = self.r.help_question if match.intent == "help" else check.current.question
+            return self._say(text, match.intent, match=match)
         if pending is not None and match.intent in ("yes", "no"):
             if match.intent == "yes":
                 return self._answer(Match(intent=pending.intent, confidence=1.0, slots=pending.slots,
@@ -155,6 +159,8 @@ class Skill:
                          stop_speaking=emergency)
         elif intent == "relief_now":
             text = routine.start(now)
+        elif intent == "help":
+            text = self.r.help_routine
         else:
             return None
         return self._say(text, "relief_now", match=match)
