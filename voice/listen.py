@@ -159,13 +159,15 @@ class Listener:
             if not rest:
                 return
             hypotheses = [rest]
-        text, match = understand_best(self.skill.matcher, hypotheses)
+        text, _ = understand_best(self.skill.matcher, hypotheses)
         if not text:
             return
         self.voice.print(f"You said: {text}")
-        if match.intent == "unknown":
+        # Through respond(), like typed text: menus, "pause" in the routine, context.
+        reply = self.skill.respond(text)
+        if reply.intent == "unknown":
             self._earcon("not_understood")
-        self._answer(self.skill.handle(match))
+        self._answer(reply)
 
     def _after_wake_phrase(self, hypotheses: list[str]) -> str | None:
         """The words after the wake phrase, if an utterance starts with it; else None."""
