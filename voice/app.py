@@ -7,20 +7,20 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TextIO
 
 from intents.matcher import default_matcher
 from knowledge.loader import load_knowledge
 
+from .config import Settings, save
 from .responses import load_responses
 from .skill import Reply, Skill
 from .speaker import Speaker, open_speaker
 
 _LOGGER = logging.getLogger(__name__)
 
-RATE_STEP = 30
-VOLUME_STEP = 0.2
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,11 @@ def build_skill(number: str | None = None) -> Skill:
 class Voice:
     """Prints every reply and speaks it, in the background so typing can interrupt it."""
 
-    def __init__(self, speaker: Speaker, out: TextIO | None = None) -> None:
+    def __init__(self, speaker: Speaker, out: TextIO | None = None,
+                 settings: Settings | None = None, settings_path: Path | None = None) -> None:
         self.speaker = speaker
+        self.settings = settings or Settings()
+        self.settings_path = settings_path
         # Held once: pyttsx3 prints to sys.stdout while it works and we silence that.
         self.out = out or sys.stdout
         self._told_silent = False
@@ -69,8 +72,8 @@ class Voice:
     def deliver(self, reply: Reply, *, wait: bool) -> None:
         if reply.stop_speaking:
             self.stop()
-        if reply.speech_change:
-            self.change(reply.speech_change)
+        if reply.speech_change and self.change(reply.speech_change) and reply.limit_text:
+            reply = replace(reply, text=reply.limit_text)
         self.print(reply.text)
         self.tell_once_if_silent()
         if not self.speaker.available or not reply.text:
@@ -87,14 +90,20 @@ class Voice:
             self.wait()
             self.speaker.play_sound(audio)
 
-    def change(self, what: str) -> None:
-        speaker = self.speaker
-        if not speaker.available:
-            return
-        if what in ("slower", "faster"):
-            speaker.rate = speaker.rate + (RATE_STEP if what == "faster" else -RATE_STEP)
-        else:
-            speaker.volume = speaker.volume + (VOLUME_STEP if what == "louder" else -VOLUME_STEP)
+    def change(self, what: str) -> bool:
+        """Slower, faster, louder or quieter: at once, and remembered for next time.
+
+        True when the setting was already at its limit (nothing changed).
+        """
+        self.settings, at_limit = self.settings.changed(what)
+        if self.speaker.available:
+            self.speaker.rate = self.settings.rate
+            self.speaker.volume = self.settings.volume
+        if self.settings_path is not None:
+            problem = save(self.settings, self.settings_path)
+            if problem:
+                self.print(problem)
+        return at_limit
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -106,6 +115,14 @@ class Voice:
             self._thread.join()
 
 
-def open_voice(options: SpeechOptions, out: TextIO | None = None) -> Voice:
-    return Voice(open_speaker(enabled=options.enabled, rate=options.rate, volume=options.volume,
-                              voice=options.voice, device=options.device), out)
+def open_voice(options: SpeechOptions, out: TextIO | None = None,
+               settings: Settings | None = None, settings_path: Path | None = None) -> Voice:
+    """The voice, with saved SETTINGS where OPTIONS (the command line) say nothing."""
+    saved = settings or Settings()
+    speaker = open_speaker(enabled=options.enabled, rate=options.rate or saved.rate,
+                           volume=options.volume if options.volume is not None else saved.volume,
+                           voice=options.voice or saved.voice, device=options.device)
+    current = Settings(rate=options.rate or saved.rate,
+                       volume=options.volume if options.volume is not None else saved.volume,
+                       voice=saved.voice, emergency_number=saved.emergency_number)
+    return Voice(speaker, out, current, settings_path)

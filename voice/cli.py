@@ -21,7 +21,8 @@ EXIT_BAD_INPUT = 1
 EXIT_BROKEN = 2
 TICK_S = 0.5  # how often a waiting conversation checks its timers
 # Commands whose output is for programs or that never speak: failures are printed only.
-_QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices"})
+_QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices",
+                             "settings"})
 
 
 def _version() -> str:
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--json", action="store_true", help="one JSON object per line")
     transcribe.add_argument("files", nargs="+", metavar="FILE")
     commands.add_parser("devices", help="list microphones and speakers")
+    settings = commands.add_parser("settings", help="show the saved speech settings")
+    settings.add_argument("--reset", action="store_true", help="back to the defaults")
     commands.add_parser("doctor", help="check microphone, speech engine, voice and settings; "
                         "say how to fix what fails")
     download = commands.add_parser("download-model",
@@ -140,6 +143,19 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from .app import build_skill, open_voice
 
     command = args.command or "auto"
+    from .config import config_path, describe, load, reset
+
+    path = config_path()
+    saved, problem = load(path)
+    if problem:
+        sys.stderr.write(problem + "\n")
+    if command == "settings":
+        if args.reset:
+            failed = reset(path)
+            out.write((failed or "Settings are back to the defaults.") + "\n")
+            return EXIT_BROKEN if failed else EXIT_OK
+        out.write("\n".join(describe(saved, path)) + "\n")
+        return EXIT_OK
     if command == "download-model":
         from .cli_voice import download
 
@@ -153,7 +169,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
         args.files = [Path(f) for f in args.files]
         return transcribe(args, out)
-    skill = build_skill(args.emergency_number)
+    skill = build_skill(args.emergency_number or saved.emergency_number)
     if command == "understand" and args.wav:
         from .cli_voice import understand_wav
 
@@ -164,7 +180,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         return understand_wav(skill, args, out)
     if command == "understand":
         return _understand(skill, args, out)
-    voice = open_voice(_speech_options(args), out)
+    voice = open_voice(_speech_options(args), out, saved, path)
     if command == "doctor":
         from .cli_voice import doctor
 

@@ -40,6 +40,7 @@ class Reply:
     end: bool = False            # the conversation is over (goodbye)
     stop_speaking: bool = False  # cut any speech in progress
     speech_change: str = ""      # slower, faster, louder or quieter: apply before speaking
+    limit_text: str = ""         # said instead when the speech change is already at its limit
     usable: bool = True          # False when the input itself could not be used (empty, too long...)
 
 
@@ -176,7 +177,8 @@ class Skill:
         if intent == "stop":
             return Reply(r.stopped, intent, match, stop_speaking=True)
         if intent in SPEECH_CHANGES:
-            return Reply(r.texts[f"speech_{intent}"], intent, match, speech_change=intent)
+            return Reply(r.texts[f"speech_{intent}"], intent, match, speech_change=intent,
+                         limit_text=r.speech_limit)
         if intent == "goodbye":
             return Reply(r.goodbye, intent, match, end=True, stop_speaking=True)
         if intent == "help":

@@ -1,0 +1,18 @@
+"""Keep every test away from the person's own settings file (subprocesses inherit this too)."""
+
+import os
+import tempfile
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_settings():
+    with tempfile.TemporaryDirectory(prefix="numb-legs-settings-") as folder:
+        previous = os.environ.get("NUMB_LEGS_CONFIG")
+        os.environ["NUMB_LEGS_CONFIG"] = os.path.join(folder, "settings.toml")
+        yield
+        if previous is None:
+            os.environ.pop("NUMB_LEGS_CONFIG", None)
+        else:
+            os.environ["NUMB_LEGS_CONFIG"] = previous
