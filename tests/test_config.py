@@ -83,3 +83,13 @@ def test_settings_persist_across_runs_and_reset(tmp_path):
     assert "175 words a minute (default)" in run("settings").stdout
     assert describe(Settings(), tmp_path)[1].endswith("(default)")
     assert reset(tmp_path / "absent.toml") is None
+
+
+def test_options_for_one_run_are_not_written_down(tmp_path):
+    env = dict(os.environ, NUMB_LEGS_CONFIG=str(tmp_path / "settings.toml"),
+               NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-m", "voice", "--no-speech", "--voice", "en-us+klatt",
+                    "--volume", "0.5", "chat"], input="speak faster\nbye\n", text=True,
+                   capture_output=True, cwd=ROOT, env=env, timeout=60, check=True)
+    saved, _ = load(tmp_path / "settings.toml")
+    assert saved == Settings(rate=205)  # the change asked for aloud, nothing else

@@ -51,10 +51,14 @@ class Voice:
     """Prints every reply and speaks it, in the background so typing can interrupt it."""
 
     def __init__(self, speaker: Speaker, out: TextIO | None = None,
-                 settings: Settings | None = None, settings_path: Path | None = None) -> None:
+                 settings: Settings | None = None, settings_path: Path | None = None,
+                 saved: Settings | None = None) -> None:
         self.speaker = speaker
-        self.settings = settings or Settings()
+        self.settings = settings or Settings()  # in effect now (command-line options included)
         self.settings_path = settings_path
+        # What the file holds: a voice command changes one value here, so options given for
+        # one run (--voice, --rate) are never written down by accident.
+        self._saved = saved or Settings()
         # Held once: pyttsx3 prints to sys.stdout while it works and we silence that.
         self.out = out or sys.stdout
         self._told_silent = False
@@ -99,8 +103,12 @@ class Voice:
         if self.speaker.available:
             self.speaker.rate = self.settings.rate
             self.speaker.volume = self.settings.volume
+        if what in ("slower", "faster"):
+            self._saved = replace(self._saved, rate=self.settings.rate)
+        else:
+            self._saved = replace(self._saved, volume=self.settings.volume)
         if self.settings_path is not None:
-            problem = save(self.settings, self.settings_path)
+            problem = save(self._saved, self.settings_path)
             if problem:
                 self.print(problem)
         return at_limit
@@ -119,10 +127,10 @@ def open_voice(options: SpeechOptions, out: TextIO | None = None,
                settings: Settings | None = None, settings_path: Path | None = None) -> Voice:
     """The voice, with saved SETTINGS where OPTIONS (the command line) say nothing."""
     saved = settings or Settings()
-    speaker = open_speaker(enabled=options.enabled, rate=options.rate or saved.rate,
-                           volume=options.volume if options.volume is not None else saved.volume,
-                           voice=options.voice or saved.voice, device=options.device)
     current = Settings(rate=options.rate or saved.rate,
                        volume=options.volume if options.volume is not None else saved.volume,
-                       voice=saved.voice, emergency_number=saved.emergency_number)
-    return Voice(speaker, out, current, settings_path)
+                       voice=options.voice or saved.voice,
+                       emergency_number=saved.emergency_number)
+    speaker = open_speaker(enabled=options.enabled, rate=current.rate, volume=current.volume,
+                           voice=current.voice, device=options.device)
+    return Voice(speaker, out, current, settings_path, saved)
