@@ -12,7 +12,6 @@ their slot, so one template line serves every cause and every symptom.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.audio_env import read_raw_int16, rms, run_python, virtual_speaker
-from voice.audio_out import resample
+from voice.wavio import resample
 from voice.speaker import SilentSpeaker, open_speaker, split_sentences
 from voice.tts import SpeechError, Synthesizer, VoiceNotFoundError
 

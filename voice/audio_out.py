@@ -13,6 +13,7 @@ import numpy as np
 from knowledge.errors import NumbLegsError
 
 from .tts import Audio
+from .wavio import resample
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,16 +74,6 @@ def find_output_device(spec: int | str | None) -> int | None:
     With SPEC None, the system's default output device, or None when there is none.
     """
     return match_device(spec, output_devices(), _sounddevice().default.device[1])
-
-
-def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
-    """Linear-interpolation resampling; plenty for speech when a device refuses espeak's rate."""
-    if source_rate == target_rate or len(samples) == 0:
-        return samples
-    count = max(1, round(len(samples) * target_rate / source_rate))
-    positions = np.arange(count) * (source_rate / target_rate)
-    resampled = np.interp(positions, np.arange(len(samples)), samples.astype(np.float64))
-    return np.clip(np.rint(resampled), -32768, 32767).astype(np.int16)
 
 
 class AudioOutput:

@@ -123,7 +123,7 @@ def _fail(message: str, args: argparse.Namespace) -> None:
         return
     # The person may not be looking at the screen: say that something is wrong, briefly.
     try:
-        from .app import SpeechOptions, open_voice
+        from .app import open_voice
 
         voice = open_voice(_speech_options(args), out=sys.stderr)
         if voice.speaker.available:

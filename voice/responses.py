@@ -11,7 +11,7 @@ _TEXT_KEYS = (
     "empty", "not_english", "too_long", "help", "unknown", "menu_intro", "nothing_to_repeat",
     "which_cause", "stopped", "no_list", "yes_nothing", "no_nothing", "declined", "goodbye",
     "journal_not_ready", "emergency_generic", "emergency_repeat_offer", "symptom_intro",
-    "symptom_none", "symptom_reason", "speech_slower", "speech_faster", "speech_louder",
+    "symptom_reason", "speech_slower", "speech_faster", "speech_louder",
     "speech_quieter", "speech_limit", "signs_lead", "reprompt", "routine_next_hint",
     "routine_timer", "routine_time_up", "routine_resumed", "routine_paused", "routine_stopped",
     "routine_tip", "routine_questions_intro", "routine_tests_lead", "symptom_questions_intro",
