@@ -71,7 +71,10 @@ def intents_from_dict(label: str, data: dict[str, Any]) -> IntentSet:
     for name, node in table.items():
         if name not in INTENT_NAMES or name == "unknown":
             raise node.fail(f"{name!r} is not an intent name of the contract")
-        node.reject_unknown({"templates"})
+        node.reject_unknown({"templates", "command"})
+        command = node.get("command").value if node.has("command") else False
+        if not isinstance(command, bool):
+            raise node.get("command").fail("must be true or false")
         templates_node = node.get("templates")
         templates = templates_node.texts(min_len=1)
         word_sets: dict[frozenset[str], int] = {}
@@ -84,15 +87,19 @@ def intents_from_dict(label: str, data: dict[str, Any]) -> IntentSet:
             for bag in bags:
                 if bag:
                     word_sets.setdefault(bag, index)
-        intents.append(Intent(name=name, templates=templates, word_sets=tuple(word_sets.items())))
+        intents.append(Intent(name=name, templates=templates, word_sets=tuple(word_sets.items()),
+                              command=command))
     missing = [n for n in INTENT_NAMES if n != "unknown" and n not in table.table()]
     if missing:
         raise table.fail(f"intent {missing[0]!r} has no templates")
     _LOGGER.debug("Loaded %d intents, %d word sets from %s", len(intents),
                   sum(len(i.word_sets) for i in intents), label)
-    bands.reject_unknown({"accept", "confirm", "recall_weight", "unknown_word_weight"})
-    thresholds = Thresholds(accept, confirm, _positive(bands.get("recall_weight")),
-                            _positive(bands.get("unknown_word_weight")))
+    bands.reject_unknown({"accept", "confirm", "recall_weight", "command_recall_weight",
+                          "unknown_word_weight"})
+    thresholds = Thresholds(accept, confirm,
+                            recall_weight=_positive(bands.get("recall_weight")),
+                            unknown_word_weight=_positive(bands.get("unknown_word_weight")),
+                            command_recall_weight=_positive(bands.get("command_recall_weight")))
     return IntentSet(intents=tuple(intents), thresholds=thresholds, source=label)
 
 

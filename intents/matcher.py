@@ -61,11 +61,17 @@ class Matcher:
         bags: list[frozenset[str]] = []
         self._choice_intent: list[str] = []
         self._choice_template: list[str] = []
+        betas: list[float] = []
+        bands = intents.thresholds
         for intent in intents.intents:
+            beta = bands.command_recall_weight if intent.command else bands.recall_weight
             for bag, template_index in intent.word_sets:
                 bags.append(bag)
+                betas.append(beta)
                 self._choice_intent.append(intent.name)
                 self._choice_template.append(intent.templates[template_index])
+        # Each choice's F-beta beta squared (commands weigh recall less).
+        self._beta2 = np.square(np.array(betas))
 
         self._causes = PhraseSpotter(
             ((alias, cause.id) for cause in kb.causes for alias in (*cause.aliases, cause.name)),
@@ -130,7 +136,6 @@ class Matcher:
         self._offsets = np.cumsum([0] + [len(rows) for rows in postings])
         self._flat_postings = np.array([row for rows in postings for row in rows], dtype=np.int32)
         self._choice_weight = choice_weight
-        self.beta = intents.thresholds.recall_weight
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
         self._sound_alike = lru_cache(maxsize=4096)(self._sound_alike_uncached)
         _LOGGER.debug("Matcher ready: %d word sets, %d words", len(bags), len(self._vocab))
@@ -290,7 +295,7 @@ class Matcher:
         # Weighted F-beta: recall (how much of the template was said) counts BETA times as much
         # as precision (how much of what was said the template explains), since people wrap a
         # known question in words of their own.
-        beta2 = self.beta * self.beta
+        beta2 = self._beta2
         return (1 + beta2) * common / (beta2 * self._choice_weight + query_weight)
 
     def _slots(self, intent: str, variant: tuple[str, ...], words: list[str], causes: list[Spot],

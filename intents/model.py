@@ -8,7 +8,7 @@ from typing import Any
 INTENT_NAMES: tuple[str, ...] = (
     "causes_overview", "cause_info", "symptom_check", "relief_now", "see_doctor", "diagnostics",
     "prevention", "emergency", "journal_log", "journal_summary", "help", "repeat", "stop",
-    "slower", "faster", "louder", "quieter", "next", "previous", "yes", "no", "goodbye", "unknown",
+    "slower", "faster", "louder", "quieter", "change_voice", "next", "previous", "yes", "no", "goodbye", "unknown",
 )
 SLOT_NAMES: frozenset[str] = frozenset({"cause", "symptom"})
 
@@ -21,18 +21,21 @@ class Intent:
     templates: tuple[str, ...]
     # Each distinct bag of (normalised) words the templates stand for, with its template's index.
     word_sets: tuple[tuple[frozenset[str], int], ...]
+    command: bool = False  # said on its own ("louder", "next"): scored with command_recall_weight
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Scoring settings. Confidence bands: at or above ``accept`` answer; from ``confirm`` ask;
-    below, unknown. ``recall_weight`` is the F-beta beta; ``unknown_word_weight`` how many times
-    the rarest known word a word the domain never uses weighs."""
+    below, unknown. ``recall_weight`` is the F-beta beta (``command_recall_weight`` for command
+    intents); ``unknown_word_weight`` how many times the rarest known word a word the domain never
+    uses weighs."""
 
     accept: float
     confirm: float
     recall_weight: float = 1.0
     unknown_word_weight: float = 1.0
+    command_recall_weight: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from tests.speech import VOICES, speak
 
 ROOT = Path(__file__).resolve().parent.parent
 SPOKEN = ROOT / "tests" / "data" / "spoken.tsv"
-FLOOR = 0.80
-RED_FLAG_FLOOR = 0.75
+FLOOR = 0.90           # issue 3's target for the domain-tuned mode
+RED_FLAG_FLOOR = 0.85  # 8 of the 9 red-flag questions; the ninth is in the misses below
 
 
 def load() -> list[tuple[str, str]]:
@@ -43,8 +43,10 @@ def test_spoken_questions_are_understood(tmp_path):
     right = [r["intent"] == intent for r, (_, intent) in zip(records, rows)]
     misses = [(text, r["transcript"], r["intent"]) for ok, r, (text, _) in zip(right, records, rows)
               if not ok]
-    # Floors that catch regressions. The product target is 90% with every red flag (issue 3);
-    # PocketSphinx on espeak-ng speech reaches 84-89% today, which `make bench` reports.
+    # Decoding is deterministic for the same audio in the same order (the recogniser's channel
+    # normalisation adapts from one file to the next, as it does while listening), so this is
+    # not flaky. Known misses, all acoustic: "help" heard as "dial", "no thanks" as "both feet",
+    # "poor circulation" as "sore circulation", "i fell" as "i am".
     assert sum(right) / len(rows) >= FLOOR, misses
     red = [ok for ok, (_, intent) in zip(right, rows) if intent == "emergency"]
     assert sum(red) / len(red) >= RED_FLAG_FLOOR, misses

@@ -7,7 +7,7 @@ exact: every history's probabilities plus its back-off mass sum to one.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 Gram = tuple[str, ...]
@@ -16,11 +16,12 @@ START, END = "<s>", "</s>"
 
 def arpa_trigram(sentences: Iterable[str]) -> str:
     counts: dict[int, dict[Gram, int]] = {n: defaultdict(int) for n in (1, 2, 3)}
-    for sentence in sentences:
+    # A sentence repeated (to weigh it) is counted once, times its repeats: same model, faster.
+    for sentence, times in Counter(sentences).items():
         words = [START, *sentence.split(), END]
         for n in (1, 2, 3):
             for i in range(len(words) - n + 1):
-                counts[n][tuple(words[i:i + n])] += 1
+                counts[n][tuple(words[i:i + n])] += times
     followers: dict[Gram, dict[str, int]] = defaultdict(dict)
     for n in (2, 3):
         for gram, count in counts[n].items():

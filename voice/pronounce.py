@@ -33,17 +33,39 @@ def read_dictionary(path: Path) -> dict[str, str]:
     return entries
 
 
-def espeak_phones(word: str) -> str:
-    """ARPAbet phones for WORD from espeak-ng's IPA; empty when espeak-ng is unavailable."""
+def _espeak_ipa(text: str) -> str:
     exe = shutil.which("espeak-ng")
     if not exe:
         return ""
     try:
-        ipa = subprocess.run([exe, "-q", "--ipa", "-v", "en-us", word], capture_output=True,
-                             text=True, timeout=10, check=False).stdout
+        return subprocess.run([exe, "-q", "--ipa", "-v", "en-us"], input=text,
+                              capture_output=True, text=True, timeout=30, check=False).stdout
     except (OSError, subprocess.SubprocessError):
-        _LOGGER.debug("espeak-ng failed for %r", word, exc_info=True)
+        _LOGGER.debug("espeak-ng failed for %r", text[:80], exc_info=True)
         return ""
+
+
+def espeak_phones(word: str) -> str:
+    """ARPAbet phones for WORD from espeak-ng's IPA; empty when espeak-ng is unavailable."""
+    return _arpabet(_espeak_ipa(word))
+
+
+def espeak_phones_many(words: list[str]) -> dict[str, str]:
+    """espeak_phones for each of WORDS, with one espeak-ng run instead of one per word.
+
+    espeak-ng writes one line per input sentence; if the lines do not line up with the words
+    (it merged or split some), each word is asked for on its own.
+    """
+    if not words:
+        return {}
+    lines = _espeak_ipa("".join(f"{word}.\n" for word in words)).splitlines()
+    lines = [line for line in lines if line.strip()]
+    if len(lines) != len(words):
+        return {word: espeak_phones(word) for word in words}
+    return {word: _arpabet(line) for word, line in zip(words, lines)}
+
+
+def _arpabet(ipa: str) -> str:
     ipa = _STRESS.sub("", ipa)
     phones: list[str] = []
     i = 0
@@ -64,8 +86,11 @@ def espeak_phones(word: str) -> str:
 def pronunciations(words: set[str], dictionary: dict[str, str]) -> dict[str, str]:
     """Phones for every word: from DICTIONARY, else espeak-ng; words with neither are left out."""
     found: dict[str, str] = {}
+    missing = [word for word in sorted(words)
+               if not (dictionary.get(word) or dictionary.get(word.replace("'", "")))]
+    spoken = espeak_phones_many(missing)
     for word in sorted(words):
-        phones = dictionary.get(word) or dictionary.get(word.replace("'", "")) or espeak_phones(word)
+        phones = dictionary.get(word) or dictionary.get(word.replace("'", "")) or spoken.get(word)
         if phones:
             found[word] = phones
         else:
