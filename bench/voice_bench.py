@@ -129,6 +129,107 @@ def turn_latency(turns: int = 8) -> dict[str, float]:
             "turns": len(latencies)}
 
 
+def _trimmed(text: str, tmp: Path, name: str) -> bytes:
+    """TEXT spoken (espeak-ng Klatt, 16 kHz), without the silence espeak-ng pads it with, so a
+    clip's end is the end of the speech."""
+    audio = np.frombuffer(pcm16(to_16k(speak(text, tmp / f"{name}.wav", "en-us+klatt", 140),
+                                       tmp / f"{name}16.wav")), dtype="<i2")
+    loud = np.flatnonzero(np.abs(audio) > SPEECH_LEVEL)
+    return audio[: loud[-1] + 1].tobytes() if loud.size else audio.tobytes()
+
+
+def _first_sound_after(run: ListenRun, start: float, timeout: float = 10.0) -> float | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        times = [when for when, sound in run.speaker.sound_blocks if sound and when > start]
+        if times:
+            return times[0]
+        time.sleep(0.01)
+    return None
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    """Median and p95 in milliseconds of VALUES (seconds)."""
+    if not values:
+        return {"median_ms": float("nan"), "p95_ms": float("nan"), "runs": 0}
+    values = sorted(values)
+    return {"median_ms": statistics.median(values) * 1000,
+            "p95_ms": values[min(len(values) - 1, int(len(values) * 0.95))] * 1000,
+            "runs": len(values)}
+
+
+def barge_in_latency(runs: int = 10) -> dict[str, float]:
+    """End of "stop" (said over a long answer) -> the last sound of the speech, through the
+    virtual devices: the microphone fed in real time, the speaker drained in real time through
+    a 46 ms pipe. Earcons are off so that only speech is measured."""
+    questions = ["why are my legs numb", "how can i prevent it", "what tests will the doctor do"]
+    latencies, from_start, missed = [], [], 0
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        asked = [_trimmed(q, tmp, f"q{i}") for i, q in enumerate(questions)]
+        stop = _trimmed("stop", tmp, "stop")
+        run = ListenRun(tmp, None, ["--engine", "sphinx", "--voice", "en-us+klatt", "listen",
+                                    "--always-listen", "--no-earcons"], pace_speaker=True)
+        try:
+            if not run.wait_for("numb-legs is listening", timeout=60):
+                return _summary([])
+            for i in range(runs):
+                clip = run.say(asked[i % len(asked)])
+                clip.done.wait(10)
+                began = _first_sound_after(run, clip.ended_at or time.monotonic())
+                if began is None:
+                    continue
+                # Somewhere in the first seconds of a long answer (not always on a word).
+                time.sleep(max(0.0, began + 1.0 + 0.13 * i - time.monotonic()))
+                said = run.say(stop)
+                said.done.wait(10)
+                time.sleep(3.0)
+                end = said.ended_at or 0.0
+                last = run.last_sound_between(end - 1.0, end + 3.0)
+                if run.sound_seconds_between(end + 2.0, end + 3.0) > 0:
+                    missed += 1  # still speaking: "stop" was not heard
+                elif last is not None:
+                    # Negative when speech stopped before the word was over (the partial
+                    # result showed "stop" before its end).
+                    latencies.append(last - end)
+                    from_start.append(last - (end - len(stop) / 2 / MIC_RATE))
+                run.wait_speaker_quiet(quiet_s=1.0, timeout=10)
+        finally:
+            run.stop()
+    figures = _summary(latencies)
+    figures["missed"] = missed
+    figures["from_start_median_ms"] = (statistics.median(from_start) * 1000 if from_start
+                                       else float("nan"))
+    return figures
+
+
+def next_step_latency(runs: int = 10) -> dict[str, float]:
+    """In the relief routine: end of "next" (or "go back") -> first sound of that step."""
+    latencies = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        start = _trimmed("my legs are numb what should i do", tmp, "start")
+        words = [_trimmed("next", tmp, "next"), _trimmed("go back", tmp, "back")]
+        run = ListenRun(tmp, None, ["--engine", "sphinx", "--voice", "en-us+klatt", "listen",
+                                    "--always-listen"], pace_speaker=True)
+        try:
+            if not run.wait_for("numb-legs is listening", timeout=60):
+                return _summary([])
+            run.say(start)
+            run.wait_for("Let's wake your legs up", timeout=20)
+            run.wait_speaker_quiet(quiet_s=1.0, timeout=40)
+            for i in range(runs):
+                clip = run.say(words[i % 2])
+                clip.done.wait(10)
+                began = _first_sound_after(run, clip.ended_at or time.monotonic())
+                if began is not None:
+                    latencies.append(began - (clip.ended_at or began))
+                run.wait_speaker_quiet(quiet_s=1.0, timeout=40)
+        finally:
+            run.stop()
+    return _summary(latencies)
+
+
 def startup_and_memory(runs: int = 5) -> dict[str, float]:
     """`numb-legs listen` (PocketSphinx) start to ready to listen, and its peak memory.
 
@@ -156,5 +257,8 @@ def startup_and_memory(runs: int = 5) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps({"spoken": spoken_accuracy_and_rtf(), "latency": turn_latency(),
-                      "startup": startup_and_memory()}, indent=2))
+    wanted = sys.argv[1:] or ["spoken", "latency", "startup", "barge_in", "next_step"]
+    jobs = {"spoken": spoken_accuracy_and_rtf, "latency": turn_latency,
+            "startup": startup_and_memory, "barge_in": barge_in_latency,
+            "next_step": next_step_latency}
+    print(json.dumps({name: jobs[name]() for name in wanted}, indent=2))

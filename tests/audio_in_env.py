@@ -150,3 +150,55 @@ class PacedFifo:
         self.stop.set()
         self.wait(5.0)
         os.close(self._fd)
+
+
+class Clip:
+    """Audio handed to a LiveMic; `ended_at` is when its last byte went into the pipe."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.ended_at: float | None = None
+        self.done = threading.Event()
+
+
+class LiveMic(PacedFifo):
+    """A PacedFifo that plays silence until told what to say, so a test can talk in turns:
+    wait for the assistant's answer, then speak again, as a person would."""
+
+    def start(self, unit_bytes: int, bytes_per_second: float) -> None:
+        self._clips: list[Clip] = []
+        self._lock = threading.Lock()
+        silence = bytes(unit_bytes)
+
+        def write() -> None:
+            due = time.monotonic()
+            clip, offset = None, 0
+            while not self.stop.is_set():
+                if clip is None:
+                    with self._lock:
+                        clip = self._clips.pop(0) if self._clips else None
+                    offset = 0
+                if clip is not None:
+                    unit = clip.data[offset:offset + unit_bytes]
+                    unit += bytes(unit_bytes - len(unit))
+                    offset += unit_bytes
+                else:
+                    unit = silence
+                os.write(self._fd, unit)
+                now = time.monotonic()
+                if clip is not None and offset >= len(clip.data):
+                    clip.ended_at = now
+                    clip.done.set()
+                    clip = None
+                due = max(due + unit_bytes / bytes_per_second, now)
+                time.sleep(max(0.0, due - time.monotonic()))
+
+        self._thread = threading.Thread(target=write, daemon=True)
+        self._thread.start()
+
+    def say(self, data: bytes) -> Clip:
+        """Queue DATA (raw audio at the stream's format) to be heard next."""
+        clip = Clip(data)
+        with self._lock:
+            self._clips.append(clip)
+        return clip

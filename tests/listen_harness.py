@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.audio_in_env import PacedFifo, write_capture_config
+from tests.audio_in_env import _F_SETPIPE_SZ, LiveMic, PacedFifo, write_capture_config
 
 ROOT = Path(__file__).resolve().parent.parent
 MIC_RATE = 16000
@@ -26,6 +27,11 @@ class SpeakerFifo:
         self.path = path
         os.mkfifo(path)
         self._fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        if paced_bytes_per_second:
+            # A pipe holding 46 ms of sound, like a real device's buffer: what was written is
+            # "heard" (read) that soon, so the moment speech stops can be measured here.
+            fcntl.fcntl(self._fd, _F_SETPIPE_SZ, 4096)
+        self.sound_blocks: list[tuple[float, bool]] = []  # (when read, any sound in it)
         self.data = bytearray()
         self.first_sound_at: float | None = None
         self.last_write_at = 0.0
@@ -40,12 +46,15 @@ class SpeakerFifo:
         start = time.monotonic()
         while not self._stop.is_set():
             try:
-                block = os.read(self._fd, 4096)
+                block = os.read(self._fd, 1024 if self._pace else 4096)
             except BlockingIOError:
                 time.sleep(0.002)
                 continue
             now = time.monotonic()
-            if np.any(np.frombuffer(block[: len(block) // 2 * 2], dtype="<i2") != 0):
+            sound = bool(np.any(np.abs(np.frombuffer(block[: len(block) // 2 * 2],
+                                                     dtype="<i2")) > 64))
+            self.sound_blocks.append((now, sound))
+            if sound:
                 if self.first_sound_at is None:
                     self.first_sound_at = now
                 if now - self._last_sound > 1.0:
@@ -66,9 +75,11 @@ class SpeakerFifo:
 class ListenRun:
     """A `numb-legs listen` process hearing AUDIO (16 kHz int16) through an ALSA file device."""
 
-    def __init__(self, tmp: Path, audio: bytes, args: list[str], *, pace_speaker: bool = False,
-                 trailing_silence_s: float = 30.0, cache_dir: Path | None = None) -> None:
-        self.mic = PacedFifo(tmp / "mic.fifo")
+    def __init__(self, tmp: Path, audio: bytes | None, args: list[str], *,
+                 pace_speaker: bool = False, trailing_silence_s: float = 30.0,
+                 cache_dir: Path | None = None) -> None:
+        """AUDIO is played at once, then silence; None: a LiveMic the test speaks into."""
+        self.mic = PacedFifo(tmp / "mic.fifo") if audio is not None else LiveMic(tmp / "mic.fifo")
         self.speaker = SpeakerFifo(tmp / "speaker.fifo", 44100.0 if pace_speaker else None)
         config = write_capture_config(tmp, self.mic.path, self.speaker.path)
         env = dict(os.environ, ALSA_CONFIG_PATH=str(config),
@@ -81,8 +92,11 @@ class ListenRun:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.started_at = time.monotonic()
-        silence = bytes(int(trailing_silence_s * MIC_RATE) * 2)
-        self.mic.play(audio + silence, MIC_UNIT, 2 * MIC_RATE)
+        if isinstance(self.mic, LiveMic):
+            self.mic.start(MIC_UNIT, 2 * MIC_RATE)
+        else:
+            silence = bytes(int(trailing_silence_s * MIC_RATE) * 2)
+            self.mic.play((audio or b"") + silence, MIC_UNIT, 2 * MIC_RATE)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -117,6 +131,22 @@ class ListenRun:
             if self.speaker.data and time.monotonic() - self.speaker.last_write_at > quiet_s:
                 return
             time.sleep(0.05)
+
+    def say(self, audio: bytes):
+        """Speak AUDIO into the live microphone; returns its Clip (when it ended)."""
+        if not isinstance(self.mic, LiveMic):
+            raise TypeError("say() needs a ListenRun made with audio=None")
+        return self.mic.say(audio)
+
+    def last_sound_between(self, start: float, end: float) -> float | None:
+        """When the speaker last carried sound in [START, END] (block read times), or None."""
+        times = [when for when, sound in self.speaker.sound_blocks if sound and start <= when <= end]
+        return max(times) if times else None
+
+    def sound_seconds_between(self, start: float, end: float) -> float:
+        """How long the speaker carried sound in [START, END], roughly (4 kB blocks)."""
+        blocks = [1 for when, sound in self.speaker.sound_blocks if sound and start <= when <= end]
+        return len(blocks) * 1024 / (self.speaker._pace or 44100.0)
 
     def stop(self) -> str:
         """Interrupt the process as Ctrl-C would; return its stderr."""

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from voice.config import Settings, describe, load, reset, save
+from voice.config import Settings, describe, load, reset, save, voice_cycle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,3 +93,57 @@ def test_options_for_one_run_are_not_written_down(tmp_path):
                    capture_output=True, cwd=ROOT, env=env, timeout=60, check=True)
     saved, _ = load(tmp_path / "settings.toml")
     assert saved == Settings(rate=205)  # the change asked for aloud, nothing else
+
+
+def test_different_voice_steps_through_the_cycle():
+    cycle = ("en-us", "en-gb+f3", "en-gb")
+    first, at_limit = Settings().changed("change_voice", cycle)
+    assert (first.voice, at_limit) == ("en-us", False)  # from the default: the first
+    assert first.changed("change_voice", cycle)[0].voice == "en-gb+f3"
+    assert Settings(voice="en-gb").changed("change_voice", cycle)[0].voice == "en-us"  # wraps
+    assert Settings(voice="something else").changed("change_voice", cycle)[0].voice == "en-us"
+    assert Settings().changed("change_voice", ())[1] is True  # nothing to change to
+
+
+def test_every_voice_of_the_cycle_is_installed():
+    from voice.tts import Synthesizer
+
+    synth = Synthesizer()
+    for spec in voice_cycle():
+        synth.voice = spec  # raises VoiceNotFoundError if espeak-ng lacks it
+
+
+_VOICE_CHANGE = """
+import json
+from pathlib import Path
+from voice.app import SpeechOptions, open_voice
+from voice.config import load
+
+path = Path({path!r})
+voice = open_voice(SpeechOptions(), settings_path=path)
+speaker = voice.speaker
+before = speaker._synth.synthesize("Change your position.").samples
+voices = []
+for _ in range(2):
+    at_limit = voice.change("change_voice")
+    voices.append(speaker.voice)
+after = speaker._synth.synthesize("Change your position.").samples
+print(json.dumps({{"at_limit": at_limit, "voices": voices, "saved": load(path)[0].voice,
+                  "same_audio": len(before) == len(after) and bool((before == after).all())}}))
+"""
+
+
+def test_different_voice_is_heard_at_once_and_remembered(tmp_path):
+    """Through the real speaker (espeak-ng via pyttsx3) on a virtual ALSA output."""
+    import json
+
+    from tests.audio_env import run_python, virtual_speaker
+
+    env, _ = virtual_speaker(tmp_path)
+    path = tmp_path / "settings.toml"
+    report = json.loads(run_python(_VOICE_CHANGE.format(path=str(path)), env).stdout
+                        .strip().splitlines()[-1])
+    assert report["at_limit"] is False
+    assert report["voices"][0] != report["voices"][1]
+    assert report["saved"] == voice_cycle()[1]  # the cycle's second voice, written down
+    assert report["same_audio"] is False  # the next sentence really sounds different

@@ -89,3 +89,11 @@ def test_speech_commands_and_goodbye(skill):
     assert skill.respond("louder please").speech_change == "louder"
     bye = skill.respond("goodbye")
     assert bye.end and bye.intent == "goodbye"
+
+
+def test_asking_for_a_different_voice(skill):
+    for said in ("use a different voice", "change your voice", "another voice please",
+                 "your voice is hard to understand"):
+        reply = skill.respond(said)
+        assert (reply.intent, reply.speech_change) == ("change_voice", "change_voice"), said
+        assert "different voice" in reply.text

@@ -14,10 +14,11 @@ from typing import TextIO
 from intents.matcher import default_matcher
 from knowledge.loader import load_knowledge
 
-from .config import Settings, save
+from .config import Settings, save, voice_cycle
 from .responses import load_responses
 from .skill import Reply, Skill
 from .speaker import Speaker, open_speaker
+from .tts import VoiceNotFoundError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -95,10 +96,12 @@ class Voice:
             self.speaker.play_sound(audio)
 
     def change(self, what: str) -> bool:
-        """Slower, faster, louder or quieter: at once, and remembered for next time.
+        """Slower, faster, louder, quieter or change_voice: at once, and remembered for next time.
 
         True when the setting was already at its limit (nothing changed).
         """
+        if what == "change_voice":
+            return self._change_voice()
         self.settings, at_limit = self.settings.changed(what)
         if self.speaker.available:
             self.speaker.rate = self.settings.rate
@@ -107,11 +110,39 @@ class Voice:
             self._saved = replace(self._saved, rate=self.settings.rate)
         else:
             self._saved = replace(self._saved, volume=self.settings.volume)
+        self._save()
+        return at_limit
+
+    def _change_voice(self) -> bool:
+        """The next voice of the cycle that is installed here; True if none is."""
+        cycle = voice_cycle()
+        settings = self.settings
+        for _ in cycle:
+            settings, _ = settings.changed("change_voice", cycle)
+            if not self.speaker.available:
+                break
+            try:
+                self.speaker.voice = settings.voice
+                break
+            except VoiceNotFoundError:
+                _LOGGER.info("Voice %s is not installed; trying the next one", settings.voice)
+        else:
+            return True
+        self.settings = settings
+        self._saved = replace(self._saved, voice=settings.voice)
+        self._save()
+        return False
+
+    def _save(self) -> None:
         if self.settings_path is not None:
             problem = save(self._saved, self.settings_path)
             if problem:
                 self.print(problem)
-        return at_limit
+
+    @property
+    def speaking(self) -> bool:
+        """Is a reply being spoken right now?"""
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():

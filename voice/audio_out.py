@@ -12,6 +12,7 @@ import numpy as np
 
 from knowledge.errors import NumbLegsError
 
+from . import trace
 from .tts import Audio
 from .wavio import resample
 
@@ -114,6 +115,7 @@ class AudioOutput:
         rate = channels = 0
         try:
             for audio in chunks:
+                trace.mark("audio_ready")
                 if stop_event.is_set():
                     break
                 if len(audio.samples) == 0:

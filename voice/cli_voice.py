@@ -123,7 +123,8 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
         voice.print(f"No microphone{wanted} was found, so type your questions instead.")
         return chat(skill, voice)
     options = ListenOptions(wake_phrase=args.wake_phrase, always_listening=args.always_listen,
-                            follow_up_s=args.follow_up)
+                            follow_up_s=args.follow_up, barge_in=args.barge_in,
+                            earcons=args.earcons)
     recognizer, note = open_recognizer(engine_options(args, extra=(args.wake_phrase,)))
     if note:
         voice.print(note)

@@ -14,9 +14,10 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from pathlib import Path
 
-from knowledge.datafile import parse_toml
+from knowledge.datafile import Node, parse_toml, read_package_toml
 from knowledge.errors import DataFileError
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,8 +35,14 @@ class Settings:
     voice: str | None = None           # espeak-ng voice; None: the system's default
     emergency_number: str | None = None  # None: from the locale
 
-    def changed(self, what: str) -> tuple[Settings, bool]:
-        """The settings after "slower", "faster", "louder" or "quieter"; True if at the limit."""
+    def changed(self, what: str, voices: tuple[str, ...] = ()) -> tuple[Settings, bool]:
+        """The settings after "slower", "faster", "louder", "quieter" or "change_voice" (the
+        next of VOICES after the current one); True if at the limit (nothing changed)."""
+        if what == "change_voice":
+            if not voices:
+                return self, True
+            position = voices.index(self.voice) if self.voice in voices else -1
+            return replace(self, voice=voices[(position + 1) % len(voices)]), False
         if what in ("slower", "faster"):
             step = RATE_STEP if what == "faster" else -RATE_STEP
             rate = max(RATE_RANGE[0], min(RATE_RANGE[1], self.rate + step))
@@ -43,6 +50,13 @@ class Settings:
         step = VOLUME_STEP if what == "louder" else -VOLUME_STEP
         volume = round(max(0.1, min(1.0, self.volume + step)), 2)
         return replace(self, volume=volume), volume == self.volume
+
+
+@lru_cache(maxsize=1)
+def voice_cycle() -> tuple[str, ...]:
+    """The voices "use a different voice" steps through (voice/data/voices.toml)."""
+    label, data = read_package_toml("voice", "voices.toml")
+    return Node(label, data).get("cycle").texts(min_len=1)
 
 
 def config_path(env: Mapping[str, str] = os.environ) -> Path:

@@ -2,8 +2,11 @@
 
 States: WAITING (only the wake phrase, Enter or typed text gets attention) and LISTENING (every
 utterance is handled, until FOLLOW_UP_S of silence). While the assistant speaks, the microphone
-is paused, so its own voice never triggers it. A question met by silence is asked once more,
-then it goes back to waiting. Every change of state has its own short sound.
+is paused, so its own voice never triggers it, unless barge-in is on (the default): then the
+microphone stays open and only an utterance that is wholly "stop" (or similar) or starts with the
+wake phrase cuts the speech short, as soon as the recogniser's partial result shows it. A question
+met by silence is asked once more, then it goes back to waiting. Every change of state has its own
+short sound.
 """
 
 from __future__ import annotations
@@ -14,28 +17,25 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
-
-from rapidfuzz import fuzz
-
-from intents.normalize import normalize
 
 from .app import Voice
 from .audio_in import AudioSource
 from .audio_out import AudioDeviceError
+from .barge_in import BargeIn
 from .earcons import earcon
 from .endpoint import Endpointer, SpeechEnd, SpeechStart
 from .recognizer import Recognizer, understand_best
 from .skill import Reply, Skill
+from . import trace
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_WAKE_PHRASE = "hey numb legs"
 FOLLOW_UP_S = 8.0
 PRE_ROLL_CHUNKS = 6      # chunks kept before speech starts, fed to the recogniser with it
-WAKE_CUTOFF = 75.0       # how closely the start of an utterance must sound like the wake phrase
 REOPEN_TRIES = 3
 
 
@@ -46,6 +46,7 @@ class ListenOptions:
     follow_up_s: float = FOLLOW_UP_S
     end_silence_ms: int = 400
     earcons: bool = True
+    barge_in: bool = True            # "stop" or the wake phrase cuts the assistant's speech
 
 
 class Listener:
@@ -60,7 +61,11 @@ class Listener:
         self.voice = voice
         self.options = options
         self.clock = clock
-        self._wake_words = normalize(options.wake_phrase, keep_fillers=True)
+        self._barge = BargeIn(options.wake_phrase)
+        # The microphone's blocks, shared by the loop and by barge-in listening while speaking.
+        self._chunks: Iterator[bytes] | None = None
+        # The n-best of an utterance that cut speech short, for the loop to handle next.
+        self._interrupted: list[str] | None = None
         self._listening_until = 0.0 if not options.always_listening else float("inf")
         self._reprompted = False
         self._typed: queue.Queue[str | None] = queue.Queue()
@@ -104,8 +109,15 @@ class Listener:
         recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
         feeding = False
         self._source = source
+        self._chunks = iter(source.chunks())
         try:
-            for chunk in source.chunks():
+            for chunk in self._chunks:
+                if self._interrupted is not None:
+                    hypotheses, self._interrupted = self._interrupted, None
+                    self._after_interruption(hypotheses)
+                    endpointer.reset()
+                    recent.clear()
+                    feeding = False
                 if not self._greeted:
                     # Said once the microphone delivers sound: from now on it really listens.
                     self._greeted = True
@@ -137,13 +149,16 @@ class Listener:
                             self.recognizer.accept(earlier)
                         recent.clear()
                     elif isinstance(event, SpeechEnd):
+                        trace.mark("endpoint")
                         feeding = False
                         self.recognizer.finish()
+                        trace.mark("decoded")
                         self._heard(self.recognizer.alternatives())
                         endpointer.reset()
                         if self.finished:
                             return
         finally:
+            self._chunks = None
             source.close()
 
     # -- what was heard -----------------------------------------------------------------------
@@ -160,27 +175,38 @@ class Listener:
                 return
             hypotheses = [rest]
         text, _ = understand_best(self.skill.matcher, hypotheses)
+        trace.mark("matched")
         if not text:
             return
         self.voice.print(f"You said: {text}")
         # Through respond(), like typed text: menus, "pause" in the routine, context.
         reply = self.skill.respond(text)
+        trace.mark("replied")
         if reply.intent == "unknown":
             self._earcon("not_understood")
         self._answer(reply)
 
     def _after_wake_phrase(self, hypotheses: list[str]) -> str | None:
         """The words after the wake phrase, if an utterance starts with it; else None."""
-        wake = self._wake_words.split()
         for text in hypotheses[:3]:
-            words = normalize(text, keep_fillers=True).split()
-            for size in (len(wake), len(wake) - 1, len(wake) + 1):
-                if size <= 0 or size > len(words):
-                    continue
-                head = " ".join(words[:size])
-                if fuzz.ratio(head, self._wake_words) >= WAKE_CUTOFF:
-                    return " ".join(words[size:])
+            rest = self._barge.wake_rest(text)
+            if rest is not None:
+                return rest
         return None
+
+    def _after_interruption(self, hypotheses: list[str]) -> None:
+        """Handle what the person said when they cut the assistant short.
+
+        "stop" alone only stops the speech (already done); "hey numb legs, what next" or
+        "stop, what causes it" goes on to be answered like any question.
+        """
+        if any(self._barge.is_stop(text) for text in hypotheses[:3]):
+            return
+        rest = self._after_wake_phrase(hypotheses)
+        if rest is not None:
+            hypotheses = [rest] if rest else []
+        if hypotheses:
+            self._heard(hypotheses)
 
     def _answer(self, reply: Reply) -> None:
         self._speak(reply)
@@ -191,6 +217,10 @@ class Listener:
         self._start_listening(earcon=False)
 
     def _speak(self, reply: Reply) -> None:
+        if self.options.barge_in and self._chunks is not None and self.voice.speaker.available:
+            self.voice.deliver(reply, wait=False)
+            self._listen_while_speaking()
+            return
         # The microphone is paused while speaking: the assistant must not hear itself.
         source = self._source
         pause = getattr(source, "pause", None)
@@ -202,6 +232,56 @@ class Listener:
         finally:
             if resume:
                 resume()
+
+    def _listen_while_speaking(self) -> None:
+        """Until the speech ends: cut it short if the person says "stop" or the wake phrase.
+
+        Anything else heard meanwhile is dropped, as it was when the microphone was paused: it
+        may be the assistant's own voice coming back through the microphone.
+        """
+        if self._chunks is None:
+            return
+        endpointer = Endpointer(end_silence_ms=self.options.end_silence_ms)
+        recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
+        feeding = cut = False
+        while self.voice.speaking or feeding:
+            if not cut and not self._typed.empty():
+                self.voice.stop()  # typing (or Enter) interrupts too; the loop handles the line
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                self.voice.wait()
+                return
+            events = endpointer.feed(chunk)
+            partial = self.recognizer.accept(chunk) if feeding else ""
+            if not feeding:
+                recent.append(chunk)
+            for event in events:
+                if isinstance(event, SpeechStart):
+                    feeding = True
+                    for earlier in recent:
+                        partial = self.recognizer.accept(earlier)
+                    recent.clear()
+                elif isinstance(event, SpeechEnd):
+                    feeding = False
+                    self.recognizer.finish()
+                    hypotheses = self.recognizer.alternatives()
+                    endpointer.reset()
+                    if not cut and self.voice.speaking and hypotheses \
+                            and self._barge.interrupts(hypotheses[0]):
+                        self._cut_short()  # the partial result missed it; the final did not
+                        cut = True
+                    if cut:
+                        self._interrupted = hypotheses
+                        return
+            if feeding and not cut and partial and self._barge.interrupts(partial):
+                _LOGGER.debug("Barge-in on %r", partial)
+                self._cut_short()
+                cut = True
+
+    def _cut_short(self) -> None:
+        self.voice.stop()
+        self._start_listening()  # the rising "listening" sound says it heard and stopped
 
     def _say_plain(self, text: str) -> None:
         self._speak(Reply(text, "unknown"))

@@ -32,6 +32,7 @@ class Speaker(Protocol):
     reason: str  # why there is no sound; empty when available
     rate: int  # words per minute
     volume: float  # 0.0 to 1.0
+    voice: str | None  # the voice in use; setting it may raise VoiceNotFoundError
 
     def say(self, text: str) -> bool:
         """Speak TEXT, blocking; True if it was spoken to the end."""
@@ -94,6 +95,16 @@ class TtsSpeaker:
     @volume.setter
     def volume(self, value: float) -> None:
         self._synth.volume = value
+
+    @property
+    def voice(self) -> str | None:
+        return self._synth.voice
+
+    @voice.setter
+    def voice(self, spec: str | None) -> None:
+        """Used from the next sentence on; VoiceNotFoundError if SPEC is not installed."""
+        if spec:
+            self._synth.voice = spec
 
     def say(self, text: str) -> bool:
         """Speak TEXT; False if stopped or if speech failed.
@@ -184,6 +195,7 @@ class SilentSpeaker:
         self.reason = reason
         self.rate = DEFAULT_RATE
         self.volume = DEFAULT_VOLUME
+        self.voice: str | None = None
 
     def say(self, text: str) -> bool:
         return False

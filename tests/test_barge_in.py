@@ -1,0 +1,90 @@
+"""Barge-in: the rule (pure) and the spoken routine cut short through real audio devices."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.listen_harness import ListenRun
+from tests.speech import pcm16, silence, speak, to_16k
+from voice.barge_in import BargeIn
+
+ASSISTANT = ["--engine", "sphinx", "--voice", "en-us+klatt"]
+
+
+@pytest.mark.parametrize("heard", ["stop", "Stop it", "stop talking", "be quiet", "that's enough",
+                                   "hey numb legs", "hey numb", "hey numb legs what is next"])
+def test_interrupting_utterances(heard):
+    assert BargeIn("hey numb legs").interrupts(heard)
+
+
+@pytest.mark.parametrize("heard", ["", "stop the routine", "too", "tell", "what causes numb legs",
+                                   "my legs feel numb", "next", "bus stop near my house"])
+def test_utterances_that_do_not_interrupt(heard):
+    # "stop" inside a sentence is not a command: the assistant's own words ("say stop at any
+    # time"), if the microphone hears them, must not cut it off.
+    assert not BargeIn("hey numb legs").interrupts(heard)
+
+
+def test_words_after_the_wake_phrase_are_kept():
+    barge = BargeIn("hey numb legs")
+    assert barge.wake_rest("hey numb legs what is next") == "what is next"
+    assert barge.wake_rest("what is next") is None
+    assert BargeIn("computer").wake_rest("computer stop") == "stop"
+
+
+def _spoken(text: str, tmp_path, name: str, voice: str = "en-us+klatt", speed: int = 140) -> bytes:
+    return pcm16(to_16k(speak(text, tmp_path / f"{name}.wav", voice, speed),
+                        tmp_path / f"{name}16.wav"))
+
+
+def _first_sound_after(run: ListenRun, start: float, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        times = [when for when, sound in run.speaker.sound_blocks if sound and when > start]
+        if times:
+            return times[0]
+        time.sleep(0.02)
+    raise AssertionError(f"no sound from the speaker within {timeout} s:\n{run.stdout}")
+
+
+@pytest.mark.audio
+def test_spoken_routine_with_barge_in(tmp_path):
+    """Start the routine by voice, step through it, cut a step short with "stop", repeat it."""
+    say = {name: _spoken(text, tmp_path, name) for name, text in {
+        "start": "hey numb legs", "question": "my legs are numb what should i do",
+        "next": "next", "stop": "stop", "repeat": "repeat"}.items()}
+    run = ListenRun(tmp_path, None, [*ASSISTANT, "listen"], pace_speaker=True)
+    try:
+        assert run.wait_for("numb-legs is ready", timeout=60), run.stdout
+        run.say(say["start"] + silence(0.3) + say["question"])
+        assert run.wait_for("Let's wake your legs up", timeout=30), run.stdout
+        run.wait_speaker_quiet(quiet_s=1.0, timeout=40)
+
+        clip = run.say(say["next"])
+        assert run.wait_for("wiggle your toes", timeout=20), run.stdout
+        run.wait_speaker_quiet(quiet_s=1.0, timeout=40)
+
+        clip = run.say(say["next"])
+        clip.done.wait(10)
+        assert run.wait_for("massage your legs", timeout=20), run.stdout
+        began = _first_sound_after(run, clip.ended_at, timeout=10)
+        time.sleep(max(0.0, began + 1.5 - time.monotonic()))  # well into a ten-second step
+        stop = run.say(say["stop"])
+        assert stop.done.wait(10)
+        time.sleep(4.0)
+        # What the speaker still played after "stop": the tail of the speech, then the short
+        # rising "listening" sound. Uncut, the step had about eight seconds to go.
+        after = run.sound_seconds_between(stop.ended_at, stop.ended_at + 4.0)
+        assert after < 1.2, f"{after:.2f} s of sound after stop"
+
+        # Still listening after the barge-in: no wake phrase needed.
+        run.say(say["repeat"])
+        assert run.wait_count("Next, massage your legs", 2, timeout=20), run.stdout
+        run.wait_speaker_quiet(quiet_s=1.0, timeout=40)
+    finally:
+        stderr = run.stop()
+    assert "Traceback" not in stderr, stderr
+    # Barge-in only cut the speech: "stop" was not taken as "stop the routine".
+    assert "I've stopped" not in run.stdout, run.stdout
