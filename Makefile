@@ -5,10 +5,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := espeak-ng libportaudio2 alsa-utils sox
+APT_PACKAGES := espeak-ng libportaudio2 alsa-utils sox chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench setup system-deps clean
+.PHONY: run test bench bench-quick setup system-deps clean
 
 run: setup
 	$(VENV)/bin/numb-legs
@@ -16,8 +16,16 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
-bench: setup
+bench: setup $(VENV)/.bench-installed
 	$(PY) bench/run.py --write-readme
+
+# A few samples of each figure, for development: writes bench/out/, leaves the README alone.
+bench-quick: setup $(VENV)/.bench-installed
+	$(PY) bench/run.py --quick
+
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
 
 setup: system-deps $(VENV)/.installed
 

@@ -21,7 +21,7 @@ EXIT_BAD_INPUT = 1
 EXIT_BROKEN = 2
 TICK_S = 0.5  # how often a waiting conversation checks its timers
 # Commands whose output is for programs or that never speak: failures are printed only.
-_QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices",
+_QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices", "diary",
                              "settings"})
 
 
@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no wake phrase: treat everything heard as a question")
     listen.add_argument("--follow-up", type=float, default=8.0, metavar="SECONDS",
                         help="after an answer, listen this long without the wake phrase")
+    listen.add_argument("--no-barge-in", dest="barge_in", action="store_false",
+                        help="do not listen while speaking (use when the microphone hears the "
+                             "speaker loudly and there is no echo cancellation)")
+    listen.add_argument("--no-earcons", dest="earcons", action="store_false",
+                        help="no short sounds when listening starts and stops")
     understand = commands.add_parser("understand", help="show what utterances mean")
     understand.add_argument("--json", action="store_true", help="one JSON object per line")
     understand.add_argument("--wav", action="store_true",
@@ -89,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--target", type=Path, help="folder to install into (default: your "
                           "user data folder)")
     download.add_argument("--list", action="store_true", help="list the models you can download")
+    from .cli_diary import add_parser as add_diary_parser
+
+    add_diary_parser(commands)
     return parser
 
 
@@ -169,6 +177,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
         args.files = [Path(f) for f in args.files]
         return transcribe(args, out)
+    if command == "diary":
+        from .cli_diary import run as run_diary
+
+        return run_diary(args, out)
     skill = build_skill(args.emergency_number or saved.emergency_number)
     if command == "understand" and args.wav:
         from .cli_voice import understand_wav
@@ -190,7 +202,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
         if command == "auto":
             defaults = build_parser().parse_args(["listen"])
-            for key in ("wake_phrase", "always_listen", "follow_up"):
+            for key in ("wake_phrase", "always_listen", "follow_up", "barge_in", "earcons"):
                 setattr(args, key, getattr(defaults, key))
         return listen(skill, voice, args, _chat)
     if command == "ask":

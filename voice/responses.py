@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from knowledge.datafile import Node, read_package_toml
@@ -10,13 +10,24 @@ from knowledge.datafile import Node, read_package_toml
 _TEXT_KEYS = (
     "empty", "not_english", "too_long", "help", "unknown", "menu_intro", "nothing_to_repeat",
     "which_cause", "stopped", "no_list", "yes_nothing", "no_nothing", "declined", "goodbye",
-    "journal_not_ready", "emergency_generic", "emergency_repeat_offer", "symptom_intro",
+    "emergency_generic", "emergency_repeat_offer", "symptom_intro",
     "symptom_reason", "speech_slower", "speech_faster", "speech_louder",
-    "speech_quieter", "speech_limit", "signs_lead", "reprompt", "routine_next_hint",
+    "speech_quieter", "speech_change_voice", "speech_limit", "signs_lead", "reprompt", "routine_next_hint",
     "routine_timer", "routine_time_up", "routine_resumed", "routine_paused", "routine_stopped",
     "routine_tip", "routine_questions_intro", "routine_tests_lead", "symptom_questions_intro",
     "help_routine", "help_question",
 )
+
+_JOURNAL_KEYS = (
+    "ask_legs", "ask_duration", "ask_activity", "read_back", "saved", "change", "cancelled",
+    "save_failed", "read_failed", "not_understood", "help", "dropped", "after_emergency", "numb",
+    "for_duration", "while_activity", "with_signs", "warning_signs", "summary_none",
+    "summary_count", "summary_one_duration", "summary_duration", "summary_one_leg", "summary_leg",
+    "summary_more", "summary_none_before", "summary_fewer", "summary_same", "summary_last", "summary_advice",
+    "summary_keep_going",
+)
+_JOURNAL_WORDS = ("left", "right", "both", "sitting", "lying", "walking", "other", "frequent",
+                  "lengthening", "one_sided", "red_flags")
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,8 @@ class Responses:
     cause_offers: dict[str, str]
     offer_questions: dict[str, str]
     emergency_numbers: dict[str, str]
+    journal: dict[str, str] = field(default_factory=dict)        # the diary's sentences
+    journal_words: dict[str, str] = field(default_factory=dict)  # how it names legs, reasons...
 
     def __getattr__(self, key: str) -> str:
         # Lets the skill write ``responses.help``; only text keys reach here.
@@ -72,4 +85,6 @@ def load_responses() -> Responses:
         names={key: node.text() for key, node in root.get("names").items()},
         confirm=root.get("confirm").get("default").text(),
         offers=offers, cause_offers=cause_offers, offer_questions=questions, emergency_numbers=numbers,
+        journal={key: root.get("journal").get(key).text() for key in _JOURNAL_KEYS},
+        journal_words={key: root.get("journal_words").get(key).text() for key in _JOURNAL_WORDS},
     )

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from intents.matcher import Matcher
 from intents.model import Match
 from intents.normalize import normalize
+from knowledge.diary.store import DiaryStore
 from knowledge.model import KnowledgeBase
 
+from .journal import Journal
 from .responses import Responses
 from .routine import Routine
 from .symptoms import SymptomCheck
@@ -27,7 +30,7 @@ MAX_UTTERANCE_CHARS = 1000
 # Answers that carry medical content get the one-time notice; commands do not.
 _MEDICAL = frozenset({"causes_overview", "cause_info", "symptom_check", "relief_now", "see_doctor",
                       "diagnostics", "prevention"})
-SPEECH_CHANGES = frozenset({"slower", "faster", "louder", "quieter"})
+SPEECH_CHANGES = frozenset({"slower", "faster", "louder", "quieter", "change_voice"})
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Reply:
     match: Match | None = None
     end: bool = False            # the conversation is over (goodbye)
     stop_speaking: bool = False  # cut any speech in progress
-    speech_change: str = ""      # slower, faster, louder or quieter: apply before speaking
+    speech_change: str = ""      # slower, faster, louder, quieter, change_voice: apply first
     limit_text: str = ""         # said instead when the speech change is already at its limit
     usable: bool = True          # False when the input itself could not be used (empty, too long...)
 
@@ -54,6 +57,7 @@ class _Context:
     disclaimer_said: bool = False
     routine: Routine | None = None
     symptoms: SymptomCheck | None = None
+    journal: Journal | None = None
     history: list[str] = field(default_factory=list)
 
 
@@ -62,13 +66,20 @@ class Skill:
 
     def __init__(self, matcher: Matcher, kb: KnowledgeBase, responses: Responses,
                  emergency_number: str = "112",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 diary: DiaryStore | None = None,
+                 now: Callable[[], datetime] = datetime.now) -> None:
         self.matcher = matcher
         self.kb = kb
         self.r = responses
         self.number = emergency_number
         self.clock = clock
+        # The diary file is opened on first use only: most conversations never touch it.
+        self.diary = diary if diary is not None else DiaryStore()
+        self.now = now
         self.ctx = _Context()
+        self._heard = ""  # the utterance as said (digits, punctuation) for the diary's parser
+        self._turn: tuple[Match | None, str] = (None, "")
 
     def reset(self) -> None:
         """Forget the conversation (each `understand` line stands on its own)."""
@@ -93,6 +104,7 @@ class Skill:
             if chosen:
                 match = Match(intent=chosen, confidence=1.0, text=norm, guess=chosen)
         _LOGGER.debug("Heard %r -> %s (%.2f) %s", text, match.intent, match.confidence, match.slots)
+        self._heard = text
         return self.handle(match)
 
     def handle(self, match: Match) -> Reply:
@@ -100,9 +112,22 @@ class Skill:
         pending, ctx.pending_confirm = ctx.pending_confirm, None
         offer, ctx.pending_offer = ctx.pending_offer, ""
         ctx.menu_open = False
+        heard, self._heard = self._heard or match.text, ""
+        self._turn = (match, heard)
         if match.intent == "emergency":
             ctx.routine = None  # nothing else matters now
-            return self._emergency(match)
+            return self._journal_emergency(self._emergency(match), heard)
+        # "Repeat" repeats the last reply, unless a save just failed: then "try again" (which
+        # the matcher hears as repeat) is for the diary.
+        if ctx.journal is not None and ctx.journal.active and (
+                match.intent != "repeat" or ctx.journal.failed):
+            said = ctx.journal.turn(heard, match.intent)
+            if said is not None:
+                return self._say(said, "journal_log", match=match)
+            ctx.journal = None  # they moved on: answer that, and say the entry was not saved
+            self._heard = heard
+            reply = self.handle(match)
+            return replace(reply, text=f"{self.r.journal['dropped']} {reply.text}")
         if ctx.routine is not None and ctx.routine.active:
             routed = self._routine_turn(ctx.routine, match)
             if routed is not None:
@@ -190,7 +215,12 @@ class Skill:
         if intent == "no":
             return self._say(r.no_nothing, intent, match=match, remember=False)
         if intent in ("journal_log", "journal_summary"):
-            return self._say(r.journal_not_ready, intent, match=match)
+            # The words as said when this is the turn's own match, not a confirmed older one.
+            said = self._turn[1] if self._turn[0] is match else match.text
+            if intent == "journal_summary":
+                return self._say(self._journal().summary(said), intent, match=match)
+            self.ctx.journal = self._journal()
+            return self._say(self.ctx.journal.start(said), intent, match=match)
         if intent == "causes_overview":
             body = [kb.overview]
         elif intent == "cause_info":
@@ -266,6 +296,26 @@ class Skill:
             text = f"{self.r.emergency_generic.replace('{number}', self.number)} {self.r.emergency_repeat_offer}"
         # Speech in progress is cut: nothing is more important than this.
         return Reply(self._remember(text), "emergency", match, stop_speaking=True)
+
+    # -- the diary ----------------------------------------------------------------------------
+
+    def _journal(self) -> Journal:
+        return Journal(self.diary, self.r, self.now)
+
+    def _journal_emergency(self, reply: Reply, heard: str) -> Reply:
+        """After the emergency advice (always first), keep the episode being logged, marked with
+        warning signs; a sentence that logs an episode and has a red flag in it starts one."""
+        journal = self.ctx.journal
+        if journal is None or not journal.active:
+            journal = self._journal()
+            found = journal.hear(heard)
+            if not (found.logging_cue or (found.legs and found.duration_s is not None)):
+                return reply
+            self.ctx.journal = journal
+            extra = journal.after_emergency(heard)
+        else:
+            extra = journal.after_emergency(None)
+        return replace(reply, text=self._remember(f"{reply.text} {extra}"))
 
     # -- helpers ------------------------------------------------------------------------------
 

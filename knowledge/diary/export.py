@@ -1,0 +1,57 @@
+"""Write the diary out: CSV for spreadsheets, and the atomic file writing the HTML report shares."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .store import DiaryWriteError, Episode
+
+CSV_COLUMNS = ("id", "started_at", "duration_minutes", "legs", "activity", "other_signs",
+               "red_flags", "note")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write TEXT to PATH so that PATH is either the old file or the whole new one, never half."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise DiaryWriteError(f"Could not write {path}: {err.strerror or err}.",
+                              str(err.strerror or err), path) from err
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        raise DiaryWriteError(f"Could not write {path}: {err.strerror or err}.",
+                              str(err.strerror or err), path) from err
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _minutes(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes = seconds / 60
+    return str(int(minutes)) if minutes == int(minutes) else f"{minutes:.1f}"
+
+
+def to_csv(episodes: Iterable[Episode]) -> str:
+    """One row per episode; local times in ISO 8601; empty cells where nothing was said."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for episode in episodes:
+        writer.writerow((episode.id, episode.started_at.isoformat(timespec="minutes"),
+                         _minutes(episode.duration_s), episode.legs or "", episode.activity or "",
+                         "; ".join(episode.other_signs), "yes" if episode.red_flags else "no",
+                         episode.note))
+    return buffer.getvalue()

@@ -1,0 +1,323 @@
+"""Read an episode out of one spoken sentence: when, how long, which leg, doing what, other signs.
+
+Pure: the current time is passed in, so every phrase is tested against a fixed clock. Words come
+from ``knowledge/data/diary.toml``. Nothing here guesses a field that was not said: a missing
+field is ``None`` and the dialogue asks for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .words import ACTIVITIES, DiaryWords, Phrase, load_words
+
+_TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+(?:'[a-z]+)?")
+NOON = (12, 0)
+
+
+@dataclass(frozen=True)
+class When:
+    """When an episode started. ``relative_to_now``: said as "now" (or not said), so the start is
+    now minus the duration, which is only known once the whole sentence is read."""
+
+    at: datetime
+    relative_to_now: bool = False
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What one utterance says about an episode; None where it says nothing."""
+
+    when: When | None = None
+    duration_s: int | None = None
+    legs: str | None = None          # left, right or both
+    activity: str | None = None      # sitting, lying, walking or other
+    signs: tuple[str, ...] = ()
+    skip: bool = False               # "I don't know": leave the asked field open
+    retry: bool = False              # "try again", "save it"
+    logging_cue: bool = False        # "log", "diary"...: meant for the diary
+
+    @property
+    def anything(self) -> bool:
+        """True when the utterance gave at least one field of an episode."""
+        return any(value is not None for value in (self.when, self.duration_s, self.legs,
+                                                   self.activity)) or bool(self.signs)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case words and numbers; hyphens split words ("twenty-five", "half-an-hour")."""
+    return _TOKEN.findall(text.lower().replace("\u2019", "'").replace("-", " "))
+
+
+def _find(words: list[str], phrase: Phrase, start: int = 0) -> int:
+    """Index where PHRASE starts in WORDS at or after START, else -1."""
+    size = len(phrase)
+    first = phrase[0]
+    for index in range(start, len(words) - size + 1):
+        if words[index] == first and tuple(words[index:index + size]) == phrase:
+            return index
+    return -1
+
+
+def _has(words: list[str], phrases: tuple[Phrase, ...]) -> bool:
+    return any(_find(words, phrase) >= 0 for phrase in phrases)
+
+
+def number_at(words: list[str], index: int, lexicon: DiaryWords) -> tuple[float, int] | None:
+    """(value, index after it) for a number starting at INDEX: digits, words, "a couple of"."""
+    if index >= len(words):
+        return None
+    word = words[index]
+    if word[0].isdigit():
+        value = float(word)
+    elif word in lexicon.tens[2:]:
+        value = float(lexicon.tens.index(word) * 10)
+        if index + 1 < len(words) and words[index + 1] in lexicon.units[1:10]:
+            return value + lexicon.units.index(words[index + 1]), index + 2
+    elif word in lexicon.units:
+        value = float(lexicon.units.index(word))
+    else:
+        for phrase, amount in lexicon.quantities.items():
+            if tuple(words[index:index + len(phrase)]) == phrase:
+                return float(amount), index + len(phrase)
+        return None
+    after = index + 1
+    # "two and a half hours"
+    if words[after:after + 3] == ["and", "a", "half"]:
+        return value + 0.5, after + 3
+    return value, after
+
+
+def _amounts(words: list[str], lexicon: DiaryWords) -> list[tuple[int, int, int]]:
+    """Every (start, end, seconds) amount of time said, longest phrases first where they overlap."""
+    found: list[tuple[int, int, int]] = []
+    taken = [False] * len(words)
+    for phrase, seconds in lexicon.durations.items():
+        start = _find(words, phrase)
+        while start >= 0:
+            if not any(taken[start:start + len(phrase)]):
+                found.append((start, start + len(phrase), seconds))
+                for i in range(start, start + len(phrase)):
+                    taken[i] = True
+            start = _find(words, phrase, start + 1)
+    for index in range(len(words)):
+        if taken[index]:
+            continue
+        number = number_at(words, index, lexicon)
+        if number is None:
+            continue
+        value, after = number
+        if after < len(words) and words[after] in lexicon.unit_seconds and not any(
+                taken[index:after + 1]):
+            found.append((index, after + 1, round(value * lexicon.unit_seconds[words[after]])))
+            for i in range(index, after + 1):
+                taken[i] = True
+    return sorted(found)
+
+
+def parse_duration(text: str, lexicon: DiaryWords | None = None) -> int | None:
+    """Seconds the episode lasted ("for ten minutes", "half an hour"); "ten minutes ago" is a time."""
+    lexicon = lexicon or load_words()
+    words = tokens(text)
+    for start, end, seconds in _amounts(words, lexicon):
+        if end < len(words) and words[end] in lexicon.ago:
+            continue
+        return seconds if seconds > 0 else None
+    return None
+
+
+def _day_part(words: list[str], lexicon: DiaryWords) -> tuple[int, int] | None:
+    for name, hour_minute in lexicon.day_parts.items():
+        if name in words:
+            return hour_minute
+    return None
+
+
+def _at(day: datetime, hour_minute: tuple[int, int]) -> datetime:
+    return day.replace(hour=hour_minute[0], minute=hour_minute[1], second=0, microsecond=0)
+
+
+def parse_when(text: str, now: datetime, lexicon: DiaryWords | None = None) -> When | None:
+    """When the episode started, or None when the sentence does not say."""
+    lexicon = lexicon or load_words()
+    words = tokens(text)
+    # "ten minutes ago", "an hour ago"
+    for start, end, seconds in _amounts(words, lexicon):
+        if end < len(words) and words[end] in lexicon.ago:
+            return When(now - timedelta(seconds=seconds))
+    part = _day_part(words, lexicon)
+    if _has(words, lexicon.last_night):
+        return When(min(now, _at(now - timedelta(days=1), lexicon.day_parts["night"])))
+    if _has(words, lexicon.yesterday):
+        return When(_at(now - timedelta(days=1), part or NOON))
+    for number, name in enumerate(lexicon.weekdays):
+        if name in words or f"{name}s" in words:
+            back = (now.weekday() - number) % 7 or 7  # "on monday" said on a Monday: last week
+            return When(_at(now - timedelta(days=back), part or NOON))
+    if part is not None and "tonight" not in words and not (
+            _has(words, lexicon.this) or _has(words, lexicon.today) or "in" in words
+            or "at" in words):
+        part = None  # "night" alone ("at night" is fine) is not a time of its own
+    if "tonight" in words:
+        part = lexicon.day_parts["tonight"]
+    if part is not None:
+        start = _at(now, part)
+        # Said of the part of the day we are in, or one still to come: it is happening now.
+        return When(start) if start <= now else When(now, relative_to_now=True)
+    if _has(words, lexicon.now) or _has(words, lexicon.today):
+        return When(now, relative_to_now=True)
+    return None
+
+
+def parse_legs(text: str, lexicon: DiaryWords | None = None, *, bare: bool = False,
+               plural: bool = True) -> str | None:
+    """left, right or both; a side counts next to a limb word, or alone when BARE (an answer).
+    With PLURAL, "my legs" with no side word means both."""
+    lexicon = lexicon or load_words()
+    words = tokens(text)
+    sides: set[str] = set()
+    for side in ("left", "right", "both"):
+        for phrase in lexicon.sides[side]:
+            start = _find(words, phrase)
+            while start >= 0:
+                after = start + len(phrase)
+                near = words[after:after + 2]
+                # "left and right legs", "left leg", "right foot", "the left one"
+                if bare or any(word in lexicon.limbs for word in near):
+                    sides.add(side)
+                start = _find(words, phrase, start + 1)
+    if "both" in sides or {"left", "right"} <= sides:
+        return "both"
+    if sides:
+        return sides.pop()
+    if plural and any(word in lexicon.plural_limbs for word in words):
+        return "both"
+    return None
+
+
+def parse_activity(text: str, lexicon: DiaryWords | None = None) -> str | None:
+    """sitting, lying, walking or other: the earliest one said."""
+    lexicon = lexicon or load_words()
+    words = tokens(text)
+    best: tuple[int, str] | None = None
+    for activity in ACTIVITIES:
+        for phrase in lexicon.activities[activity]:
+            start = _find(words, phrase)
+            if start >= 0 and (best is None or start < best[0]):
+                best = (start, activity)
+    return best[1] if best else None
+
+
+def parse_signs(text: str, lexicon: DiaryWords | None = None) -> tuple[str, ...]:
+    """Other signs worth noting ("pins and needles", "back pain"), each named once."""
+    lexicon = lexicon or load_words()
+    words = tokens(text)
+    taken = [False] * len(words)
+    found: list[tuple[int, str]] = []
+    for phrase, label in lexicon.signs.items():
+        start = _find(words, phrase)
+        while start >= 0:
+            if not any(taken[start:start + len(phrase)]):
+                found.append((start, label))
+                for i in range(start, start + len(phrase)):
+                    taken[i] = True
+            start = _find(words, phrase, start + 1)
+    names: list[str] = []
+    for _, label in sorted(found):
+        if label not in names:
+            names.append(label)
+    return tuple(names)
+
+
+def parse(text: str, now: datetime, lexicon: DiaryWords | None = None, *,
+          answering: str | None = None) -> Heard:
+    """Everything TEXT says about an episode. ANSWERING names the field just asked for, so a bare
+    "right" is the right leg (not "that's right") and "sitting" alone is an answer."""
+    lexicon = lexicon or load_words()
+    words = tokens(text)
+    return Heard(
+        when=parse_when(text, now, lexicon),
+        duration_s=parse_duration(text, lexicon),
+        legs=parse_legs(text, lexicon, bare=answering == "legs"),
+        activity=parse_activity(text, lexicon),
+        signs=parse_signs(text, lexicon),
+        skip=_has(words, lexicon.skip),
+        retry=_has(words, lexicon.retry) and len(words) <= 4,
+        logging_cue=_has(words, lexicon.logging_cues),
+    )
+
+
+def start_time(when: When | None, duration_s: int | None, now: datetime) -> datetime:
+    """When the episode began: a time said, else now minus how long it lasted."""
+    if when is None or when.relative_to_now:
+        return (when.at if when else now) - timedelta(seconds=duration_s or 0)
+    return when.at
+
+
+# -- speaking ------------------------------------------------------------------------------------
+
+
+def number_words(value: int, lexicon: DiaryWords | None = None) -> str:
+    """0..69 in words ("twenty five"); larger numbers stay digits, which speech reads well."""
+    lexicon = lexicon or load_words()
+    if 0 <= value < 20:
+        return lexicon.units[value]
+    tens, unit = divmod(value, 10)
+    if 2 <= tens < len(lexicon.tens):
+        return lexicon.tens[tens] + (f" {lexicon.units[unit]}" if unit else "")
+    return str(value)
+
+
+def spoken_duration(seconds: int, lexicon: DiaryWords | None = None) -> str:
+    """'ten minutes', 'half an hour', 'an hour and a half', '2 hours and 10 minutes'."""
+    lexicon = lexicon or load_words()
+    if seconds < 60:
+        return "less than a minute" if seconds < 30 else "a minute"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        if minutes == 30:
+            return "half an hour"
+        return "a minute" if minutes == 1 else f"{number_words(minutes, lexicon)} minutes"
+    hours, rest = divmod(minutes, 60)
+    hour_text = "an hour" if hours == 1 else f"{number_words(hours, lexicon)} hours"
+    if rest == 0:
+        return hour_text
+    if rest == 30:
+        return "an hour and a half" if hours == 1 else f"{hour_text} and a half"
+    return f"{hour_text} and {spoken_duration(rest * 60, lexicon)}"
+
+
+def spoken_clock(moment: datetime) -> str:
+    """'8:30 in the morning', '3 o'clock in the afternoon'."""
+    hour = moment.hour % 12 or 12
+    clock = f"{hour} o'clock" if moment.minute == 0 else f"{hour}:{moment.minute:02d}"
+    if moment.hour < 12:
+        part = "in the morning"
+    elif moment.hour < 17:
+        part = "in the afternoon"
+    elif moment.hour < 21:
+        part = "in the evening"
+    else:
+        part = "at night"
+    return f"{clock} {part}"
+
+
+def spoken_day(moment: datetime, now: datetime) -> str:
+    """'today', 'yesterday', 'on Monday', 'on 3 November'."""
+    days = (now.date() - moment.date()).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    if 1 < days < 7:
+        return f"on {moment.strftime('%A')}"
+    return f"on {moment.day} {moment.strftime('%B')}"
+
+
+def spoken_when(moment: datetime, now: datetime) -> str:
+    """'today at 8:30 in the morning', 'just now'."""
+    if timedelta(0) <= now - moment < timedelta(minutes=2):
+        return "just now"
+    return f"{spoken_day(moment, now)} at {spoken_clock(moment)}"
