@@ -89,7 +89,10 @@ def _vosk_korean() -> dict[str, dict[str, float]]:
 
 
 def turn_latency(turns: int = 8) -> dict[str, float]:
-    """End of the question's speech -> first sound of the answer, through virtual devices."""
+    """End of the question's speech -> first sound of the answer, through virtual devices.
+
+    Earcons are off: with them on, the "understood" sound comes first, while the answer is
+    synthesised, and would be measured instead of the answer."""
     questions = ["what is a slipped disc", "speak slower", "tell me about atherosclerosis",
                  "should i see a doctor", "what is raynaud's disease", "help"]
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -106,7 +109,8 @@ def turn_latency(turns: int = 8) -> dict[str, float]:
             ends.append((len(audio) / 2 + (loud[-1] + 1 if loud.size else 0)) / MIC_RATE)
             audio += question + gap
         run = ListenRun(tmp, bytes(audio), ["--engine", "sphinx", "--voice", "en-us+klatt",
-                                            "listen", "--always-listen"], trailing_silence_s=5)
+                                            "listen", "--always-listen", "--no-earcons"],
+                           trailing_silence_s=5)
         # Audio goes into a 4 KiB pipe (128 ms) that the process reads in real time: the moment
         # the last unit of a question was written is within 128 ms of when it was heard.
         time.sleep(len(audio) / 2 / MIC_RATE + 8)
@@ -204,14 +208,15 @@ def barge_in_latency(runs: int = 10) -> dict[str, float]:
 
 
 def next_step_latency(runs: int = 10) -> dict[str, float]:
-    """In the relief routine: end of "next" (or "go back") -> first sound of that step."""
+    """In the relief routine: end of "next" (or "go back") -> first sound of that step (earcons
+    off, as in turn_latency)."""
     latencies = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         start = _trimmed("my legs are numb what should i do", tmp, "start")
         words = [_trimmed("next", tmp, "next"), _trimmed("go back", tmp, "back")]
         run = ListenRun(tmp, None, ["--engine", "sphinx", "--voice", "en-us+klatt", "listen",
-                                    "--always-listen"], pace_speaker=True)
+                                    "--always-listen", "--no-earcons"], pace_speaker=True)
         try:
             if not run.wait_for("numb-legs is listening", timeout=60):
                 return _summary([])

@@ -208,3 +208,34 @@ def test_player_stops_at_the_next_block(tmp_path) -> None:
     assert report["again"] is False  # the event is still set: nothing more is played
     # The first chunk was written before the stop; nothing of the second one was.
     assert 0 < len(read_raw_int16(raw)) <= report["first"]
+
+
+_LEAD = textwrap.dedent("""
+    import json
+    from voice.audio_out import AudioOutput
+    from voice.earcons import earcon
+    from voice.speaker import TtsSpeaker
+    from voice.tts import Synthesizer
+
+    output = AudioOutput(None)
+    sound = earcon("understood")
+    finished = TtsSpeaker(Synthesizer(), output).say("Walk a few steps.", lead=sound)
+    print(json.dumps({"finished": finished, "format": output.last_stream_format,
+                      "lead_samples": len(sound.samples), "lead_rate": sound.rate}))
+""")
+
+
+@pytest.mark.audio
+def test_a_lead_sound_plays_first_on_the_same_stream(tmp_path) -> None:
+    """The "understood" earcon is heard before the answer, with no gap for a second stream."""
+    env, raw = virtual_speaker(tmp_path)
+    report = json.loads(run_python(_LEAD, env).stdout)
+    assert report["finished"] is True
+    rate, channels = report["format"]
+    played = read_raw_int16(raw, channels)
+    lead = int(report["lead_samples"] * rate / report["lead_rate"])
+    head = played[:lead].astype(np.float64)
+    # The earcon is a pure tone at a known pitch: its spectrum peaks there.
+    peak_hz = np.argmax(np.abs(np.fft.rfft(head))) * rate / len(head)
+    assert abs(peak_hz - 1175) < 30, peak_hz
+    assert rms(played[lead:]) > SPEECH_RMS  # then the speech

@@ -74,7 +74,8 @@ class Voice:
             self._told_silent = True
             self.print(self.speaker.reason)
 
-    def deliver(self, reply: Reply, *, wait: bool) -> None:
+    def deliver(self, reply: Reply, *, wait: bool, lead=None) -> None:
+        """Print REPLY and speak it (after the short sound LEAD, if any)."""
         if reply.stop_speaking:
             self.stop()
         if reply.speech_change and self.change(reply.speech_change) and reply.limit_text:
@@ -84,7 +85,8 @@ class Voice:
         if not self.speaker.available or not reply.text:
             return
         self.stop()
-        self._thread = threading.Thread(target=self.speaker.say, args=(reply.text,), daemon=True)
+        self._thread = threading.Thread(target=self.speaker.say, args=(reply.text, lead),
+                                        daemon=True)
         self._thread.start()
         if wait:
             self.wait()

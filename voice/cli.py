@@ -235,7 +235,9 @@ def _chat(skill, voice, greet: bool = True) -> int:
         except queue.Empty:
             due = skill.tick()
             if due is not None:
-                voice.deliver(due, wait=False)
+                from .earcons import earcon
+
+                voice.deliver(due, wait=False, lead=earcon("timer"))  # the timer's own sound
             continue
         if line is None:  # end of input
             voice.wait()

@@ -132,7 +132,7 @@ class Listener:
                     # A person who started speaking inside the window is not cut off by it.
                     due = self.skill.tick()
                     if due is not None:
-                        self._answer(due)
+                        self._answer(due, lead="timer")
                     self._check_timeout()
                 events = endpointer.feed(chunk)
                 if feeding:
@@ -182,9 +182,8 @@ class Listener:
         # Through respond(), like typed text: menus, "pause" in the routine, context.
         reply = self.skill.respond(text)
         trace.mark("replied")
-        if reply.intent == "unknown":
-            self._earcon("not_understood")
-        self._answer(reply)
+        # Heard while the first sentence is synthesised: understood, or not.
+        self._answer(reply, lead="not_understood" if reply.intent == "unknown" else "understood")
 
     def _after_wake_phrase(self, hypotheses: list[str]) -> str | None:
         """The words after the wake phrase, if an utterance starts with it; else None."""
@@ -208,17 +207,19 @@ class Listener:
         if hypotheses:
             self._heard(hypotheses)
 
-    def _answer(self, reply: Reply) -> None:
-        self._speak(reply)
+    def _answer(self, reply: Reply, lead: str = "") -> None:
+        """Say REPLY, after the earcon called LEAD (if any, and earcons are on)."""
+        self._speak(reply, lead)
         if reply.end:
             self.finished = True
             return
         self._reprompted = False
         self._start_listening(earcon=False)
 
-    def _speak(self, reply: Reply) -> None:
+    def _speak(self, reply: Reply, lead: str = "") -> None:
+        sound = earcon(lead) if lead and self.options.earcons else None
         if self.options.barge_in and self._chunks is not None and self.voice.speaker.available:
-            self.voice.deliver(reply, wait=False)
+            self.voice.deliver(reply, wait=False, lead=sound)
             self._listen_while_speaking()
             return
         # The microphone is paused while speaking: the assistant must not hear itself.
@@ -228,7 +229,7 @@ class Listener:
         if pause:
             pause()
         try:
-            self.voice.deliver(reply, wait=True)
+            self.voice.deliver(reply, wait=True, lead=sound)
         finally:
             if resume:
                 resume()

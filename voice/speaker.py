@@ -34,8 +34,8 @@ class Speaker(Protocol):
     volume: float  # 0.0 to 1.0
     voice: str | None  # the voice in use; setting it may raise VoiceNotFoundError
 
-    def say(self, text: str) -> bool:
-        """Speak TEXT, blocking; True if it was spoken to the end."""
+    def say(self, text: str, lead: Audio | None = None) -> bool:
+        """Speak TEXT (after the sound LEAD, if any), blocking; True if spoken to the end."""
         ...
 
     def play_sound(self, audio: Audio) -> bool:
@@ -106,8 +106,10 @@ class TtsSpeaker:
         if spec:
             self._synth.voice = spec
 
-    def say(self, text: str) -> bool:
-        """Speak TEXT; False if stopped or if speech failed.
+    def say(self, text: str, lead: Audio | None = None) -> bool:
+        """Speak TEXT, after the short sound LEAD if given; False if stopped or if speech failed.
+
+        LEAD plays while the first sentence is synthesised, so it adds no delay.
 
         A failure does not raise: the speaker turns unavailable and `reason` says why, so the
         caller (often a background thread) only has to check `available`.
@@ -121,7 +123,7 @@ class TtsSpeaker:
             with self._say_lock:
                 if not self.available:
                     return False
-                return self._speak(split_sentences(text), stop)
+                return self._speak(split_sentences(text), stop, lead)
         except (SpeechError, AudioDeviceError) as err:
             _LOGGER.warning("Speech failed: %s", err)
             self.available = False
@@ -146,8 +148,11 @@ class TtsSpeaker:
             _LOGGER.warning("Could not play a sound: %s", err)
             return False
 
-    def _speak(self, sentences: list[str], stop: threading.Event) -> bool:
+    def _speak(self, sentences: list[str], stop: threading.Event,
+               lead: Audio | None = None) -> bool:
         audio: queue.Queue[object] = queue.Queue()
+        if lead is not None:
+            audio.put(lead)  # before the worker starts: it is played first
         worker = threading.Thread(target=self._synthesize_all, args=(sentences, stop, audio),
                                   name="tts-pipeline", daemon=True)
         worker.start()
@@ -197,7 +202,7 @@ class SilentSpeaker:
         self.volume = DEFAULT_VOLUME
         self.voice: str | None = None
 
-    def say(self, text: str) -> bool:
+    def say(self, text: str, lead: Audio | None = None) -> bool:
         return False
 
     def stop(self) -> None:
