@@ -70,7 +70,8 @@ class SphinxRecognizer:
         final = hyp.hypstr if hyp else ""
         self._alternatives = [final]
         for best, _ in zip(self._decoder.nbest(), range(N_BEST)):
-            if best.hypstr and best.hypstr not in self._alternatives:
+            # The n-best list can hold None entries (seen on noisy audio).
+            if best is not None and best.hypstr and best.hypstr not in self._alternatives:
                 self._alternatives.append(best.hypstr)
         return final
 
