@@ -142,16 +142,6 @@ def _trimmed(text: str, tmp: Path, name: str) -> bytes:
     return audio[: loud[-1] + 1].tobytes() if loud.size else audio.tobytes()
 
 
-def _first_sound_after(run: ListenRun, start: float, timeout: float = 10.0) -> float | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        times = [when for when, sound in run.speaker.sound_blocks if sound and when > start]
-        if times:
-            return times[0]
-        time.sleep(0.01)
-    return None
-
-
 def _summary(values: list[float]) -> dict[str, float]:
     """Median and p95 in milliseconds of VALUES (seconds)."""
     if not values:
@@ -180,7 +170,7 @@ def barge_in_latency(runs: int = 10) -> dict[str, float]:
             for i in range(runs):
                 clip = run.say(asked[i % len(asked)])
                 clip.done.wait(10)
-                began = _first_sound_after(run, clip.ended_at or time.monotonic())
+                began = run.first_sound_after(clip.ended_at or time.monotonic())
                 if began is None:
                     continue
                 # Somewhere in the first seconds of a long answer (not always on a word).
@@ -226,7 +216,7 @@ def next_step_latency(runs: int = 10) -> dict[str, float]:
             for i in range(runs):
                 clip = run.say(words[i % 2])
                 clip.done.wait(10)
-                began = _first_sound_after(run, clip.ended_at or time.monotonic())
+                began = run.first_sound_after(clip.ended_at or time.monotonic())
                 if began is not None:
                     latencies.append(began - (clip.ended_at or began))
                 run.wait_speaker_quiet(quiet_s=1.0, timeout=40)

@@ -138,6 +138,16 @@ class ListenRun:
             raise TypeError("say() needs a ListenRun made with audio=None")
         return self.mic.say(audio)
 
+    def first_sound_after(self, start: float, timeout: float = 10.0) -> float | None:
+        """When the speaker first carried sound after START (waiting up to TIMEOUT), or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            times = [when for when, sound in self.speaker.sound_blocks if sound and when > start]
+            if times:
+                return times[0]
+            time.sleep(0.01)
+        return None
+
     def last_sound_between(self, start: float, end: float) -> float | None:
         """When the speaker last carried sound in [START, END] (block read times), or None."""
         times = [when for when, sound in self.speaker.sound_blocks if sound and start <= when <= end]

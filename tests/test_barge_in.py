@@ -39,16 +39,6 @@ def _spoken(text: str, tmp_path, name: str, voice: str = "en-us+klatt", speed: i
                         tmp_path / f"{name}16.wav"))
 
 
-def _first_sound_after(run: ListenRun, start: float, timeout: float) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        times = [when for when, sound in run.speaker.sound_blocks if sound and when > start]
-        if times:
-            return times[0]
-        time.sleep(0.02)
-    raise AssertionError(f"no sound from the speaker within {timeout} s:\n{run.stdout}")
-
-
 @pytest.mark.audio
 def test_spoken_routine_with_barge_in(tmp_path):
     """Start the routine by voice, step through it, cut a step short with "stop", repeat it."""
@@ -69,7 +59,8 @@ def test_spoken_routine_with_barge_in(tmp_path):
         clip = run.say(say["next"])
         clip.done.wait(10)
         assert run.wait_for("massage your legs", timeout=20), run.stdout
-        began = _first_sound_after(run, clip.ended_at, timeout=10)
+        began = run.first_sound_after(clip.ended_at, timeout=10)
+        assert began is not None, f"no sound from the speaker:\n{run.stdout}"
         time.sleep(max(0.0, began + 1.5 - time.monotonic()))  # well into a ten-second step
         stop = run.say(say["stop"])
         assert stop.done.wait(10)
