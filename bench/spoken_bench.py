@@ -1,7 +1,9 @@
 """The spoken set in noise: every engine and mode here, same audio, intent accuracy and RTF.
 
 Questions from tests/data/spoken.tsv are spoken by espeak-ng (tests/speech.py's Klatt voices at
-120-160 words a minute), resampled to 16 kHz by sox, then pink noise is mixed in at 20, 10 and
+120-160 words a minute), resampled to 16 kHz by numb-legs' own resampler (voice/wavio.py, as
+`understand --wav` and the microphone do; sox-resampled audio scores a few points lower, see
+the README), then pink noise is mixed in at 20, 10 and
 5 dB SNR (bench/noise.py). Each clip goes through the recogniser in streaming-sized chunks and
 its n-best through understand_best(), the code path of `numb-legs understand --wav`. WAVs are
 cached in bench/out/spoken/.
@@ -13,6 +15,7 @@ import hashlib
 import os
 import sys
 import time
+import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import noise  # noqa: E402
-from tests.speech import VOICES, speak, to_16k  # noqa: E402
+from tests.speech import VOICES, speak  # noqa: E402
+from voice.wavio import read_wav  # noqa: E402
 from tests.test_spoken import load as spoken_set  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "spoken"
@@ -43,14 +47,22 @@ def clips(voices_per_line: int = 2, every: int = 1) -> list[tuple[str, str, str,
     return out
 
 
+def _write_16k(pcm: bytes, path: Path) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(pcm)
+
+
 def clip_file(text: str, voice: str, speed: int, snr: float | None) -> Path:
     """The cached 16 kHz WAV of TEXT in VOICE at SPEED, with noise at SNR (None: clean)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha1(f"{text}|{voice}|{speed}".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"{text}|{voice}|{speed}|wavio".encode()).hexdigest()[:12]
     clean = CACHE / f"{key}.wav"
     if not clean.exists():
         raw = speak(text, CACHE / f"{key}.22k.wav", voice, speed)
-        to_16k(raw, clean)
+        _write_16k(read_wav(raw).to_bytes(), clean)
         raw.unlink()
     if snr is None:
         return clean

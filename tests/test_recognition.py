@@ -171,3 +171,17 @@ def test_vosk_broken_model_folder_is_a_clear_error(tmp_path):
     (tmp_path / "am" / "final.mdl").write_bytes(b"not a model")
     with pytest.raises(RecognizerError, match="could not be loaded"):
         VoskRecognizer(tmp_path)
+
+
+def test_the_domain_model_is_built_in_the_background_on_a_first_start(tmp_path, monkeypatch):
+    from voice.domain import sphinx_domain_cached
+    from voice.engines import EngineOptions, prepare_in_background
+
+    monkeypatch.setenv("NUMB_LEGS_CACHE_DIR", str(tmp_path))
+    extra = ("hey numb legs",)
+    assert not sphinx_domain_cached(extra)
+    prepare_in_background(EngineOptions(engine="sphinx", open_vocabulary=True, extra_phrases=extra))()
+    assert not sphinx_domain_cached(extra)  # open vocabulary needs no domain model
+    wait = prepare_in_background(EngineOptions(engine="sphinx", extra_phrases=extra))
+    wait()
+    assert sphinx_domain_cached(extra)  # built by the other process, ready to load

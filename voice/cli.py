@@ -181,6 +181,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         from .cli_diary import run as run_diary
 
         return run_diary(args, out)
+    if command in ("listen", "auto"):
+        from .cli_voice import prepare_listening
+
+        prepare_listening(args)  # the speech model builds while the skill does
     skill = build_skill(args.emergency_number or saved.emergency_number)
     if command == "understand" and args.wav:
         from .cli_voice import understand_wav

@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TextIO
 
-from .engines import EngineOptions, open_recognizer
+from .engines import EngineOptions, open_recognizer, prepare_in_background
 from .recognizer import transcribe_bytes, understand_best
 from .wavio import AudioFileError, read_wav
 
@@ -113,6 +113,14 @@ def download(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def prepare_listening(args: argparse.Namespace) -> None:
+    """Start building the recogniser's model in the background (see prepare_in_background)."""
+    from .listen import DEFAULT_WAKE_PHRASE
+
+    wake = getattr(args, "wake_phrase", None) or DEFAULT_WAKE_PHRASE
+    args.recognizer_ready = prepare_in_background(engine_options(args, extra=(wake,)))
+
+
 def listen(skill, voice, args: argparse.Namespace, chat) -> int:
     """The hands-free loop; typed chat when there is no microphone or it is lost for good."""
     from .audio_in import Microphone, has_microphone
@@ -125,6 +133,7 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
     options = ListenOptions(wake_phrase=args.wake_phrase, always_listening=args.always_listen,
                             follow_up_s=args.follow_up, barge_in=args.barge_in,
                             earcons=args.earcons)
+    getattr(args, "recognizer_ready", lambda: None)()
     recognizer, note = open_recognizer(engine_options(args, extra=(args.wake_phrase,)))
     if note:
         voice.print(note)

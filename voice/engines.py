@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from knowledge.errors import NumbLegsError
 
 from .models import find_vosk_model, project_models_dir, user_models_dir
 from .recognizer import Recognizer, choose_engine
 
 _LOGGER = logging.getLogger(__name__)
+_PREPARE_WAIT_S = 60.0  # then open_recognizer builds it itself
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,41 @@ class EngineOptions:
     model: str | None = None       # --model PATH
     open_vocabulary: bool = False  # no domain grammar / language model
     extra_phrases: tuple[str, ...] = ()  # e.g. the wake phrase, so it can be recognised
+
+
+def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
+    """Start building what open_recognizer(OPTIONS) needs, in another process, if it is not on
+    disk yet; return a function that waits for it.
+
+    The very first start builds both the matcher and PocketSphinx's domain model. With them
+    built side by side on two cores, that start takes the longer of the two, not their sum.
+    Anything that goes wrong here is left for open_recognizer to meet and report.
+    """
+    if options.open_vocabulary:
+        return _ready
+    try:
+        model = find_vosk_model(options.model, os.environ, project_models_dir(),
+                                user_models_dir())
+        if choose_engine(options.engine, model).engine != "sphinx":
+            return _ready
+        from .domain import build_sphinx_domain, sphinx_domain_cached
+        from .sphinx_engine import bundled_model
+
+        if sphinx_domain_cached(options.extra_phrases):
+            return _ready
+        dictionary = bundled_model()[1]
+        # fork: nothing to import again, and no threads exist yet in this process.
+        worker = multiprocessing.get_context("fork").Process(
+            target=build_sphinx_domain, args=(dictionary, options.extra_phrases), daemon=True)
+        worker.start()
+    except (NumbLegsError, OSError, ValueError):
+        _LOGGER.debug("Could not prepare the recogniser in the background", exc_info=True)
+        return _ready
+    return lambda: worker.join(_PREPARE_WAIT_S)
+
+
+def _ready() -> None:
+    return None
 
 
 def open_recognizer(options: EngineOptions) -> tuple[Recognizer, str]:
