@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,7 +47,11 @@ def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
         if sphinx_domain_cached(options.extra_phrases):
             return _ready
         dictionary = bundled_model()[1]
-        # fork: nothing to import again, and no threads exist yet in this process.
+        # fork: nothing to import again, and no threads exist yet in this process. The child
+        # flushes its copy of the output buffers when it ends: empty them first, or pending
+        # output would be printed twice.
+        sys.stdout.flush()
+        sys.stderr.flush()
         worker = multiprocessing.get_context("fork").Process(
             target=build_sphinx_domain, args=(dictionary, options.extra_phrases), daemon=True)
         worker.start()
