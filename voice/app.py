@@ -18,7 +18,7 @@ from .config import Settings, save, voice_cycle
 from .responses import load_responses
 from .skill import Reply, Skill
 from .speaker import Speaker, open_speaker
-from .tts import VoiceNotFoundError
+from .tts import Audio, VoiceNotFoundError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class Voice:
             self._told_silent = True
             self.print(self.speaker.reason)
 
-    def deliver(self, reply: Reply, *, wait: bool, lead=None) -> None:
+    def deliver(self, reply: Reply, *, wait: bool, lead: Audio | None = None) -> None:
         """Print REPLY and speak it (after the short sound LEAD, if any)."""
         if reply.stop_speaking:
             self.stop()

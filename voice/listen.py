@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from .app import Voice
 from .audio_in import AudioSource
@@ -47,6 +47,60 @@ class ListenOptions:
     end_silence_ms: int = 400
     earcons: bool = True
     barge_in: bool = True            # "stop" or the wake phrase cuts the assistant's speech
+
+
+class _Fed(NamedTuple):
+    started: bool             # an utterance began with this block
+    partial: str              # the transcript so far while in an utterance, else ""
+    ended: list[str] | None   # the n-best when an utterance ended with this block, else None
+
+
+class _Utterances:
+    """Cuts the microphone's blocks into utterances and streams each into the recogniser.
+
+    Streaming starts just before the speech (a few blocks are kept), so the soft start of a
+    word is heard and the final result is ready moments after the end.
+    """
+
+    def __init__(self, recognizer: Recognizer, end_silence_ms: int, traced: bool = False) -> None:
+        self.recognizer = recognizer
+        self.endpointer = Endpointer(end_silence_ms=end_silence_ms)
+        self._recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
+        self._feeding = False
+        self._traced = traced  # stage marks for the latency budget (bench/latency_budget.py)
+
+    @property
+    def in_speech(self) -> bool:
+        return self._feeding
+
+    def reset(self) -> None:
+        """Forget any utterance in progress (typed input or an interruption came first)."""
+        self.endpointer.reset()
+        self._recent.clear()
+        self._feeding = False
+
+    def feed(self, chunk: bytes) -> _Fed:
+        events = self.endpointer.feed(chunk)
+        partial = self.recognizer.accept(chunk) if self._feeding else ""
+        if not self._feeding:
+            self._recent.append(chunk)
+        started, ended = False, None
+        for event in events:
+            if isinstance(event, SpeechStart):
+                started = self._feeding = True
+                for earlier in self._recent:
+                    partial = self.recognizer.accept(earlier)
+                self._recent.clear()
+            elif isinstance(event, SpeechEnd):
+                if self._traced:
+                    trace.mark("endpoint")
+                self._feeding = False
+                self.recognizer.finish()
+                if self._traced:
+                    trace.mark("decoded")
+                ended = self.recognizer.alternatives()
+                self.endpointer.reset()
+        return _Fed(started, partial, ended)
 
 
 class Listener:
@@ -105,9 +159,7 @@ class Listener:
                 "or press Enter to talk. Say goodbye to finish.")
 
     def _loop(self, source: AudioSource) -> None:
-        endpointer = Endpointer(end_silence_ms=self.options.end_silence_ms)
-        recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
-        feeding = False
+        utterances = _Utterances(self.recognizer, self.options.end_silence_ms, traced=True)
         self._source = source
         self._chunks = iter(source.chunks())
         try:
@@ -115,48 +167,28 @@ class Listener:
                 if self._interrupted is not None:
                     hypotheses, self._interrupted = self._interrupted, None
                     self._after_interruption(hypotheses)
-                    endpointer.reset()
-                    recent.clear()
-                    feeding = False
+                    utterances.reset()
                 if not self._greeted:
                     # Said once the microphone delivers sound: from now on it really listens.
                     self._greeted = True
                     self.voice.print(self._greeting())
                 if self._handle_typed():
-                    endpointer.reset()
-                    recent.clear()
-                    feeding = False
+                    utterances.reset()
                 if self.finished:
                     return
-                if not endpointer.in_speech:
+                if not utterances.endpointer.in_speech:
                     # A person who started speaking inside the window is not cut off by it.
                     due = self.skill.tick()
                     if due is not None:
                         self._answer(due, lead="timer")
                     self._check_timeout()
-                events = endpointer.feed(chunk)
-                if feeding:
-                    self.recognizer.accept(chunk)
-                else:
-                    recent.append(chunk)
-                for event in events:
-                    if isinstance(event, SpeechStart):
-                        # Stream into the recogniser from just before the start, so the final
-                        # result is ready moments after the end.
-                        feeding = True
-                        self._started_listening = self._is_listening()
-                        for earlier in recent:
-                            self.recognizer.accept(earlier)
-                        recent.clear()
-                    elif isinstance(event, SpeechEnd):
-                        trace.mark("endpoint")
-                        feeding = False
-                        self.recognizer.finish()
-                        trace.mark("decoded")
-                        self._heard(self.recognizer.alternatives())
-                        endpointer.reset()
-                        if self.finished:
-                            return
+                fed = utterances.feed(chunk)
+                if fed.started:
+                    self._started_listening = self._is_listening()
+                if fed.ended is not None:
+                    self._heard(fed.ended)
+                    if self.finished:
+                        return
         finally:
             self._chunks = None
             source.close()
@@ -242,10 +274,9 @@ class Listener:
         """
         if self._chunks is None:
             return
-        endpointer = Endpointer(end_silence_ms=self.options.end_silence_ms)
-        recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
-        feeding = cut = False
-        while self.voice.speaking or feeding:
+        utterances = _Utterances(self.recognizer, self.options.end_silence_ms)
+        cut = False
+        while self.voice.speaking or utterances.in_speech:
             if not cut and not self._typed.empty():
                 self.voice.stop()  # typing (or Enter) interrupts too; the loop handles the line
             try:
@@ -253,30 +284,19 @@ class Listener:
             except StopIteration:
                 self.voice.wait()
                 return
-            events = endpointer.feed(chunk)
-            partial = self.recognizer.accept(chunk) if feeding else ""
-            if not feeding:
-                recent.append(chunk)
-            for event in events:
-                if isinstance(event, SpeechStart):
-                    feeding = True
-                    for earlier in recent:
-                        partial = self.recognizer.accept(earlier)
-                    recent.clear()
-                elif isinstance(event, SpeechEnd):
-                    feeding = False
-                    self.recognizer.finish()
-                    hypotheses = self.recognizer.alternatives()
-                    endpointer.reset()
-                    if not cut and self.voice.speaking and hypotheses \
-                            and self._barge.interrupts(hypotheses[0]):
-                        self._cut_short()  # the partial result missed it; the final did not
-                        cut = True
-                    if cut:
-                        self._interrupted = hypotheses
-                        return
-            if feeding and not cut and partial and self._barge.interrupts(partial):
-                _LOGGER.debug("Barge-in on %r", partial)
+            fed = utterances.feed(chunk)
+            if fed.ended is not None:
+                hypotheses = fed.ended
+                if not cut and self.voice.speaking and hypotheses \
+                        and self._barge.interrupts(hypotheses[0]):
+                    self._cut_short()  # the partial result missed it; the final did not
+                    cut = True
+                if cut:
+                    self._interrupted = hypotheses
+                    return
+            elif utterances.in_speech and not cut and fed.partial \
+                    and self._barge.interrupts(fed.partial):
+                _LOGGER.debug("Barge-in on %r", fed.partial)
                 self._cut_short()
                 cut = True
 
