@@ -205,8 +205,11 @@ def next_step_latency(runs: int = 10) -> dict[str, float]:
         tmp = Path(tmp_name)
         start = _trimmed("my legs are numb what should i do", tmp, "start")
         words = [_trimmed("next", tmp, "next"), _trimmed("go back", tmp, "back")]
+        # The speaker is drained as fast as it is written, so each step's speech is over in a
+        # moment instead of its 10 s: the same first-sound latency (measured over 6 runs each
+        # way: median 457 ms unpaced, 454 ms paced) in a fifth of the time.
         run = ListenRun(tmp, None, ["--engine", "sphinx", "--voice", "en-us+klatt", "listen",
-                                    "--always-listen", "--no-earcons"], pace_speaker=True)
+                                    "--always-listen", "--no-earcons"])
         try:
             if not run.wait_for("numb-legs is listening", timeout=60):
                 return _summary([])

@@ -148,7 +148,17 @@ class PacedFifo:
 
     def close(self) -> None:
         self.stop.set()
-        self.wait(5.0)
+        # Once the process stops reading, the writer can sit in a write on a full pipe until
+        # its timeout. Empty the pipe from our own end so that write returns and the thread
+        # sees the stop at once (measured: a stopped listener cost 5 s here without it).
+        os.set_blocking(self._fd, False)
+        deadline = time.monotonic() + 5.0
+        while self._thread is not None and self._thread.is_alive() and time.monotonic() < deadline:
+            try:
+                os.read(self._fd, 1 << 16)
+            except BlockingIOError:
+                pass
+            self._thread.join(0.02)
         os.close(self._fd)
 
 
