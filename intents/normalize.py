@@ -62,7 +62,7 @@ def number_words(value: int, lang: Language) -> str:
 
 
 def normalize(text: str, *, keep_fillers: bool = False, keep_slots: bool = False,
-              stem: bool = True) -> str:
+              stem: bool = True, expand_contractions: bool = True) -> str:
     """The comparable form of TEXT; empty when nothing word-like is left."""
     lang = language()
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
@@ -78,7 +78,7 @@ def normalize(text: str, *, keep_fillers: bool = False, keep_slots: bool = False
     words = text.split()
     out: list[str] = []
     i = 0
-    while i < len(words):
+    while expand_contractions and i < len(words):
         pair = " ".join(words[i:i + 2])
         if len(words) > i + 1 and pair in lang.contractions:
             out.extend(lang.contractions[pair].split())
@@ -87,6 +87,8 @@ def normalize(text: str, *, keep_fillers: bool = False, keep_slots: bool = False
         word = words[i]
         out.extend(lang.contractions.get(word, word).split())
         i += 1
+    if not expand_contractions:
+        out = words
     if stem:
         out = [lang.stems.get(word, word) for word in out]
     if not keep_fillers:

@@ -14,6 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPOKEN = ROOT / "tests" / "data" / "spoken.tsv"
 FLOOR = 0.90           # issue 3's target for the domain-tuned mode
 RED_FLAG_FLOOR = 0.85  # 8 of the 9 red-flag questions; the ninth is in the misses below
+# Red flags in long, natural sentences (the development and held-out sets read aloud) are
+# heard far less well than the short questions above: these floors guard what was reached.
+NATURAL_RED_FLAG_FLOOR = 0.72
+NATURAL_FALSE_ALARM_CEILING = 0.05  # out-of-domain lines answered with emergency advice
 
 
 def load() -> list[tuple[str, str]]:
@@ -50,3 +54,37 @@ def test_spoken_questions_are_understood(tmp_path):
     assert sum(right) / len(rows) >= FLOOR, misses
     red = [ok for ok, (_, intent) in zip(right, rows) if intent == "emergency"]
     assert sum(red) / len(red) >= RED_FLAG_FLOOR, misses
+
+
+def natural_lines():
+    """Red-flag and out-of-domain lines of the development and held-out sets, as written by
+    people (long, natural, often more than one thing at once); the typo lines are left out."""
+    from tests import devset
+
+    lines = devset.load() + devset.load(devset.DEVSET.with_name("heldout.tsv"))
+    return [line for line in lines if line.category in ("red_flag", "ood")]
+
+
+def test_red_flags_said_in_natural_sentences(tmp_path):
+    lines = natural_lines()
+    files = []
+    for index, line in enumerate(lines):
+        voice, speed = VOICES[index % len(VOICES)]
+        files.append(str(speak(line.text, tmp_path / f"{index:03d}.wav", voice, speed)))
+    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "understand",
+                             "--json", "--wav", *files], capture_output=True, text=True,
+                            cwd=ROOT, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == len(lines)
+    caught = [r["intent"] == "emergency" for r, line in zip(records, lines)
+              if line.intent == "emergency"]
+    alarms = [r["intent"] == "emergency" for r, line in zip(records, lines)
+              if line.intent != "emergency"]
+    misses = [(line.text, r["transcript"]) for r, line in zip(records, lines)
+              if line.intent == "emergency" and r["intent"] != "emergency"]
+    # Measured: 38 of 50 caught, 2 of 64 false alarms; 33 of 50 before red flags weighed as
+    # much as an intent in the language model and contractions were kept ("can't").
+    assert sum(caught) / len(caught) >= NATURAL_RED_FLAG_FLOOR, misses
+    assert sum(alarms) / len(alarms) <= NATURAL_FALSE_ALARM_CEILING
