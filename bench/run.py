@@ -160,6 +160,7 @@ def collect(quick: bool) -> dict:
           held[::10] if quick else held)
     del engines
     timed("spoken", spoken_bench.run, 1, 9 if quick else 1, 5 if quick else 4)
+    timed("spoken_natural", spoken_bench.natural, 6 if quick else 1)
     timed("vosk_korean", voice_bench._vosk_korean)  # noqa: SLF001 (its own figure)
     # Quick mode: two turns and one warm start, which is enough to see a regression and keeps
     # `make bench-quick` under two minutes.
@@ -299,6 +300,37 @@ def spoken_table(figures: dict) -> list[str]:
     return rows
 
 
+def natural_section(figures: dict) -> list[str]:
+    """Red flags in people's own long sentences: the short questions above flatter the engine."""
+    n = figures.get("spoken_natural")
+    if not n:
+        return []
+    return [
+        "### Red flags said in natural sentences",
+        "",
+        "The spoken set above is short questions. The red-flag and out-of-domain lines of the "
+        "development and held-out sets are what people actually write: long, several things at "
+        "once (\"My feet got weak yesterday and now it's up to my knees and spreading fast\"). "
+        "Read aloud in the same voices (clean audio, PocketSphinx domain mode, "
+        "`natural()` in `bench/spoken_bench.py`, the same clips as `tests/test_spoken.py`):",
+        "",
+        "| red flags caught | out-of-domain lines given emergency advice | out-of-domain lines "
+        "rejected |",
+        "|---|---|---|",
+        f"| {n['caught']} of {n['red_flags']} ({n['caught'] / max(1, n['red_flags']):.0%}) | "
+        f"{n['false_alarms']} of {n['ood']} | {n['rejected']} of {n['ood']} |",
+        "",
+        "Typed, every one of these red flags is caught: the misses are the recogniser's. What "
+        "each was heard as, and understood as:",
+        "",
+        f"<details><summary>{len(n['misses'])} red flags missed</summary>\n",
+        *[f"- \"{text}\" → \"{heard}\" → {intent}" for text, heard, intent in n["misses"]],
+        "",
+        "</details>",
+        "",
+    ]
+
+
 def budget_table(figures: dict) -> list[str]:
     b = figures["budget"]
     rows = ["| stage | median ms | p95 ms |", "|---|---|---|"]
@@ -392,6 +424,15 @@ def readme_section(figures: dict, stamp: str, command: str) -> str:
         lines.append(f"| {name} | {f['accuracy']:.1%} of {f['n']:.0f} | {f['rtf']:.3f} | {target} |")
     for name, f in korean.items():
         lines.append(f"| {name} | n/a (Korean speech) | {f['rtf']:.3f} |  |")
+    natural = figures.get("spoken_natural")
+    if natural:
+        lines.append(
+            f"| PocketSphinx, domain: red flags said in natural sentences (the development and "
+            f"held-out sets' red-flag lines read aloud) | {natural['caught']} of "
+            f"{natural['red_flags']} caught "
+            f"({natural['caught'] / max(1, natural['red_flags']):.0%}); out-of-domain lines: "
+            f"{natural['false_alarms']} of {natural['ood']} given emergency advice, "
+            f"{natural['rejected']} rejected |  | no target: honesty check |")
     noisy = " · ".join(
         f"{name}: " + ", ".join(f"{c} {per[c]['accuracy']:.0%}" for c in ("20 dB", "10 dB", "5 dB")
                                 if c in per)
@@ -516,6 +557,7 @@ def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
         "",
         *spoken_table(figures),
         "",
+        *natural_section(figures),
         "## 3. Latency budget of one spoken turn",
         "",
         f"{budget['turns']} of {budget['asked']} turns of the real `numb-legs listen --always-listen "

@@ -140,6 +140,41 @@ def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
     return results
 
 
+def natural(every: int = 1) -> dict[str, float]:
+    """Red-flag and out-of-domain lines of the development and held-out sets, read aloud, through
+    PocketSphinx's domain mode: red flags caught, false alarms, out-of-domain lines rejected.
+
+    The same clips in the same order as tests/test_spoken.py's test of them (the recogniser's
+    channel normalisation carries from one clip to the next, so order matters).
+    """
+    from intents.matcher import default_matcher
+    from tests.test_spoken import natural_lines
+    from voice.recognizer import transcribe_bytes, understand_best
+    from voice.sphinx_engine import SphinxRecognizer
+
+    matcher = default_matcher()
+    recognizer = SphinxRecognizer("domain")
+    caught, alarms, rejected = [], [], []
+    misses: list[tuple[str, str, str]] = []
+    for index, line in enumerate(natural_lines()):
+        if index % every:
+            continue
+        voice, speed = VOICES[index % len(VOICES)]
+        transcribe_bytes(recognizer, noise.read_pcm(clip_file(line.text, voice, speed, None))
+                         .tobytes())
+        heard, match = understand_best(matcher, recognizer.alternatives())
+        intent = match.intent
+        if line.intent == "emergency":
+            caught.append(intent == "emergency")
+            if intent != "emergency":
+                misses.append((line.text, heard, intent))
+        else:
+            alarms.append(intent == "emergency")
+            rejected.append(intent == "unknown")
+    return {"red_flags": len(caught), "caught": sum(caught), "ood": len(alarms),
+            "false_alarms": sum(alarms), "rejected": sum(rejected), "misses": misses}
+
+
 if __name__ == "__main__":
     import json
 
