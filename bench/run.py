@@ -271,8 +271,14 @@ def held_out_section(figures: dict) -> list[str]:
         *peers_table(figures, "peers_held"),
         "",
     ]
-    for name, r in held.items():
-        lines.append(f"<details><summary>{name}: {len(r['misses'])} misses (held-out)</summary>\n")
+    return lines + misses_details(held, " (held-out)")
+
+
+def misses_details(results: dict, which: str = "") -> list[str]:
+    """A folded list of the lines each engine got wrong."""
+    lines = []
+    for name, r in results.items():
+        lines.append(f"<details><summary>{name}: {len(r['misses'])} misses{which}</summary>\n")
         lines += [f"- {cat}: \"{text}\" → {got}" for cat, text, got in r["misses"]]
         lines += ["", "</details>", ""]
     return lines
@@ -534,10 +540,7 @@ def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
         "Lines each engine got wrong:",
         "",
     ]
-    for name, r in results.items():
-        lines.append(f"<details><summary>{name}: {len(r['misses'])} misses</summary>\n")
-        lines += [f"- {cat}: \"{text}\" → {got}" for cat, text, got in r["misses"]]
-        lines += ["", "</details>", ""]
+    lines += misses_details(results)
     lines += held_out_section(figures)
     lines += [
         "## 2. Spoken questions in noise",

@@ -29,21 +29,28 @@ def load() -> list[tuple[str, str]]:
     return rows
 
 
-def test_spoken_questions_are_understood(tmp_path):
-    rows = load()
-    assert len(rows) >= 40
+def understand_spoken(texts: list[str], tmp_path: Path) -> list[dict]:
+    """Each text spoken by espeak-ng (voices and speeds in turn), then `understand --wav` on
+    all of them in one run, in order: one JSON record each."""
     files = []
-    for index, (text, _) in enumerate(rows):
+    for index, text in enumerate(texts):
         voice, speed = VOICES[index % len(VOICES)]  # several voices and speeds
         # espeak-ng writes 22050 Hz: understand --wav must resample it itself.
-        files.append(str(speak(text, tmp_path / f"{index:02d}.wav", voice, speed)))
+        files.append(str(speak(text, tmp_path / f"{index:03d}.wav", voice, speed)))
     env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
     result = subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "understand",
                              "--json", "--wav", *files], capture_output=True, text=True,
                             cwd=ROOT, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(records) == len(rows)
+    assert len(records) == len(texts)
+    return records
+
+
+def test_spoken_questions_are_understood(tmp_path):
+    rows = load()
+    assert len(rows) >= 40
+    records = understand_spoken([text for text, _ in rows], tmp_path)
     right = [r["intent"] == intent for r, (_, intent) in zip(records, rows)]
     misses = [(text, r["transcript"], r["intent"]) for ok, r, (text, _) in zip(right, records, rows)
               if not ok]
@@ -67,17 +74,7 @@ def natural_lines():
 
 def test_red_flags_said_in_natural_sentences(tmp_path):
     lines = natural_lines()
-    files = []
-    for index, line in enumerate(lines):
-        voice, speed = VOICES[index % len(VOICES)]
-        files.append(str(speak(line.text, tmp_path / f"{index:03d}.wav", voice, speed)))
-    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "understand",
-                             "--json", "--wav", *files], capture_output=True, text=True,
-                            cwd=ROOT, env=env, timeout=600)
-    assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(records) == len(lines)
+    records = understand_spoken([line.text for line in lines], tmp_path)
     caught = [r["intent"] == "emergency" for r, line in zip(records, lines)
               if line.intent == "emergency"]
     alarms = [r["intent"] == "emergency" for r, line in zip(records, lines)
