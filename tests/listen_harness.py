@@ -72,6 +72,15 @@ class SpeakerFifo:
         os.close(self._fd)
 
 
+def _hear_ctrl_c() -> None:
+    """In the child, before it starts: take SIGINT as Ctrl-C again.
+
+    A job a shell starts in the background (`make bench &`, some CI runners) ignores SIGINT,
+    and so would every process it starts: stop() would then wait its 10 s and kill instead.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class ListenRun:
     """A `numb-legs listen` process hearing AUDIO (16 kHz int16) through an ALSA file device."""
 
@@ -88,7 +97,8 @@ class ListenRun:
         self.stdout_lines: list[str] = []
         self.proc = subprocess.Popen([sys.executable, "-m", "voice", *args], cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=_hear_ctrl_c)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.started_at = time.monotonic()
