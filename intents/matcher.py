@@ -1,4 +1,5 @@
-"""Turn an utterance into a typed :class:`Match`: red flags first, then the best intent.
+"""Turn an utterance into a typed :class:`Match`: the best intent (red flags are the safety
+stage's, intents/safety.py, which runs before this on every utterance).
 
 How an intent is scored: templates are expanded into sentences; the utterance and each sentence
 are compared as sets of words, each word weighted by how much it tells intents apart (words found
@@ -37,8 +38,6 @@ _CORRECTION_CUTOFF = 86.0
 _SOUND_CUTOFF = 65.0
 _MERGE_CUTOFF = 80.0
 _SPOT_THRESHOLD = 84.0
-_RED_FLAG_THRESHOLD = 86.0
-_NEGATION_WINDOW = 3
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,6 @@ class Matcher:
         self.thresholds = intents.thresholds
         self.kb = kb
         lang = language()
-        self._negators = lang.negators
         self._stopwords = lang.stopwords
         # One choice per distinct bag of words; _choice_template says which line it came from.
         bags: list[frozenset[str]] = []
@@ -80,26 +78,15 @@ class Matcher:
             ((phrase, feature.id) for feature in kb.features
              for template in feature.phrases for phrase in expand(template)),
             _SPOT_THRESHOLD, lang.stopwords)
-        self._red_flags = PhraseSpotter(
-            ((phrase, flag.id) for flag in kb.red_flags
-             for template in flag.patterns for phrase in expand(template)),
-            _RED_FLAG_THRESHOLD, lang.stopwords)
-
-        # Word rules per red flag, normalised like utterances ("legs" -> "leg").
-        self._cues = [
-            (flag.id, tuple(tuple(normalize(word, keep_fillers=True) for word in group)
-                            for group in cue.all),
-             tuple(normalize(word, keep_fillers=True) for word in cue.unless))
-            for flag in kb.red_flags for cue in flag.cues
-        ]
-
         vocabulary: dict[str, None] = {}
         for bag in bags:
             for word in bag:
                 vocabulary.setdefault(word, None)
-        cue_words = [w for _, groups, unless in self._cues for g in (*groups, unless) for w in g]
-        for text in (*self._causes.phrases, *self._features.phrases, *self._red_flags.phrases,
-                     *lang.units, *lang.tens, *cue_words):
+        # Red-flag phrases stay in the vocabulary, so spelling mends towards them too.
+        flag_phrases = [normalize(phrase) for flag in kb.red_flags for template in flag.patterns
+                        for phrase in expand(template)]
+        for text in (*self._causes.phrases, *self._features.phrases, *flag_phrases,
+                     *lang.units, *lang.tens):
             for word in text.split():
                 vocabulary.setdefault(word, None)
         self._vocab = list(vocabulary)
@@ -147,12 +134,6 @@ class Matcher:
         norm = self.mend(normalize(text))
         if not norm:
             return Match(intent="unknown", confidence=0.0, text="")
-        flags = self.red_flags(norm)
-        if flags:
-            best = max(flags, key=lambda spot: spot.score)
-            ids = list(dict.fromkeys(spot.label for spot in flags))
-            return Match(intent="emergency", confidence=best.score / 100.0,
-                         slots={"red_flags": ids}, matched=best.phrase, text=norm, guess="emergency")
         words = norm.split()
         causes = self._causes.find(norm)
         features = self._features.find(norm)
@@ -169,29 +150,6 @@ class Matcher:
         return Match(intent=intent, confidence=confidence, slots=slots,
                      matched=self._choice_template[best.choice], text=norm,
                      needs_confirmation=confidence < bands.accept, guess=intent)
-
-    def red_flags(self, norm: str) -> list[Spot]:
-        """Red-flag phrases in NORM that are not negated ("no slurred speech")."""
-        words = norm.split()
-        found = []
-        for spot in self._red_flags.find(norm):
-            before = words[max(0, spot.start - _NEGATION_WINDOW):spot.start]
-            if any(word in self._negators for word in before):
-                continue
-            found.append(spot)
-        padded = f" {norm} "
-        for flag_id, groups, unless in self._cues:
-            if any(f" {word} " in padded for word in unless):
-                continue
-            evidence = [next((w for w in group if f" {w} " in padded), "") for group in groups]
-            if all(evidence) and not any(self._negated(padded, word) for word in evidence):
-                found.append(Spot(flag_id, 0, len(words), 100.0, "cue: " + " + ".join(evidence)))
-        return found
-
-    def _negated(self, padded: str, phrase: str) -> bool:
-        """True when a negator ("no", "not", "without") stands just before PHRASE."""
-        before = padded[:padded.index(f" {phrase} ")].split()[-_NEGATION_WINDOW:]
-        return any(word in self._negators for word in before)
 
     def mend(self, norm: str) -> str:
         """Mend spelling: words the domain does not know -> the closest word it knows, if close.

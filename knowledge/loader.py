@@ -10,9 +10,11 @@ from typing import Any
 from .datafile import Node, read_package_toml, read_toml_path
 from .model import (
     CAUSE_IDS,
+    CONCEPT_KINDS,
     RED_FLAG_IDS,
+    SAFETY_WORD_LISTS,
     Cause,
-    Cue,
+    Concept,
     Diagnosis,
     Examination,
     Feature,
@@ -20,6 +22,8 @@ from .model import (
     Prevention,
     RedFlag,
     Relief,
+    Rule,
+    SafetyLexicon,
     SeeDoctorSoon,
     SoonSign,
     Source,
@@ -29,29 +33,39 @@ from .model import (
 
 _LOGGER = logging.getLogger(__name__)
 _ALIAS = re.compile(r"^[a-z0-9' ]+$")
+_LEXICON_WORD = re.compile(r"^-?[a-z0-9']+\*?$")
 
 
 @lru_cache(maxsize=1)
 def load_knowledge() -> KnowledgeBase:
     """The shipped knowledge base (parsed once per process)."""
     label, data = read_package_toml("knowledge", "knowledge.toml")
-    return knowledge_from_dict(label, data)
+    flags_label, flags = read_package_toml("knowledge", "red_flags.toml")
+    return knowledge_from_dict(label, data, Node(flags_label, flags))
 
 
-def knowledge_from_file(path: str) -> KnowledgeBase:
-    return knowledge_from_dict(path, read_toml_path(path))
+def knowledge_from_file(path: str, red_flags_path: str | None = None) -> KnowledgeBase:
+    """The knowledge base in PATH, with the red flags in RED_FLAGS_PATH (default: the shipped)."""
+    if red_flags_path is None:
+        flags_label, flags = read_package_toml("knowledge", "red_flags.toml")
+    else:
+        flags_label, flags = red_flags_path, read_toml_path(red_flags_path)
+    return knowledge_from_dict(path, read_toml_path(path), Node(flags_label, flags))
 
 
-def knowledge_from_dict(label: str, data: dict[str, Any]) -> KnowledgeBase:
-    """Validate DATA (read from LABEL) and build the knowledge base."""
+def knowledge_from_dict(label: str, data: dict[str, Any], flags: Node) -> KnowledgeBase:
+    """Validate DATA (read from LABEL) and FLAGS (red_flags.toml) and build the knowledge base."""
     root = Node(label, data)
     root.reject_unknown({"schema_version", "disclaimer", "overview", "features", "causes", "relief",
-                         "diagnosis", "prevention", "red_flags", "see_doctor_soon"})
-    version = root.get("schema_version")
-    if version.value != 1:
-        raise version.fail(f"must be 1, not {version.value!r}")
+                         "diagnosis", "prevention", "see_doctor_soon"})
+    flags.reject_unknown({"schema_version", "words", "concepts", "red_flags"})
+    for node in (root, flags):
+        version = node.get("schema_version")
+        if version.value != 1:
+            raise version.fail(f"must be 1, not {version.value!r}")
     features = _features(root.get("features"))
     feature_ids = {feature.id for feature in features}
+    lexicon = _lexicon(flags)
     kb = KnowledgeBase(
         disclaimer=root.get("disclaimer").text(),
         overview=root.get("overview").text(),
@@ -60,8 +74,9 @@ def knowledge_from_dict(label: str, data: dict[str, Any]) -> KnowledgeBase:
         relief=_relief(root.get("relief")),
         diagnosis=_diagnosis(root.get("diagnosis")),
         prevention=_prevention(root.get("prevention")),
-        red_flags=_red_flags(root.get("red_flags"), feature_ids),
+        red_flags=_red_flags(flags.get("red_flags"), feature_ids, lexicon),
         see_doctor_soon=_soon(root.get("see_doctor_soon")),
+        safety=lexicon,
     )
     _LOGGER.debug("Loaded %s: %d causes, %d red flags", label, len(kb.causes), len(kb.red_flags))
     return kb
@@ -169,14 +184,17 @@ def _prevention(node: Node) -> Prevention:
                       vessels=_tips(node.get("vessels"), 2))
 
 
-def _red_flags(node: Node, feature_ids: set[str]) -> tuple[RedFlag, ...]:
+def _red_flags(node: Node, feature_ids: set[str], lexicon: SafetyLexicon) -> tuple[RedFlag, ...]:
     items = node.list()
     ids = _unique(items, "red flag")
     missing = [fid for fid in RED_FLAG_IDS if fid not in ids]
     if missing:
         raise node.fail(f"red flag {missing[0]!r} is missing")
+    concept_names = {concept.name for concept in lexicon.concepts}
     flags = []
     for item in items:
+        item.reject_unknown({"id", "condition", "patterns", "question", "advice", "source", "rules",
+                             "features", "routine"})
         source = item.get("source")
         url = source.get("url").text()
         if not url.startswith("https://"):
@@ -184,6 +202,9 @@ def _red_flags(node: Node, feature_ids: set[str]) -> tuple[RedFlag, ...]:
         advice = item.get("advice").text()
         if "{number}" not in advice:
             raise item.get("advice").fail("must contain {number}, the emergency number to call")
+        routine = item.optional("routine", False).value
+        if not isinstance(routine, bool):
+            raise item.get("routine").fail("must be true or false")
         flags.append(RedFlag(
             id=item.get("id").ident(),
             condition=item.get("condition").text(),
@@ -191,10 +212,48 @@ def _red_flags(node: Node, feature_ids: set[str]) -> tuple[RedFlag, ...]:
             question=item.get("question").text(),
             advice=advice,
             source=Source(name=source.get("name").text(), title=source.get("title").text(), url=url),
-            cues=tuple(_cue(cue) for cue in item.optional("cues", []).list()),
+            rules=tuple(_rule(rule, concept_names) for rule in item.get("rules").list(min_len=1)),
             features=_feature_refs(item.optional("features", []), feature_ids),
+            routine=routine,
         ))
     return tuple(flags)
+
+
+def _rule(node: Node, concept_names: set[str]) -> Rule:
+    node.reject_unknown({"all", "weak", "ask", "near"})
+    concepts = node.get("all").texts(min_len=1)
+    for index, name in enumerate(concepts):
+        if name not in concept_names:
+            raise node.get("all").list()[index].fail(f"{name!r} is not a concept in [concepts]")
+    flags = {}
+    for key in ("weak", "ask", "near"):
+        value = node.optional(key, False).value
+        if not isinstance(value, bool):
+            raise node.get(key).fail("must be true or false")
+        flags[key] = value
+    return Rule(concepts=concepts, **flags)
+
+
+def _lexicon(root: Node) -> SafetyLexicon:
+    words_node = root.get("words")
+    words_node.reject_unknown(set(SAFETY_WORD_LISTS))
+    words = {name: tuple(w.lower() for w in words_node.get(name).texts(min_len=1))
+             for name in SAFETY_WORD_LISTS}
+    concepts = []
+    for name, node in root.get("concepts").items():
+        node.reject_unknown({"kind", "words"})
+        kind = node.get("kind").text()
+        if kind not in CONCEPT_KINDS:
+            raise node.get("kind").fail(f"{kind!r} is not one of {', '.join(CONCEPT_KINDS)}")
+        phrases = node.get("words").texts(min_len=1)
+        for index, phrase in enumerate(phrases):
+            if not all(_LEXICON_WORD.match(word) for word in phrase.split()) or \
+                    phrase.split()[0].startswith("-"):
+                raise node.get("words").list()[index].fail(
+                    f"{phrase!r}: lower-case words, a word may end in * or start with - "
+                    "(not the first)")
+        concepts.append(Concept(name=name, kind=kind, words=phrases))
+    return SafetyLexicon(concepts=tuple(concepts), words=words)
 
 
 def _feature_refs(node: Node, feature_ids: set[str]) -> tuple[str, ...]:
@@ -203,12 +262,6 @@ def _feature_refs(node: Node, feature_ids: set[str]) -> tuple[str, ...]:
         if ref not in feature_ids:
             raise node.list()[index].fail(f"{ref!r} is not a feature id")
     return refs
-
-
-def _cue(node: Node) -> Cue:
-    node.reject_unknown({"all", "unless"})
-    groups = tuple(group.texts(min_len=1) for group in node.get("all").list(min_len=1))
-    return Cue(all=groups, unless=node.optional("unless", []).texts(min_len=0))
 
 
 def _soon(node: Node) -> SeeDoctorSoon:

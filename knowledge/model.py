@@ -16,7 +16,11 @@ CAUSE_IDS: tuple[str, ...] = (
     "vitamin_deficiency",
     "poor_circulation",
 )
-RED_FLAG_IDS: tuple[str, ...] = ("stroke", "cauda_equina", "guillain_barre", "injury", "limb_ischaemia")
+RED_FLAG_IDS: tuple[str, ...] = ("stroke", "cauda_equina", "guillain_barre", "injury", "limb_ischaemia",
+                                 "cord_compression", "diabetic_foot", "clot")
+CONCEPT_KINDS: tuple[str, ...] = ("sign", "body", "context", "harmless")
+SAFETY_WORD_LISTS: tuple[str, ...] = ("negation", "uncertain", "scope_end", "remote_past", "treated",
+                                      "generic_start", "personal", "hypothetical", "present")
 
 
 @dataclass(frozen=True)
@@ -95,11 +99,34 @@ class Source:
 
 
 @dataclass(frozen=True)
-class Cue:
-    """A word rule: fires when each group has a word present and no ``unless`` word is."""
+class Rule:
+    """Fires when every concept is present (not negated, not long past, not a general question).
 
-    all: tuple[tuple[str, ...], ...]
-    unless: tuple[str, ...] = ()
+    ``weak`` rules stay quiet when the utterance explains the numbness as harmless; ``ask`` rules
+    ask the flag's question instead of raising the alarm; ``near`` rules need their concepts
+    within a few words of each other."""
+
+    concepts: tuple[str, ...]
+    weak: bool = False
+    ask: bool = False
+    near: bool = False  # the concepts must stand close together ("my FACE is DROOPING")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One idea (sudden, face, drooping, saddle area...) and the lay words that say it."""
+
+    name: str
+    kind: str  # sign, body, context or harmless (CONCEPT_KINDS)
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SafetyLexicon:
+    """The safety stage's concepts and its word lists (negation, time, general questions...)."""
+
+    concepts: tuple[Concept, ...]
+    words: dict[str, tuple[str, ...]] = field(hash=False)
 
 
 @dataclass(frozen=True)
@@ -112,8 +139,9 @@ class RedFlag:
     question: str
     advice: str
     source: Source
-    cues: tuple[Cue, ...] = ()
+    rules: tuple[Rule, ...] = ()
     features: tuple[str, ...] = ()
+    routine: bool = False  # asked, in file order, when the relief routine did not help
 
     def advice_for(self, number: str) -> str:
         return self.advice.replace("{number}", number)
@@ -145,6 +173,7 @@ class KnowledgeBase:
     prevention: Prevention
     red_flags: tuple[RedFlag, ...]
     see_doctor_soon: SeeDoctorSoon
+    safety: SafetyLexicon
 
     def cause(self, cause_id: str) -> Cause:
         for cause in self.causes:

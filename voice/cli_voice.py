@@ -66,9 +66,10 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     files = _WavFiles(args.files)
     for path, audio in files:
         transcribe_bytes(recognizer, audio)
-        text, match = understand_best(skill.matcher, recognizer.alternatives())
+        text, match = understand_best(skill.matcher, recognizer.alternatives(), skill.safety)
         skill.reset()
-        reply = skill.handle(match) if text else skill.respond("")
+        reply = skill.respond(text)
+        match = reply.match or match
         record = {"file": str(path), "transcript": text, "intent": match.intent,
                   "slots": match.slots, "confidence": round(match.confidence, 3),
                   "confirm": match.needs_confirmation, "reply": reply.text}

@@ -7,6 +7,7 @@ defaults; a file that cannot be written is reported and the settings still apply
 
 from __future__ import annotations
 
+import locale
 import logging
 import os
 import re
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from knowledge.datafile import Node, parse_toml, read_package_toml
 from knowledge.errors import DataFileError
+
+from .responses import EmergencyNumbers, load_emergency_numbers, locale_territory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -163,7 +166,57 @@ def reset(path: Path) -> str | None:
     return None
 
 
-def describe(settings: Settings, path: Path) -> list[str]:
+def current_locale(env: Mapping[str, str] = os.environ) -> str | None:
+    """The locale the emergency number is chosen from: LC_ALL, LC_MESSAGES, LANG, else Python's."""
+    return env.get("LC_ALL") or env.get("LC_MESSAGES") or env.get("LANG") or locale.getlocale()[0]
+
+
+@dataclass(frozen=True)
+class EmergencyChoice:
+    """The emergency number in effect and where it came from."""
+
+    number: str
+    origin: str                    # "option", "settings", "locale" or "default"
+    locale_name: str | None = None  # the locale it was chosen from
+
+    def explained(self) -> str:
+        """ "999 (from your locale en_GB)", for people to read."""
+        shown = _without_codeset(self.locale_name)
+        if self.origin == "option":
+            why = "set with --emergency-number"
+        elif self.origin == "settings":
+            why = "set in your settings file"
+        elif self.origin == "locale":
+            why = f"from your locale {shown}"
+        elif not self.locale_name:
+            why = "the default, as no locale is set"
+        elif not locale_territory(self.locale_name):
+            why = f"the default, as your locale {shown} names no country"
+        else:
+            why = f"the default, as no number is listed for your locale {shown}"
+        return f"{self.number} ({why})"
+
+
+def choose_emergency_number(option: str | None, saved: str | None, locale_name: str | None,
+                            numbers: EmergencyNumbers) -> EmergencyChoice:
+    """The number to tell people to call: --emergency-number, else the settings file, else the
+    locale's territory in NUMBERS, else its default (the order voice.app.emergency_number uses)."""
+    if option:
+        return EmergencyChoice(option, "option", locale_name)
+    if saved:
+        return EmergencyChoice(saved, "settings", locale_name)
+    entry = numbers.for_locale(locale_name)
+    return EmergencyChoice(entry.number, "locale" if entry.territory else "default", locale_name)
+
+
+def _without_codeset(name: str | None) -> str:
+    """ "en_GB.UTF-8" -> "en_GB": the codeset says nothing about the country."""
+    return re.sub(r"\.[^@]*", "", name or "")
+
+
+def describe(settings: Settings, path: Path, emergency_option: str | None = None,
+             env: Mapping[str, str] = os.environ) -> list[str]:
+    """The settings for people to read; the emergency number as it is in effect, and why."""
     default = Settings()
 
     def note(name: str) -> str:
@@ -174,6 +227,7 @@ def describe(settings: Settings, path: Path) -> list[str]:
         f"Speaking rate: {settings.rate} words a minute{note('rate')}",
         f"Volume: {round(settings.volume * 100)} percent{note('volume')}",
         f"Voice: {settings.voice or 'the system default'}{note('voice')}",
-        f"Emergency number: {settings.emergency_number or 'from your locale'}"
-        f"{note('emergency_number')}",
+        "Emergency number: " + choose_emergency_number(
+            emergency_option, settings.emergency_number, current_locale(env),
+            load_emergency_numbers()).explained(),
     ]

@@ -206,7 +206,7 @@ class Listener:
             if not rest:
                 return
             hypotheses = [rest]
-        text, _ = understand_best(self.skill.matcher, hypotheses)
+        text, _ = understand_best(self.skill.matcher, hypotheses, self.skill.safety)
         trace.mark("matched")
         if not text:
             return

@@ -41,6 +41,11 @@ class Routine:
         return self.kb.relief.steps
 
     @property
+    def flags(self):
+        """The red flags asked about when relief did not help, in file order."""
+        return [flag for flag in self.kb.red_flags if flag.routine]
+
+    @property
     def active(self) -> bool:
         return self.phase != DONE
 
@@ -93,15 +98,15 @@ class Routine:
             self.phase = QUESTIONS
             self.question = 0
             return self._say(f"{self.r.routine_questions_intro} "
-                             f"{self.kb.red_flags[0].question}")
+                             f"{self.flags[0].question}")
         if self.phase == QUESTIONS:
-            flag = self.kb.red_flags[self.question]
+            flag = self.flags[self.question]
             if yes:
                 self.phase = DONE
                 return self._say(flag.advice)  # the caller fills in the number
             self.question += 1
-            if self.question < len(self.kb.red_flags):
-                return self._say(self.kb.red_flags[self.question].question)
+            if self.question < len(self.flags):
+                return self._say(self.flags[self.question].question)
             self.phase = DONE
             tests = ", ".join(test.name for test in self.kb.diagnosis.tests[:-1])
             last = self.kb.diagnosis.tests[-1].name

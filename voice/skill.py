@@ -1,6 +1,8 @@
 """The conversation: turn what the person said into a short, speakable reply, keeping context.
 
-Red flags win over everything (the matcher puts them first). Confidence drives the turn: a clear
+Red flags win over everything: the safety stage (intents/safety.py) hears every utterance first,
+in every dialogue state, even one too long to answer. When it is unsure it asks one question, and
+only a clear "no" lets the conversation go on ("not sure" is never taken as no). Confidence drives the turn: a clear
 match is answered, a middling one is confirmed ("Did you mean ...?"), and no match gets a menu of
 three topics, never a shrug. The "I'm not a doctor" notice is said once per conversation.
 """
@@ -16,6 +18,7 @@ from datetime import datetime
 from intents.matcher import Matcher
 from intents.model import Match
 from intents.normalize import normalize
+from intents.safety import NO, UNSURE, YES, Assessment, SafetyStage, classify_answer, default_safety
 from knowledge.diary.store import DiaryStore
 from knowledge.model import KnowledgeBase
 
@@ -59,6 +62,9 @@ class _Context:
     symptoms: SymptomCheck | None = None
     journal: Journal | None = None
     history: list[str] = field(default_factory=list)
+    safety_question: Assessment | None = None  # asked; waiting for the answer
+    safety_text: str = ""                      # the utterance that raised the question
+    reduced_said: bool = False                 # "my safety net is reduced" said once
 
 
 class Skill:
@@ -68,8 +74,10 @@ class Skill:
                  emergency_number: str = "112",
                  clock: Callable[[], float] = time.monotonic,
                  diary: DiaryStore | None = None,
-                 now: Callable[[], datetime] = datetime.now) -> None:
+                 now: Callable[[], datetime] = datetime.now,
+                 safety: SafetyStage | None = None) -> None:
         self.matcher = matcher
+        self.safety = safety if safety is not None else default_safety()
         self.kb = kb
         self.r = responses
         self.number = emergency_number
@@ -87,25 +95,70 @@ class Skill:
 
     def respond(self, text: str) -> Reply:
         """The reply to one utterance. Never raises for any string."""
+        reply = self._respond(text)
+        if self.safety.reduced and not self.ctx.reduced_said:
+            self.ctx.reduced_said = True
+            notice = self.r.safety_reduced.replace("{number}", self.number)
+            reply = replace(reply, text=f"{reply.text} {notice}")
+        return reply
+
+    def _respond(self, text: str) -> Reply:
+        # Safety first: before the length check, the dialogue state or the matcher.
+        found = self.safety.assess(text)
+        pending, self.ctx.safety_question = self.ctx.safety_question, None
+        if found.alarm:
+            return self._alarm(found, text[:MAX_UTTERANCE_CHARS])
         if len(text) > MAX_UTTERANCE_CHARS:
             return Reply(self.r.too_long, "unknown", usable=False)
         norm = normalize(text)
         if not norm:
             message = self.r.not_english if any(ch.isalpha() for ch in text) else self.r.empty
             return Reply(message, "unknown", usable=False)
+        if pending is not None:
+            answer = classify_answer(text)
+            if answer in (YES, UNSURE):
+                reply = self._alarm(pending, self.ctx.safety_text)
+                if answer == UNSURE:
+                    reply = replace(reply, text=self._remember(f"{self.r.safety_unsure} {reply.text}"))
+                return reply
+            if answer == NO:
+                text = self.ctx.safety_text  # now answer what they first said
+                norm = normalize(text)
+        elif found.ask:
+            self.ctx.safety_question = found
+            self.ctx.safety_text = text
+            question = self.kb.red_flag(found.flag).question if found.flag else self.r.safety_question
+            return self._say(question, "safety_question")
+        routine = self.ctx.routine
+        if routine is not None and routine.active and routine.phase in ("check", "questions") \
+                and classify_answer(text) == UNSURE:
+            # "Not sure" if the feeling came back is not a yes: the safety questions follow.
+            # "Not sure" to a safety question is taken the cautious way.
+            match = Match(intent="no" if routine.phase == "check" else "yes", confidence=1.0,
+                          text=norm, guess="unsure")
+            self._heard = text
+            return self.handle(match)
         match = self.matcher.match(text)
         routine = self.ctx.routine
-        if routine is not None and routine.active and not match.slots.get("red_flags"):
+        if routine is not None and routine.active and match.intent != "emergency":
             # "pause" and "wait" share the stop intent; in the routine they mean "hold on".
             if norm in self.r.pause_words:
                 return self._say(routine.pause(), "stop", match=match)
-        if not match.slots.get("red_flags"):
+        if match.intent != "emergency":
             chosen = self._menu_choice(norm)
             if chosen:
                 match = Match(intent=chosen, confidence=1.0, text=norm, guess=chosen)
         _LOGGER.debug("Heard %r -> %s (%.2f) %s", text, match.intent, match.confidence, match.slots)
         self._heard = text
         return self.handle(match)
+
+    def _alarm(self, found: Assessment, heard: str) -> Reply:
+        """Emergency advice for what the safety stage found, whatever the dialogue was doing."""
+        slots: dict[str, object] = {"red_flags": [found.flag] if found.flag else [],
+                                    "evidence": list(found.evidence), "layer": found.layer}
+        self._heard = heard
+        return self.handle(Match(intent="emergency", confidence=1.0, slots=slots,
+                                 text=normalize(heard[:MAX_UTTERANCE_CHARS]), guess="emergency"))
 
     def handle(self, match: Match) -> Reply:
         ctx = self.ctx
@@ -116,6 +169,7 @@ class Skill:
         self._turn = (match, heard)
         if match.intent == "emergency":
             ctx.routine = None  # nothing else matters now
+            ctx.symptoms = None
             return self._journal_emergency(self._emergency(match), heard)
         # "Repeat" repeats the last reply, unless a save just failed: then "try again" (which
         # the matcher hears as repeat) is for the diary.
@@ -270,6 +324,7 @@ class Skill:
         flag = check.red_flag()
         if flag is not None:
             return Reply(self._remember(f"{flag.advice_for(self.number)} "
+                                        f"{self.r.emergency_operator} "
                                         f"{self.r.emergency_repeat_offer}"),
                          "emergency", match, stop_speaking=True)
         question = check.next_question()
@@ -289,11 +344,9 @@ class Skill:
 
     def _emergency(self, match: Match) -> Reply:
         flags = [str(f) for f in match.slots.get("red_flags", [])]  # type: ignore[union-attr]
-        if flags:
-            flag = self.kb.red_flag(flags[0])
-            text = f"{flag.advice_for(self.number)} {self.r.emergency_repeat_offer}"
-        else:
-            text = f"{self.r.emergency_generic.replace('{number}', self.number)} {self.r.emergency_repeat_offer}"
+        advice = (self.kb.red_flag(flags[0]).advice_for(self.number) if flags
+                  else self.r.emergency_generic.replace("{number}", self.number))
+        text = f"{advice} {self.r.emergency_operator} {self.r.emergency_repeat_offer}"
         # Speech in progress is cut: nothing is more important than this.
         return Reply(self._remember(text), "emergency", match, stop_speaking=True)
 

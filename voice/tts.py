@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import io
 import logging
 import os
@@ -56,6 +57,16 @@ class Audio:
     @property
     def duration(self) -> float:
         return len(self.samples) / self.rate if self.rate else 0.0
+
+
+# A number to dial is said digit by digit ("call nine nine nine"), never as a quantity ("nine
+# hundred and ninety-nine"), which a frightened listener might dial wrong.
+_DIAL_NUMBER = re.compile(r"\b(call|dial|ring|phone)(\s+)([0-9]{2,6})\b", re.IGNORECASE)
+
+
+def speakable(text: str) -> str:
+    """TEXT as it should be spoken: numbers to dial split into digits."""
+    return _DIAL_NUMBER.sub(lambda m: f"{m.group(1)}{m.group(2)}{' '.join(m.group(3))}", text)
 
 
 def _unavailable(detail: object) -> SpeechError:
@@ -188,6 +199,7 @@ class Synthesizer:
         """Render TEXT at the current rate, volume and voice; empty text gives empty audio."""
         if not text.strip():
             return Audio(np.zeros(0, dtype=np.int16), _ESPEAK_RATE)
+        text = speakable(text)
         fd, path = tempfile.mkstemp(prefix="numb-legs-", suffix=".wav")
         os.close(fd)
         try:

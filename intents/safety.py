@@ -1,0 +1,569 @@
+"""The safety stage: red flags however they are said, before anything else, on every utterance.
+
+Two layers. Concept rules (data in knowledge/data/red_flags.toml): the utterance is cut into
+clauses, each concept is found by its lay words (misspellings mended), and dropped where a
+negation covers it ("my face is NOT drooping"), where its clause is about the remote past ("had a
+stroke two years ago"), or where it sits in a general question ("what are the signs of a stroke").
+A red flag fires when one of its rules has all its concepts. Then a semantic backstop: the
+utterance's sentence embedding against a bank of red-flag examples and near-misses written apart
+(intents/data/safety_examples.tsv). The backstop can only add an alarm or a safety question, never
+take away what the rules raised: a frightened person's new wording should not depend on our list.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from knowledge.errors import NumbLegsError
+from knowledge.model import KnowledgeBase, RedFlag, Rule
+
+from .normalize import normalize
+
+_LOGGER = logging.getLogger(__name__)
+
+ALARM, ASK, NONE = "alarm", "ask", "none"
+YES, NO, UNSURE = "yes", "no", "unsure"
+_LEVEL_ORDER = {NONE: 0, ASK: 1, ALARM: 2}
+# Rules read this much of an over-long message (a red flag is said early; a 1 MB paste must not
+# stall the turn); the backstop reads what the encoder reads (128 tokens).
+MAX_CHARS = 20_000
+_BOUNDARY = "|"
+_CLAUSE_BREAK = re.compile(r"[.!?;:,()\[\]\n\r\t\u2014\u2013\"]+|\s-\s")
+_POSSESSIVE = re.compile(r"'s\b")
+# Typed without the apostrophe ("isnt", "couldnt"): a negation all the same.
+_TYPED_NOT_WORDS = {"isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
+                    "doesnt": "does not", "didnt": "did not", "dont": "do not", "cant": "cannot",
+                    "couldnt": "could not", "wouldnt": "would not", "shouldnt": "should not",
+                    "wont": "will not", "havent": "have not", "hasnt": "has not", "hadnt": "had not",
+                    "aint": "is not", "cannae": "cannot", "dinnae": "did not", "canna": "cannot"}
+_TYPED_NOT = re.compile(r"\b(" + "|".join(_TYPED_NOT_WORDS) + r")\b")
+_NEGATION_WINDOW = 6
+_MIN_MENDABLE = 5
+_MEND_CUTOFF = 88.0
+
+# Backstop thresholds, tuned on the development set (tests/data/safety_dev.tsv), never on the
+# held-out set. Similarities are cosines of L2-normalised MiniLM embeddings.
+EMBED_ALARM = 0.62     # nearest red-flag example at least this close ...
+EMBED_MARGIN = 0.03    # ... and this much closer than the nearest harmless one: alarm
+EMBED_ASK = 0.60       # nearest red-flag example this close and closer than any harmless: ask
+EMBED_K = 5
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the safety stage found in one utterance."""
+
+    level: str = NONE                  # alarm, ask or none
+    flag: str = ""                     # the red flag's id
+    evidence: tuple[str, ...] = ()     # the concepts (or nearest example) that decided it
+    layer: str = ""                    # "rules" or "embedding"
+    score: float = 0.0                 # embedding similarity (rules: 1.0)
+
+    @property
+    def alarm(self) -> bool:
+        return self.level == ALARM
+
+    @property
+    def ask(self) -> bool:
+        return self.level == ASK
+
+    def to_json(self) -> dict[str, object]:
+        return {"level": self.level, "flag": self.flag, "evidence": list(self.evidence),
+                "layer": self.layer, "score": round(self.score, 3)}
+
+
+@dataclass(frozen=True)
+class _Found:
+    concept: str
+    start: int
+    end: int
+    clause: int
+
+
+class _Phrase:
+    """One lexicon phrase: words (``x*`` a prefix) and, after a word, words that must not follow."""
+
+    __slots__ = ("concept", "words", "not_next", "negative")
+
+    def __init__(self, concept: str, text: str, negation: frozenset[str]) -> None:
+        self.concept = concept
+        words: list[str] = []
+        not_next: dict[int, tuple[str, ...]] = {}
+        for token in text.split():
+            if token.startswith("-"):
+                index = len(words) - 1
+                not_next[index] = (*not_next.get(index, ()), token[1:])
+            else:
+                words.append(token)
+        self.words = tuple(words)
+        self.not_next = not_next
+        # "cannot feel", "no pulse": the negation is the sign itself, so it negates nothing else.
+        self.negative = any(w in negation or w == "cannot" for w in words)
+
+    def match_at(self, tokens: Sequence[str], i: int) -> int:
+        """The end of the match starting at token I, or -1."""
+        for k, word in enumerate(self.words):
+            j = i + k
+            if j >= len(tokens) or tokens[j] == _BOUNDARY or not _word_matches(word, tokens[j]):
+                return -1
+            banned = self.not_next.get(k)
+            if banned and j + 1 < len(tokens) and tokens[j + 1] in banned:
+                return -1
+        return i + len(self.words)
+
+
+def _word_matches(pattern: str, token: str) -> bool:
+    if pattern.endswith("*"):
+        return token.startswith(pattern[:-1])
+    return token == pattern
+
+
+class SafetyUnavailable(NumbLegsError):
+    """The safety stage's data cannot be used."""
+
+
+class SafetyStage:
+    """Concept rules plus an optional embedding backstop over the shipped red flags."""
+
+    def __init__(self, kb: KnowledgeBase, encoder: object | None = None,
+                 examples: Sequence[tuple[str, str, str]] | None = None) -> None:
+        self.kb = kb
+        lexicon = kb.safety
+        words = lexicon.words
+        self._negation = frozenset(w for w in words["negation"] if " " not in w)
+        self._lists = {name: [tuple(_tokens(w)) for w in values] for name, values in words.items()}
+        self._kinds = {concept.name: concept.kind for concept in lexicon.concepts}
+        self._by_first: dict[str, list[_Phrase]] = {}
+        self._by_prefix: list[tuple[str, _Phrase]] = []
+        vocabulary: set[str] = set()
+        self._prefixes: set[str] = set()
+        for concept in lexicon.concepts:
+            for text in concept.words:
+                phrase = _Phrase(concept.name, " ".join(_tokens(text, keep_marks=True)),
+                                 self._negation)
+                if not phrase.words:
+                    continue
+                first = phrase.words[0]
+                if first.endswith("*"):
+                    self._by_prefix.append((first[:-1], phrase))
+                else:
+                    self._by_first.setdefault(first, []).append(phrase)
+                for word in phrase.words:
+                    if word.endswith("*"):
+                        self._prefixes.add(word[:-1])
+                    else:
+                        vocabulary.add(word)
+        for values in self._lists.values():
+            for tokens in values:
+                vocabulary.update(tokens)
+        self._vocabulary = vocabulary
+        # Only concept words are mending targets: "either" must never become "neither".
+        concept_words = {w for c in lexicon.concepts for text in c.words for w in text.split()
+                         if not w.endswith("*") and not w.startswith("-")}
+        self._mendable = sorted(w for w in concept_words
+                                if len(w) >= _MIN_MENDABLE - 1 and w not in self._negation)
+        self._mend = lru_cache(maxsize=8192)(self._mend_uncached)
+        self._flags = {flag.id: flag for flag in kb.red_flags}
+        self._encoder = encoder
+        self.reduced = ""  # why the backstop is off, said once to the user; "" when it is on
+        self._bank: np.ndarray | None = None
+        self._bank_labels: list[tuple[str, str, str]] = []
+        if encoder is not None:
+            rows = list(examples if examples is not None else load_examples())
+            self._bank_labels = rows
+            self._bank = encoder.encode([text for _, _, text in rows])  # type: ignore[attr-defined]
+
+    @property
+    def has_backstop(self) -> bool:
+        return self._encoder is not None
+
+    # -- public -------------------------------------------------------------------------------
+
+    def assess(self, text: str) -> Assessment:
+        """The safety verdict on TEXT (typed or one transcript). Never raises for any string."""
+        ruled, signs, harmless = self._rules(text)
+        # The backstop reads meaning, not negation or time: it speaks only where a symptom is
+        # actually said (not denied, not long past), so "I can feel everything when I wipe"
+        # never borrows the alarm of "I can't feel anything when I wipe".
+        if ruled.alarm or self._encoder is None or not signs or harmless:
+            return ruled
+        embedded = self.backstop(text)
+        return embedded if _LEVEL_ORDER[embedded.level] > _LEVEL_ORDER[ruled.level] else ruled
+
+    def assess_many(self, texts: Iterable[str]) -> tuple[int, Assessment]:
+        """The most severe verdict over a recogniser's n-best (its index; the first on ties)."""
+        best_index, best = 0, Assessment()
+        for index, text in enumerate(texts):
+            found = self.assess(text)
+            if _LEVEL_ORDER[found.level] > _LEVEL_ORDER[best.level]:
+                best_index, best = index, found
+                if found.alarm:
+                    break
+        return best_index, best
+
+    def flag(self, flag_id: str) -> RedFlag:
+        return self._flags[flag_id]
+
+    def rules(self, text: str) -> Assessment:
+        """The concept rules alone."""
+        return self._rules(text)[0]
+
+    def _rules(self, text: str) -> tuple[Assessment, bool, bool]:
+        """The rules' verdict; whether a symptom (a live sign concept) was said; whether the
+        utterance explains it as harmless (sat cross-legged, went away, for months)."""
+        tokens = self._prepare(text[:MAX_CHARS])
+        found = self._live_concepts(tokens)
+        present = {f.concept for f in found}
+        signs = any(self._kinds[c] == "sign" for c in present)
+        where: dict[str, list[int]] = {}
+        for item in found:
+            where.setdefault(item.concept, []).append(item.start)
+        harmless = any(self._kinds[c] == "harmless" for c in present)
+        best: tuple[int, int, RedFlag, Rule] | None = None
+        for order, flag in enumerate(self.kb.red_flags):
+            for rule in flag.rules:
+                if not all(c in present for c in rule.concepts):
+                    continue
+                if rule.weak and harmless:
+                    continue
+                if rule.near and not _close(rule.concepts, where):
+                    continue
+                # Alarms beat questions; among equals the rule naming more concepts says more.
+                key = (0 if rule.ask else 1, len(rule.concepts))
+                if best is None or key > best[:2]:
+                    best = (*key, flag, rule)
+        if best is None:
+            return Assessment(), signs, harmless
+        _, _, flag, rule = best
+        return Assessment(level=ASK if rule.ask else ALARM, flag=flag.id, evidence=rule.concepts,
+                          layer="rules", score=1.0), signs, harmless
+
+    def backstop(self, text: str) -> Assessment:
+        """The embedding layer alone: nearest examples in the bank."""
+        if self._encoder is None or self._bank is None:
+            return Assessment()
+        query = self._encoder.encode([text[:2000]])[0]  # type: ignore[attr-defined]
+        sims = self._bank @ query
+        labels = self._bank_labels
+        emergency = np.array([label == "emergency" for label, _, _ in labels])
+        best_e = int(np.argmax(np.where(emergency, sims, -2.0)))
+        best_h = int(np.argmax(np.where(emergency, -2.0, sims)))
+        top = np.argsort(-sims)[:EMBED_K]
+        votes = sum(1 for i in top if emergency[i]) / len(top)
+        e_sim, h_sim = float(sims[best_e]), float(sims[best_h])
+        flag = _flag_of(labels[best_e][1], self._flags)
+        evidence = (labels[best_e][2],)
+        if e_sim >= EMBED_ALARM and e_sim - h_sim >= EMBED_MARGIN and votes >= 0.6:
+            return Assessment(ALARM, flag, evidence, "embedding", e_sim)
+        if e_sim >= EMBED_ASK and e_sim > h_sim and votes >= 0.5:
+            return Assessment(ASK, flag, evidence, "embedding", e_sim)
+        return Assessment(layer="embedding", score=e_sim)
+
+    # -- concepts -----------------------------------------------------------------------------
+
+    def _prepare(self, text: str) -> list[str]:
+        return [self._mend(token) for token in _tokens(text)]
+
+    def _mend_uncached(self, token: str) -> str:
+        """A misspelt lexicon word -> the word ("numbb" -> "numb", "parlysed" -> "paralysed")."""
+        if token == _BOUNDARY or token in self._vocabulary or len(token) < _MIN_MENDABLE:
+            return token
+        if any(token.startswith(prefix) for prefix in self._prefixes):
+            return token
+        found = process.extractOne(token, self._mendable, scorer=fuzz.ratio,
+                                   score_cutoff=_MEND_CUTOFF)
+        return found[0] if found else token
+
+    def _find(self, tokens: list[str],
+              clause_of: list[int]) -> tuple[list[_Found], list[tuple[int, int]]]:
+        """Every concept occurrence, and the spans of those that are negative in themselves."""
+        found: list[_Found] = []
+        negative_spans: list[tuple[int, int]] = []
+        for i, token in enumerate(tokens):
+            if token == _BOUNDARY:
+                continue
+            candidates = list(self._by_first.get(token, ()))
+            candidates.extend(p for prefix, p in self._by_prefix if token.startswith(prefix))
+            for phrase in candidates:
+                end = phrase.match_at(tokens, i)
+                if end > 0:
+                    found.append(_Found(phrase.concept, i, end, clause_of[i]))
+                    if phrase.negative:
+                        negative_spans.append((i, end))
+        return found, negative_spans
+
+    def _live_concepts(self, tokens: list[str]) -> list[_Found]:
+        """Concepts that count: not negated, not long past, not in a general question."""
+        clause_of = _clauses(tokens, self._lists["scope_end"])
+        found, negative_spans = self._find(tokens, clause_of)
+        if not found:
+            return []
+        sentence_of = _clauses(tokens, [])
+        cues = self._negation_cues(tokens, negative_spans)
+        past = self._clauses_with(tokens, clause_of, ("remote_past", "treated"))
+        present = self._clauses_with(tokens, clause_of, ("present",))
+        generic = self._general_sentences(tokens, sentence_of)
+        hypothetical_from = self._hypothetical_starts(tokens, clause_of)
+        live = []
+        for item in found:
+            kind = self._kinds[item.concept]
+            clause = item.clause
+            if any(clause_of[c] == clause and c < item.start <= c + _NEGATION_WINDOW for c in cues):
+                continue
+            if kind == "harmless":
+                live.append(item)
+                continue
+            if sentence_of[item.start] in generic:
+                continue
+            start = hypothetical_from.get(clause)
+            if start is not None and item.start > start and clause not in present:
+                continue
+            if kind in ("sign", "body") and clause in past and clause not in present:
+                continue
+            live.append(item)
+        return live
+
+    def _negation_cues(self, tokens: list[str], negative_spans: list[tuple[int, int]]) -> list[int]:
+        """Token positions of negations, except those inside a sign ("cannot feel", "no pulse")
+        and those that only say "I don't know" ("not sure": the sign still counts)."""
+        inside = {i for start, end in negative_spans for i in range(start, end)}
+        unsure = set()
+        for phrase in self._lists["uncertain"]:
+            for i in _occurrences(tokens, phrase):
+                unsure.update(range(i, i + len(phrase)))
+        cues = []
+        for i, token in enumerate(tokens):
+            if token in self._negation and i not in inside and i not in unsure:
+                cues.append(i)
+        for phrase in self._lists["negation"]:
+            if len(phrase) > 1:
+                cues.extend(i + len(phrase) - 1 for i in _occurrences(tokens, phrase)
+                            if i not in inside)
+        return cues
+
+    def _clauses_with(self, tokens: list[str], clause_of: list[int],
+                      lists: tuple[str, ...]) -> set[int]:
+        clauses: set[int] = set()
+        for name in lists:
+            for phrase in self._lists[name]:
+                clauses.update(clause_of[i] for i in _occurrences(tokens, phrase))
+        return clauses
+
+    def _general_sentences(self, tokens: list[str], sentence_of: list[int]) -> set[int]:
+        """Sentences that ask in general ("can a slipped disc cause numbness"): they open with a
+        question word and name no one (no I, my, he, mum...), and say nothing of now."""
+        personal = {p[0] for p in self._lists["personal"] if len(p) == 1}
+        starts = self._lists["generic_start"]
+        present = self._lists["present"]
+        sentences: dict[int, list[str]] = {}
+        for i, token in enumerate(tokens):
+            if token != _BOUNDARY:
+                sentences.setdefault(sentence_of[i], []).append(token)
+        generic = set()
+        for index, words in sentences.items():
+            opens = any(tuple(words[:len(s)]) == s for s in starts)
+            if opens and not personal.intersection(words) and \
+                    not any(_occurrences(words, p) for p in present):
+                generic.add(index)
+        return generic
+
+    def _hypothetical_starts(self, tokens: list[str], clause_of: list[int]) -> dict[int, int]:
+        """Per clause, where a hypothetical frame ("what if", "signs of") begins."""
+        starts: dict[int, int] = {}
+        for phrase in self._lists["hypothetical"]:
+            for i in _occurrences(tokens, phrase):
+                clause = clause_of[i]
+                starts[clause] = min(starts.get(clause, i), i)
+        return starts
+
+
+# The writers' category names that differ from red-flag ids; "emergency" (a request for help, from
+# the intent templates) has no flag of its own: it gets the general emergency advice.
+_CATEGORY_FLAG = {"spinal_injury": "injury"}
+
+
+def _flag_of(category: str, flags: dict[str, RedFlag]) -> str:
+    return category if category in flags else _CATEGORY_FLAG.get(category, "")
+_NEAR = 8  # words: "my FACE has gone all funny and DROOPY" still counts
+
+
+def _close(concepts: Sequence[str], where: dict[str, list[int]]) -> bool:
+    """True when the first two concepts (a body part and what is wrong with it) stand within
+    _NEAR words of each other; the rest may be anywhere in the utterance."""
+    first, second = concepts[0], concepts[1]
+    return any(abs(p - anchor) <= _NEAR for anchor in where[first] for p in where[second])
+
+
+def _tokens(text: str, keep_marks: bool = False) -> list[str]:
+    """Words in comparable form, with "|" where punctuation ended a clause."""
+    text = unicodedata.normalize("NFKC", text)
+    pieces = [] if keep_marks else _CLAUSE_BREAK.split(text)
+    if keep_marks:
+        return [w for w in text.lower().replace("'", "").split()]
+    out: list[str] = []
+    for piece in pieces:
+        piece = _TYPED_NOT.sub(lambda m: _TYPED_NOT_WORDS[m.group(1)], piece.lower())
+        words = _POSSESSIVE.sub("", normalize(piece, keep_fillers=True, stem=False))
+        words = words.replace("'", "").split()
+        if words:
+            if out:
+                out.append(_BOUNDARY)
+            out.extend(words)
+    return out
+
+
+def _occurrences(tokens: Sequence[str], phrase: Sequence[str]) -> list[int]:
+    n = len(phrase)
+    if not n:
+        return []
+    first = phrase[0]
+    return [i for i, token in enumerate(tokens)
+            if token == first and tuple(tokens[i:i + n]) == tuple(phrase)]
+
+
+def _clauses(tokens: Sequence[str], ends: Sequence[Sequence[str]]) -> list[int]:
+    """Clause number of each token: a new clause at "|" and at each scope-ending phrase."""
+    starts = set()
+    for phrase in ends:
+        starts.update(_occurrences(tokens, phrase))
+    clause = 0
+    out = []
+    for i, token in enumerate(tokens):
+        if token == _BOUNDARY or i in starts:
+            clause += 1
+        out.append(clause)
+    return out
+
+
+# Answers to a yes/no safety question. Unsure is looked for first: "not sure" holds a "sure".
+_UNSURE = ("not sure", "not certain", "do not know", "dunno", "no idea", "maybe", "perhaps",
+           "possibly", "cannot tell", "hard to say", "kind of", "sort of", "might", "not too sure",
+           "unsure", "i guess", "could be", "hmm")
+_NO = ("no", "nope", "nah", "not really", "it did not", "it has not", "it is not", "it was not",
+       "did not", "has not", "is not", "was not", "not suddenly", "slowly", "gradually", "never",
+       "no it", "not at all", "i can", "i can still", "negative")
+_YES = ("yes", "yeah", "yep", "yup", "yea", "aye", "it did", "it has", "it is", "i think so",
+        "definitely", "correct", "right", "that is right", "suddenly", "uh huh", "sure", "true",
+        "i am", "he is", "she is", "it was", "absolutely", "of course", "please", "help")
+
+
+def classify_answer(text: str) -> str:
+    """YES, NO or UNSURE for an answer to a yes/no safety question; "" when it is no answer."""
+    words = f" {normalize(text, keep_fillers=True, stem=False)} "
+    for name, phrases in ((UNSURE, _UNSURE), (NO, _NO), (YES, _YES)):
+        if any(f" {phrase} " in words for phrase in phrases):
+            return name
+    return ""
+
+
+def default_safety() -> SafetyStage:
+    """The safety stage over the shipped data, with the backstop when its model loads."""
+    return _default_safety()
+
+
+@lru_cache(maxsize=1)
+def _default_safety() -> SafetyStage:
+    from knowledge.loader import load_knowledge
+
+    from .embedding import EmbeddingUnavailable, default_encoder
+
+    kb = load_knowledge()
+    try:
+        encoder = _CachedBank(default_encoder())
+    except EmbeddingUnavailable as error:
+        _LOGGER.warning("Safety backstop off: %s", error)
+        stage = SafetyStage(kb)
+        stage.reduced = str(error)
+        return stage
+    return SafetyStage(kb, encoder, bank_examples())
+
+
+def bank_examples() -> list[tuple[str, str, str]]:
+    """The backstop's bank: the written examples, plus a few sentences of every intent's
+    templates as harmless anchors (everyday questions must never sound like emergencies) and of
+    the emergency intent ("call an ambulance") as requests for help."""
+    from .loader import load_intents
+
+    rows = load_examples()
+    for intent in load_intents().intents:
+        label = "emergency" if intent.name == "emergency" else "harmless"
+        for template in intent.templates:
+            for pick in (0, -1):
+                sentence = " ".join(_one_sentence(template, pick).split())
+                if sentence:
+                    rows.append((label, "emergency" if label == "emergency" else "intent",
+                                 sentence))
+    return list(dict.fromkeys(rows))
+
+
+_GROUP = re.compile(r"[(\[]([^()\[\]]*)[)\]]")
+_SLOT_EXAMPLES = {"{cause}": "a slipped disc", "{symptom}": "tingling"}
+
+
+def _one_sentence(template: str, pick: int) -> str:
+    """One sentence of TEMPLATE: each group's first (PICK 0, optional words left out) or last
+    (PICK -1, optional words said) alternative; slots get an example."""
+    def choose(match: re.Match[str]) -> str:
+        options = match.group(1).split("|")
+        if match.group(0).startswith("[") and pick == 0:
+            return ""
+        return options[pick]
+
+    previous = None
+    while previous != template:
+        previous, template = template, _GROUP.sub(choose, template)
+    for slot, example in _SLOT_EXAMPLES.items():
+        template = template.replace(slot, example)
+    return template
+
+
+class _CachedBank:
+    """An encoder whose first (bank-sized) call is kept on disk: encoding the bank takes about a
+    second, loading it a millisecond."""
+
+    def __init__(self, encoder: object) -> None:
+        self._encoder = encoder
+        self._first = True
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not self._first or len(texts) < 2:
+            return self._encoder.encode(texts)  # type: ignore[attr-defined]
+        self._first = False
+        from .cache import cached
+        from .embedding import load_spec
+
+        digest = hashlib.sha256("\n".join(texts).encode())
+        digest.update(load_spec().weights.sha256.encode())
+        return cached(f"safety-bank-{digest.hexdigest()[:16]}",
+                      lambda: self._encoder.encode(texts))  # type: ignore[attr-defined]
+
+
+
+def load_examples() -> list[tuple[str, str, str]]:
+    """The example bank: (label, category, sentence) rows of intents/data/safety_examples.tsv."""
+    text = resources.files("intents").joinpath("data", "safety_examples.tsv").read_text("utf-8")
+    return read_labelled(text.splitlines(), "intents/data/safety_examples.tsv")
+
+
+def read_labelled(lines: Iterable[str], label: str) -> list[tuple[str, str, str]]:
+    """Rows of a labelled safety set; '#' lines are its header and comments."""
+    rows = []
+    for number, row in enumerate(csv.reader((l for l in lines), delimiter="\t",
+                                            quoting=csv.QUOTE_NONE), start=1):
+        if not row or row[0].startswith("#"):
+            continue
+        if len(row) != 3 or row[0] not in ("emergency", "harmless"):
+            raise SafetyUnavailable(f"{label}, line {number}: expected label, category, sentence")
+        rows.append((row[0], row[1], row[2]))
+    return rows

