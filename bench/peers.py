@@ -112,18 +112,25 @@ def convert(intent_set=None, kb=None) -> Converted:
         intents[intent.name] = [Pattern(tree_of(t)) for t in intent.templates]
     intents.setdefault(EMERGENCY, [])
     notes = []
-    unless = 0
     cues = []
+    words_of = {concept.name: concept.words for concept in kb.safety.concepts}
+    weak = 0
     for flag in kb.red_flags:
         intents[EMERGENCY].extend(Pattern(tree_of(p), anywhere=True) for p in flag.patterns)
-        for cue in flag.cues:
-            groups = tuple(tuple(dict.fromkeys(" ".join(peer_words(phrase)) for phrase in group))
-                           for group in cue.all)
+        for rule in flag.rules:
+            if rule.ask:
+                continue
+            # A concept rule is a word rule whose groups are the concepts' lay words (prefix
+            # marks and "not followed by" marks dropped: no peer syntax says them).
+            groups = tuple(tuple(dict.fromkeys(
+                " ".join(peer_words(" ".join(w.rstrip("*") for w in phrase.split()
+                                             if not w.startswith("-"))))
+                for phrase in words_of[name])) for name in rule.concepts)
             cues.append(CueRule(groups))
-            unless += bool(cue.unless)
-    notes.append(f"{unless} of {len(cues)} red-flag word rules have exceptions (`unless` words) "
-                 "that no peer syntax can say: converted without them, so peers may raise "
-                 "more false alarms")
+            weak += rule.weak or rule.near
+    notes.append(f"{weak} of {len(cues)} red-flag concept rules need words close together or stay "
+                 "quiet when numbness is explained as harmless; no peer syntax can say that: "
+                 "converted without it, so peers may raise more false alarms")
     notes.append(f"negation (\"no slurred speech\") applies to all {len(kb.red_flags)} red flags "
                  "in numb-legs; no peer syntax can say it: peers match negated red flags too")
     causes: dict[str, str] = {}

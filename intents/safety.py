@@ -58,6 +58,7 @@ EMBED_ALARM = 0.62     # nearest red-flag example at least this close ...
 EMBED_MARGIN = 0.03    # ... and this much closer than the nearest harmless one: alarm
 EMBED_ASK = 0.60       # nearest red-flag example this close and closer than any harmless: ask
 EMBED_K = 5
+EMBED_QUESTION_ASK = 0.72  # an utterance that opens as a question: ask only, and only this close
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,13 @@ class SafetyStage:
         if ruled.alarm or self._encoder is None or not signs or harmless:
             return ruled
         embedded = self.backstop(text)
+        if embedded.level != NONE and self._asks_why(text):
+            # "Why do my feet go blue?" asks about a symptom in general: meaning alone may ask a
+            # safety question there, never sound the alarm.
+            if embedded.score < EMBED_QUESTION_ASK:
+                return ruled
+            embedded = Assessment(ASK, embedded.flag, embedded.evidence, embedded.layer,
+                                  embedded.score)
         return embedded if _LEVEL_ORDER[embedded.level] > _LEVEL_ORDER[ruled.level] else ruled
 
     def assess_many(self, texts: Iterable[str]) -> tuple[int, Assessment]:
@@ -211,6 +219,10 @@ class SafetyStage:
                 if found.alarm:
                     break
         return best_index, best
+
+    def _asks_why(self, text: str) -> bool:
+        words = self._prepare(text[:200])
+        return any(tuple(words[:len(s)]) == s for s in self._lists["generic_start"])
 
     def flag(self, flag_id: str) -> RedFlag:
         return self._flags[flag_id]

@@ -43,7 +43,7 @@ def score(matcher, lines: list[Line]) -> dict[str, float]:
     in_domain = [l for l in lines if l.intent != "unknown"]
     ood = [l for l in lines if l.intent == "unknown"]
     red = [l for l in lines if l.category == "red_flag" or l.intent == "emergency"]
-    results = {id(l): matcher.match(l.text) for l in lines}
+    results = {id(l): matcher.match(l.text) for l in lines}  # matcher: a Matcher or an Understanding
     return {
         "in_domain": sum(correct(l, results[id(l)]) for l in in_domain) / len(in_domain),
         "ood_rejected": sum(results[id(l)].intent == "unknown" for l in ood) / len(ood),

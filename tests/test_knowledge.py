@@ -3,12 +3,17 @@ import copy
 import pytest
 
 from knowledge import CAUSE_IDS, RED_FLAG_IDS, DataFileError, knowledge_from_dict, load_knowledge, rank_causes
-from knowledge.datafile import read_package_toml
+from knowledge.datafile import Node, read_package_toml
 
 
 @pytest.fixture(scope="module")
 def raw():
     return read_package_toml("knowledge", "knowledge.toml")[1]
+
+
+@pytest.fixture(scope="module")
+def flags():
+    return read_package_toml("knowledge", "red_flags.toml")[1]
 
 
 def test_shipped_knowledge_has_the_contract():
@@ -45,20 +50,38 @@ def _cause(data, cause_id):
     (lambda d: d["causes"][2].__setitem__("prior", 9), "causes[2].prior", "outside 1..5"),
     (lambda d: d["causes"][0]["indicators"].__setitem__("headache", 1), "causes[0].indicators.headache",
      "not a feature id"),
-    (lambda d: d["red_flags"][0]["source"].pop("url"), "red_flags[0].source.url", "missing"),
-    (lambda d: d["red_flags"][1].__setitem__("advice", "Rest."), "red_flags[1].advice", "{number}"),
     (lambda d: d.__setitem__("overview", 42), "overview", "must be a string"),
     (lambda d: _cause(d, "raynaud")["aliases"].append("slipped disc"), "].aliases[",
      "'slipped disc' already belongs"),
     (lambda d: d.__setitem__("colour", "red"), "colour", "not a known key"),
 ])
-def test_broken_data_names_file_key_and_problem(raw, mutate, key, problem):
+def test_broken_data_names_file_key_and_problem(raw, flags, mutate, key, problem):
     data = copy.deepcopy(raw)
     mutate(data)
     with pytest.raises(DataFileError) as caught:
-        knowledge_from_dict("knowledge.toml", data)
+        knowledge_from_dict("knowledge.toml", data, Node("red_flags.toml", flags))
     message = str(caught.value)
     assert "knowledge.toml" in message and key in message and problem in message
+
+
+@pytest.mark.parametrize("mutate, key, problem", [
+    (lambda d: d["red_flags"][0]["source"].pop("url"), "red_flags[0].source.url", "missing"),
+    (lambda d: d["red_flags"][1].__setitem__("advice", "Rest."), "red_flags[1].advice", "{number}"),
+    (lambda d: d["red_flags"][0]["rules"][0]["all"].append("sudenly"), "red_flags[0].rules[0].all",
+     "'sudenly' is not a concept"),
+    (lambda d: d["concepts"]["face"].__setitem__("kind", "limb"), "concepts.face.kind",
+     "not one of"),
+    (lambda d: d["concepts"]["face"]["words"].append("Face!"), "concepts.face.words",
+     "lower-case words"),
+    (lambda d: d["words"].pop("negation"), "words.negation", "missing"),
+])
+def test_broken_red_flags_name_file_key_and_problem(raw, flags, mutate, key, problem):
+    data = copy.deepcopy(flags)
+    mutate(data)
+    with pytest.raises(DataFileError) as caught:
+        knowledge_from_dict("knowledge.toml", raw, Node("red_flags.toml", data))
+    message = str(caught.value)
+    assert "red_flags.toml" in message and key in message and problem in message
 
 
 def test_ranking_follows_the_described_features():

@@ -1,6 +1,7 @@
 import pytest
 
 from intents.matcher import default_matcher
+from intents.understand import Understanding
 from tests import devset
 
 
@@ -10,7 +11,7 @@ def matcher():
 
 
 def test_development_set_meets_the_targets(matcher):
-    scores = devset.score(matcher, devset.load())
+    scores = devset.score(Understanding(matcher), devset.load())
     assert scores["n_in_domain"] >= 200
     assert scores["in_domain"] >= 0.97, scores
     assert scores["ood_rejected"] >= 0.90, scores
@@ -34,13 +35,17 @@ def test_issue_examples(matcher, text, intent, cause):
 
 
 def test_red_flag_wins_over_everything_else(matcher):
-    match = matcher.match("tell me about prevention exercises, also my face is drooping")
+    understanding = Understanding(matcher)
+    match = understanding.match("tell me about prevention exercises, also my face is drooping")
     assert match.intent == "emergency" and match.slots["red_flags"] == ["stroke"]
-    assert matcher.match("my leg is cold, pale and really painful").slots["red_flags"] == ["limb_ischaemia"]
+    assert understanding.match("my leg is cold, pale and really painful").slots["red_flags"] == \
+        ["limb_ischaemia"]
+    # The matcher alone no longer knows red flags: the safety stage owns them.
+    assert matcher.match("my face is drooping").intent != "emergency"
 
 
 def test_negated_red_flag_phrase_is_not_an_emergency(matcher):
-    assert matcher.match("my legs are numb but i have no slurred speech").intent != "emergency"
+    assert Understanding(matcher).match("my legs are numb but i have no slurred speech").intent != "emergency"
 
 
 def test_symptom_check_ranks_causes(matcher):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from intents.matcher import default_matcher
+from intents.understand import Understanding
 from tests.speech import pcm16, silence, speak, to_16k
 from voice.language_model import arpa_trigram
 from voice.recognizer import RecognizerError, choose_engine, transcribe_bytes
@@ -90,7 +91,7 @@ def test_sphinx_streams_partials_and_finals_on_spoken_questions(sphinx, tmp_path
 
 def test_sphinx_hears_garbage_when_the_audio_is_mangled(sphinx, tmp_path):
     """Proves the test audio reaches the engine intact: byte order and rate matter."""
-    matcher = default_matcher()
+    matcher = Understanding(default_matcher())
     audio = pcm16(to_16k(speak("my face is drooping", tmp_path / "q.wav"), tmp_path / "q16.wav"))
     assert matcher.match(transcribe_bytes(sphinx, audio)).intent == "emergency"
     swapped = np.frombuffer(audio, dtype=np.int16).byteswap().tobytes()
