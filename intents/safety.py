@@ -49,6 +49,8 @@ _TYPED_NOT_WORDS = {"isnt": "is not", "arent": "are not", "wasnt": "was not", "w
                     "aint": "is not", "cannae": "cannot", "dinnae": "did not", "canna": "cannot"}
 _TYPED_NOT = re.compile(r"\b(" + "|".join(_TYPED_NOT_WORDS) + r")\b")
 _NEGATION_WINDOW = 6
+_FILLERS = frozenset({"all", "really", "just", "so", "like", "very", "a", "bit", "kind", "sort",
+                      "of", "um", "uh", "totally", "completely", "gone", "went", "are", "is"})
 _MIN_MENDABLE = 5
 _MEND_CUTOFF = 88.0
 
@@ -113,15 +115,22 @@ class _Phrase:
         self.negative = any(w in negation or w == "cannot" for w in words)
 
     def match_at(self, tokens: Sequence[str], i: int) -> int:
-        """The end of the match starting at token I, or -1."""
+        """The end of the match starting at token I, or -1. Between the phrase's words a few
+        fillers may stand ("words coming out ALL wrong", "face has gone REALLY droopy")."""
+        j = i
         for k, word in enumerate(self.words):
-            j = i + k
+            skipped = 0
+            while k and j < len(tokens) and tokens[j] in _FILLERS and tokens[j] != word \
+                    and skipped < 2:
+                j += 1
+                skipped += 1
             if j >= len(tokens) or tokens[j] == _BOUNDARY or not _word_matches(word, tokens[j]):
                 return -1
             banned = self.not_next.get(k)
             if banned and j + 1 < len(tokens) and tokens[j + 1] in banned:
                 return -1
-        return i + len(self.words)
+            j += 1
+        return j
 
 
 def _word_matches(pattern: str, token: str) -> bool:
@@ -209,16 +218,24 @@ class SafetyStage:
                                   embedded.score)
         return embedded if _LEVEL_ORDER[embedded.level] > _LEVEL_ORDER[ruled.level] else ruled
 
-    def assess_many(self, texts: Iterable[str]) -> tuple[int, Assessment]:
-        """The most severe verdict over a recogniser's n-best (its index; the first on ties)."""
-        best_index, best = 0, Assessment()
-        for index, text in enumerate(texts):
-            found = self.assess(text)
-            if _LEVEL_ORDER[found.level] > _LEVEL_ORDER[best.level]:
-                best_index, best = index, found
-                if found.alarm:
-                    break
-        return best_index, best
+    def assess_many(self, texts: Sequence[str]) -> tuple[int, Assessment]:
+        """The verdict over a recogniser's n-best, most likely first (and the index it rests on).
+
+        Every transcript is checked. A red flag in the most likely one raises the alarm. One
+        heard only in less likely transcripts rests on words the recogniser was unsure of: when
+        most of the n-best hold it, it is asked about; when only a few do ("fell can I prevent
+        numb legs" under "how can I prevent numb legs"), it is noise and goes no further."""
+        found = [self.assess(text) for text in texts] or [Assessment()]
+        if found[0].level != NONE:
+            return 0, found[0]
+        raised = [i for i, item in enumerate(found) if item.alarm]
+        if raised and len(raised) * 2 > len(found):
+            first = found[raised[0]]
+            return raised[0], Assessment(ASK, first.flag, first.evidence, first.layer, first.score)
+        if raised:
+            _LOGGER.debug("Red flag in %d of %d transcripts only: %s", len(raised), len(found),
+                          [texts[i] for i in raised])
+        return 0, found[0]
 
     def _asks_why(self, text: str) -> bool:
         words = self._prepare(text[:200])

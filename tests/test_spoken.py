@@ -75,12 +75,15 @@ def natural_lines():
 def test_red_flags_said_in_natural_sentences(tmp_path):
     lines = natural_lines()
     records = understand_spoken([line.text for line in lines], tmp_path)
-    caught = [r["intent"] == "emergency" for r, line in zip(records, lines)
+    # Caught: emergency advice, or the safety question that leads there (a red flag heard only in
+    # a less likely transcript is asked about); a question on a harmless line is a false alarm.
+    raised = ("emergency", "safety_question")
+    caught = [r["intent"] in raised for r, line in zip(records, lines)
               if line.intent == "emergency"]
-    alarms = [r["intent"] == "emergency" for r, line in zip(records, lines)
+    alarms = [r["intent"] in raised for r, line in zip(records, lines)
               if line.intent != "emergency"]
     misses = [(line.text, r["transcript"]) for r, line in zip(records, lines)
-              if line.intent == "emergency" and r["intent"] != "emergency"]
+              if line.intent == "emergency" and r["intent"] not in raised]
     # Measured: 38 of 50 caught, 2 of 64 false alarms; 33 of 50 before red flags weighed as
     # much as an intent in the language model and contractions were kept ("can't").
     assert sum(caught) / len(caught) >= NATURAL_RED_FLAG_FLOOR, misses

@@ -66,13 +66,16 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     files = _WavFiles(args.files)
     for path, audio in files:
         transcribe_bytes(recognizer, audio)
-        text, match = understand_best(skill.matcher, recognizer.alternatives(), skill.safety)
+        hypotheses = recognizer.alternatives()
+        text, match = understand_best(skill.matcher, hypotheses)
         skill.reset()
-        reply = skill.respond(text)
+        reply = skill.respond(text, nbest=hypotheses)
         match = reply.match or match
-        record = {"file": str(path), "transcript": text, "intent": match.intent,
+        record = {"file": str(path), "transcript": text, "intent": reply.intent,
                   "slots": match.slots, "confidence": round(match.confidence, 3),
-                  "confirm": match.needs_confirmation, "reply": reply.text}
+                  "confirm": match.needs_confirmation, "reply": reply.text,
+                  "safety": skill.safety.assess_many(hypotheses or [text])[1].to_json(),
+                  "nbest": hypotheses[:5]}
         if args.json:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:

@@ -206,13 +206,13 @@ class Listener:
             if not rest:
                 return
             hypotheses = [rest]
-        text, _ = understand_best(self.skill.matcher, hypotheses, self.skill.safety)
+        text, _ = understand_best(self.skill.matcher, hypotheses)
         trace.mark("matched")
         if not text:
             return
         self.voice.print(f"You said: {text}")
         # Through respond(), like typed text: menus, "pause" in the routine, context.
-        reply = self.skill.respond(text)
+        reply = self.skill.respond(text, nbest=hypotheses)
         trace.mark("replied")
         # Heard while the first sentence is synthesised: understood, or not.
         self._answer(reply, lead="not_understood" if reply.intent == "unknown" else "understood")

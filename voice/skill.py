@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -93,18 +93,22 @@ class Skill:
         """Forget the conversation (each `understand` line stands on its own)."""
         self.ctx = _Context()
 
-    def respond(self, text: str) -> Reply:
-        """The reply to one utterance. Never raises for any string."""
-        reply = self._respond(text)
+    def respond(self, text: str, nbest: Sequence[str] = ()) -> Reply:
+        """The reply to one utterance. Never raises for any string.
+
+        NBEST, the recogniser's transcripts most likely first, are all heard by the safety stage:
+        a red flag in the most likely one raises the alarm, in another one asks its question."""
+        reply = self._respond(text, nbest)
         if self.safety.reduced and not self.ctx.reduced_said:
             self.ctx.reduced_said = True
             notice = self.r.safety_reduced.replace("{number}", self.number)
             reply = replace(reply, text=f"{reply.text} {notice}")
         return reply
 
-    def _respond(self, text: str) -> Reply:
+    def _respond(self, text: str, nbest: Sequence[str]) -> Reply:
         # Safety first: before the length check, the dialogue state or the matcher.
-        found = self.safety.assess(text)
+        heard = list(nbest) if text in nbest else [text, *nbest]
+        found = self.safety.assess_many(heard)[1]
         pending, self.ctx.safety_question = self.ctx.safety_question, None
         if found.alarm:
             return self._alarm(found, text[:MAX_UTTERANCE_CHARS])
@@ -124,7 +128,8 @@ class Skill:
             if answer == NO:
                 text = self.ctx.safety_text  # now answer what they first said
                 norm = normalize(text)
-        elif found.ask:
+        elif found.ask and self.matcher.match(text).intent != "emergency":
+            # (An explicit "call an ambulance" is answered as the emergency it is, not asked.)
             self.ctx.safety_question = found
             self.ctx.safety_text = text
             question = self.kb.red_flag(found.flag).question if found.flag else self.r.safety_question

@@ -1,0 +1,235 @@
+"""The safety stage: red flags however they are said, with negation, time and people; its data
+sets; and a red flag interrupting every dialogue state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intents.matcher import default_matcher
+from intents.safety import (ALARM, ASK, NO, NONE, UNSURE, YES, SafetyStage, classify_answer,
+                            default_safety, read_labelled)
+from knowledge.loader import load_knowledge
+from voice.responses import load_responses
+from voice.skill import MAX_UTTERANCE_CHARS, Skill
+from voice.tts import speakable
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def safety():
+    return default_safety()
+
+
+@pytest.fixture(scope="module")
+def rules_only():
+    return SafetyStage(load_knowledge())
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("my face is drooping", "stroke"),
+    ("my dad's smile has gone all crooked on one side", "stroke"),
+    ("her words are coming out all wrong", "stroke"),
+    ("I suddenly can't see out of my left eye", "stroke"),
+    ("this is the worst headache of my life", "stroke"),
+    ("my left arm and my left leg have gone numb", "stroke"),
+    ("I can't feel anything when I wipe", "cauda_equina"),
+    ("my back is killing me and I can't start to pee", "cauda_equina"),
+    ("the numbness started in my feet and it's climbing up to my knees", "guillain_barre"),
+    ("I slipped on the ice and now my legs are tingling", "injury"),
+    ("my foot has gone purple and cold and really hurts", "limb_ischaemia"),
+    ("I have breast cancer and now my back hurts and my legs are weak", "cord_compression"),
+    ("I'm numb from the waist down", "cord_compression"),
+    ("I'm diabetic and my toe is turning black", "diabetic_foot"),
+    ("after the long flight my calf is swollen, red and hot", "clot"),
+    ("I've got chest pain and I'm coughing up blood", "clot"),
+])
+def test_red_flags_in_everyday_words_raise_the_alarm(rules_only, text, flag):
+    found = rules_only.assess(text)
+    assert found.level == ALARM and found.flag == flag, found
+
+
+@pytest.mark.parametrize("text", [
+    "my face is not drooping",
+    "my face isnt drooping and I can talk fine",
+    "no trouble peeing, no numbness down below",
+    "I didn't fall or bang anything",
+    "my dad had a stroke two years ago",
+    "I hurt my back last year",
+    "what are the signs of a stroke",
+    "can a slipped disc make your legs go numb",
+    "is it my back",
+    "is it my spine",
+    "my back and legs are numb",
+    "why are my legs numb",
+    "my legs are numb right now, what should I do",
+    "my foot went numb from sitting cross legged, it's fine now",
+])
+def test_negated_past_general_and_everyday_lines_raise_nothing(safety, text):
+    assert safety.assess(text).level == NONE, safety.assess(text)
+
+
+def test_a_sign_said_beside_a_denied_one_still_counts(rules_only):
+    found = rules_only.assess("my face isn't drooping but I can't lift my right arm")
+    assert found.level == ALARM and found.flag == "stroke"
+
+
+def test_misspellings_are_mended(rules_only):
+    assert rules_only.assess("his speach is slured").level == ALARM
+    assert rules_only.assess("I'm parlysed from the waist down").level == ALARM
+
+
+def test_the_backstop_adds_but_never_removes(safety, rules_only):
+    for text in ("my face is drooping", "my foot has gone purple and cold and really hurts"):
+        assert rules_only.assess(text).alarm and safety.assess(text).alarm
+    assert safety.has_backstop and not rules_only.has_backstop
+
+
+def test_every_nbest_transcript_is_checked(safety):
+    index, found = safety.assess_many(["my face is drooping", "my face is grouping"])
+    assert found.alarm and index == 0
+    # Most of the less likely transcripts have it: the recogniser was unsure, so ask.
+    nbest = ["i am fine my legs are numb", "i fell my legs are numb", "i fell and my legs are numb"]
+    index, found = safety.assess_many(nbest)
+    assert found.ask and found.flag == "injury" and index == 1
+    # Only one in three: noise, not a question.
+    index, found = safety.assess_many(["how can i prevent numb legs", "fell can i prevent numb legs",
+                                       "how can i i prevent numb legs"])
+    assert found.level == NONE and index == 0
+
+
+def test_a_red_flag_in_less_likely_transcripts_is_asked_about():
+    skill = _skill()
+    nbest = ["i am fine my legs are numb", "i fell my legs are numb", "i fell and my legs are numb"]
+    reply = skill.respond(nbest[0], nbest=nbest)
+    assert reply.intent == "safety_question" and "fall" in reply.text
+    assert _is_emergency(skill.respond("yes"))
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("yes", YES), ("yeah it did", YES), ("I think so", YES), ("no", NO), ("no, it came on slowly", NO),
+    ("it didn't", NO), ("not sure", UNSURE), ("I don't know", UNSURE), ("maybe", UNSURE),
+    ("tell me about sciatica", ""),
+])
+def test_answers_to_a_safety_question(text, answer):
+    assert classify_answer(text) == answer
+
+
+def test_the_number_to_call_is_spoken_digit_by_digit():
+    assert speakable("Call 911 now.") == "Call 9 1 1 now."
+    assert speakable("It lasted 120 minutes.") == "It lasted 120 minutes."
+
+
+# -- the data sets -------------------------------------------------------------------------------
+
+def _figures(stage, name):
+    rows = read_labelled((DATA / name).read_text(encoding="utf-8").splitlines(), name)
+    emergencies = [stage.assess(text) for label, _, text in rows if label == "emergency"]
+    harmless = [stage.assess(text) for label, _, text in rows if label == "harmless"]
+    return (sum(a.alarm for a in emergencies) / len(emergencies),
+            sum(a.level != NONE for a in emergencies) / len(emergencies),
+            sum(a.level != NONE for a in harmless) / len(harmless), len(emergencies), len(harmless))
+
+
+def test_development_set_meets_the_issue_targets(safety):
+    alarm, _, false_alarms, emergencies, harmless = _figures(safety, "safety_dev.tsv")
+    assert emergencies >= 150 and harmless >= 75
+    assert alarm >= 0.95 and false_alarms <= 0.05, (alarm, false_alarms)
+
+
+def test_held_out_set_does_not_get_worse(safety):
+    """Never tuned on. Figures when it was first run: 97.5% alarm at once, 8.75% false alarms
+    (the issue asks at most 5%: not met, reported in the README). This guards against losing
+    ground; it is not the target."""
+    alarm, _, false_alarms, emergencies, harmless = _figures(safety, "safety_heldout.tsv")
+    assert emergencies >= 150 and harmless >= 75
+    assert alarm >= 0.95 and false_alarms <= 0.09, (alarm, false_alarms)
+
+
+# -- every dialogue state ------------------------------------------------------------------------
+
+RED_FLAG = "oh no, my husband's face has dropped on one side"
+
+
+def _skill(safety=None) -> Skill:
+    return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number="999",
+                 clock=lambda: 0.0, safety=safety)
+
+
+def _is_emergency(reply) -> bool:
+    return reply.intent == "emergency" and "Call 999 now" in reply.text and reply.stop_speaking
+
+
+@pytest.mark.parametrize("setup", [
+    [],                                                            # nothing said yet
+    ["my legs are numb right now"],                                # relief step 1
+    ["my legs are numb right now", "next"],                        # step 2
+    ["my legs are numb right now", "next", "next"],                # step 3
+    ["my legs are numb right now", "next", "next", "next"],        # the timed walk
+    ["my legs are numb right now", "next", "next", "next", "next"],  # has the feeling come back?
+    ["my legs are numb right now", "next", "next", "next", "next", "no"],  # its safety questions
+    ["my legs are numb right now", "pause"],                       # the routine paused
+    ["my left leg goes numb and my back hurts"],                   # a symptom question
+    ["my left leg went numb for ten minutes after sitting"],       # diary: a question
+    ["my left leg went numb for ten minutes while sitting this morning"],  # diary: read back
+    ["what is the weather like"],                                  # the menu
+    ["raynaud feet"],                                              # did you mean ...?
+    ["slower"],                                                    # a speech setting changed
+    ["why are my legs numb"],                                      # an offer waiting for yes
+])
+def test_a_red_flag_interrupts_every_state(setup):
+    skill = _skill()
+    for text in setup:
+        skill.respond(text)
+    reply = skill.respond(RED_FLAG)
+    assert _is_emergency(reply), (setup, reply.text)
+    assert skill.ctx.routine is None and skill.ctx.symptoms is None
+
+
+def test_a_red_flag_interrupts_a_safety_question(rules_only):
+    skill = _skill(rules_only)
+    assert skill.respond("my leg suddenly went numb").intent == "safety_question"
+    assert _is_emergency(skill.respond(RED_FLAG))
+
+
+def test_an_over_long_message_with_a_red_flag_gets_emergency_advice():
+    skill = _skill()
+    reply = skill.respond("I want to tell you everything. " * 80 + "Now my face is drooping.")
+    assert len("I want to tell you everything. " * 80) > MAX_UTTERANCE_CHARS
+    assert _is_emergency(reply)
+    assert skill.respond("x " * 1000).usable is False  # no red flag: too long, said so
+
+
+@pytest.mark.parametrize("answer, emergency, lead", [
+    ("yes", True, ""), ("I think so", True, ""), ("not sure", True, "If you're not sure"),
+    ("no, it came on slowly", False, ""),
+])
+def test_unsure_means_ask_and_not_sure_is_never_no(rules_only, answer, emergency, lead):
+    skill = _skill(rules_only)
+    first = skill.respond("my leg suddenly went numb")
+    assert first.intent == "safety_question" and "suddenly" in first.text
+    reply = skill.respond(answer)
+    assert _is_emergency(reply) is emergency, reply.text
+    assert reply.text.startswith(lead)
+    if not emergency:
+        assert reply.intent != "safety_question"
+
+
+def test_not_sure_whether_the_feeling_came_back_leads_to_the_safety_questions():
+    skill = _skill()
+    for text in ["my legs are numb right now", "next", "next", "next", "next"]:
+        skill.respond(text)
+    reply = skill.respond("not sure")
+    assert "a few quick questions" in reply.text
+
+
+def test_a_reduced_safety_net_is_said_once(rules_only):
+    stage = SafetyStage(load_knowledge())
+    stage.reduced = "the embedding model is missing"
+    skill = _skill(stage)
+    first = skill.respond("why are my legs numb")
+    assert "safety check could not start" in first.text
+    assert "safety check could not start" not in skill.respond("repeat").text
+    assert _is_emergency(skill.respond("my face is drooping"))  # the rules still run
