@@ -489,6 +489,8 @@ def build_engines(conv: Converted | None = None, kb=None, only: Iterable[str] | 
                   ) -> tuple[dict[str, Callable[[str], Any]], dict[str, float]]:
     """(name -> utterance -> match, name -> seconds to build) for numb-legs and every peer."""
     from intents.matcher import default_matcher
+    from intents.safety import default_safety
+    from intents.understand import Understanding
     from knowledge.loader import load_knowledge
 
     kb = kb or load_knowledge()
@@ -496,9 +498,11 @@ def build_engines(conv: Converted | None = None, kb=None, only: Iterable[str] | 
     engines: dict[str, Callable[[str], Any]] = {}
     built: dict[str, float] = {}
     start = time.perf_counter()
-    matcher = default_matcher()
+    # numb-legs as the skill first sees an utterance: its safety stage, then its matcher.
+    understanding = Understanding(default_matcher(), default_safety())
+    understanding.safety.has_backstop  # noqa: B018 - wait for the backstop: part of building it
     built["numb-legs"] = time.perf_counter() - start
-    engines["numb-legs"] = matcher.match
+    engines["numb-legs"] = understanding.match
     shared: list[PadaciosoPeer] = []
 
     def padacioso(known: bool) -> PadaciosoPeer:

@@ -31,9 +31,9 @@ from tests.audio_env import virtual_speaker  # noqa: E402
 
 
 def accuracy(path: Path = devset.DEVSET) -> dict[str, float]:
-    from intents.matcher import default_matcher
+    from intents.understand import Understanding
 
-    return devset.score(default_matcher(), devset.load(path))
+    return devset.score(Understanding(), devset.load(path))
 
 
 def matching_speed(count: int = 1000) -> dict[str, float]:
@@ -125,6 +125,7 @@ def collect(quick: bool) -> dict:
     """Every figure of the report. QUICK: fewer samples of each, for development."""
     import latency_budget
     import peers
+    import safety_bench
     import spoken_bench
     import voice_bench
 
@@ -161,6 +162,9 @@ def collect(quick: bool) -> dict:
     del engines
     timed("spoken", spoken_bench.run, 1, 9 if quick else 1, 5 if quick else 4)
     timed("spoken_natural", spoken_bench.natural, 6 if quick else 1)
+    timed("safety_typed", safety_bench.typed)
+    timed("safety_cost", safety_bench.cost, 1 if quick else 3)
+    timed("safety_spoken", safety_bench.spoken, 8 if quick else 1)
     timed("vosk_korean", voice_bench._vosk_korean)  # noqa: SLF001 (its own figure)
     # Quick mode: two turns and one warm start, which is enough to see a regression and keeps
     # `make bench-quick` under two minutes.
@@ -337,6 +341,61 @@ def natural_section(figures: dict) -> list[str]:
     ]
 
 
+def safety_rows(figures: dict) -> list[str]:
+    """The README's safety table (issue 11): development and held-out, typed and spoken."""
+    typed, cost, spoken = (figures.get(k) for k in ("safety_typed", "safety_cost", "safety_spoken"))
+    if not typed:
+        return []
+    dev, held = typed["development"], typed["held-out"]
+    rows = [
+        "| safety stage (issue 11), typed: development / held-out | development | held-out | "
+        "target |",
+        "|---|---|---|---|",
+        f"| emergencies given emergency advice at once ({dev['emergencies']} / "
+        f"{held['emergencies']}) | {_pct(dev['at_once'])} | {_pct(held['at_once'])} | ≥ 95% |",
+        f"| emergencies given advice at once or through one safety question | "
+        f"{_pct(dev['caught'])} | {_pct(held['caught'])} | 100% |",
+        f"| harmless lines given emergency advice or a safety question ({dev['harmless']} / "
+        f"{held['harmless']}) | {_pct(dev['false_alarms'])} | {_pct(held['false_alarms'])} | "
+        "≤ 5% |",
+    ]
+    if spoken:
+        rows.append(
+            f"| spoken (held-out lines, PocketSphinx domain mode, {len(spoken['voices'])} espeak-ng "
+            f"voices): emergencies caught / false alarms | | {_pct(spoken['caught'])} "
+            f"({_pct(spoken['at_once'])} at once) / {_pct(spoken['false_alarms'])} | "
+            "≥ 95% / ≤ 10% |")
+    if cost:
+        rows.append(f"| time the safety stage adds per utterance ({cost['utterances']} lines) | "
+                    f"median {cost['median_ms']:.2f} ms, p95 {cost['p95_ms']:.1f} ms | | "
+                    "p95 ≤ 15 ms |")
+    return rows
+
+
+def safety_section(figures: dict) -> list[str]:
+    """REPORT.md: the safety stage's misses and false alarms, every one listed."""
+    typed, spoken = figures.get("safety_typed"), figures.get("safety_spoken")
+    if not typed:
+        return []
+    lines = ["## Safety stage (issue 11)", "",
+             "Emergencies and harmless near-misses written apart by independent writers "
+             "(`tests/data/safety_dev.tsv`, tuned on; `tests/data/safety_heldout.tsv`, never "
+             "tuned on), each line to a fresh skill (`bench/safety_bench.py`).", "",
+             *safety_rows(figures), ""]
+    for name, result in (*typed.items(), *((("spoken held-out", spoken),) if spoken else ())):
+        misses, alarms = result["misses"], result["alarms"]
+        lines += [f"<details><summary>{name}: {len(misses)} emergencies not given advice at once, "
+                  f"{len(alarms)} false alarms</summary>\n",
+                  *[f"- missed ({item[2]}): [{item[0]}] \"{item[1]}\""
+                    + (f" heard as \"{item[3]}\"" if len(item) > 3 else "") for item in misses],
+                  *[f"- false alarm ({item[2]}): [{item[0]}] \"{item[1]}\""
+                    + (f" heard as \"{item[3]}\"" if len(item) > 3 else "") for item in alarms],
+                  "", "</details>", ""]
+    if spoken:
+        lines += [f"Spoken voices: {', '.join(spoken['voices'])}.", ""]
+    return lines
+
+
 def budget_table(figures: dict) -> list[str]:
     b = figures["budget"]
     rows = ["| stage | median ms | p95 ms |", "|---|---|---|"]
@@ -459,6 +518,8 @@ def readme_section(figures: dict, stamp: str, command: str) -> str:
         f"| peak memory (RSS) while listening | {boot['peak_rss_mb']:.0f} MB | ≤ 200 MB |",
         *other_issue_rows(figures),
         "",
+        *safety_rows(figures),
+        "",
         "Turn latency includes the 400 ms of silence that ends an utterance. The microphone is "
         "an ALSA `file` device fed through a FIFO in real time; the moment a question ends is "
         "known within the pipe's 128 ms. Vosk is measured on the Korean model from PyPI "
@@ -561,6 +622,7 @@ def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
         *spoken_table(figures),
         "",
         *natural_section(figures),
+        *safety_section(figures),
         "## 3. Latency budget of one spoken turn",
         "",
         f"{budget['turns']} of {budget['asked']} turns of the real `numb-legs listen --always-listen "

@@ -98,13 +98,31 @@ def _engines(vosk_every: int) -> list[tuple[str, object, bool, int]]:
     return engines
 
 
+def skill_intent(skill, hypotheses: list[str]) -> str:
+    """What the skill does with a recogniser's n-best, as `understand --wav` does: the safety
+    stage hears every transcript, then the best understood one is answered."""
+    from voice.recognizer import understand_best
+
+    text, _ = understand_best(skill.matcher, hypotheses)
+    skill.reset()
+    return skill.respond(text, nbest=hypotheses).intent if text else "unknown"
+
+
+def bench_skill():
+    from intents.matcher import default_matcher
+    from knowledge.loader import load_knowledge
+    from voice.responses import load_responses
+    from voice.skill import Skill
+
+    return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number="999")
+
+
 def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
         ) -> dict[str, dict[str, dict[str, float]]]:
     """{engine: {condition: {"accuracy", "rtf", "n", "snr_measured"}}}."""
-    from intents.matcher import default_matcher
-    from voice.recognizer import transcribe_bytes, understand_best
+    from voice.recognizer import transcribe_bytes
 
-    matcher = default_matcher()
+    skill = bench_skill()
     todo = clips(voices_per_line, every)
     audio: dict[str | None, list[tuple[bytes, str]]] = {}
     measured: dict[str, float] = {}
@@ -129,7 +147,7 @@ def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
                 decode += time.perf_counter() - start
                 seconds += len(pcm) / 2 / noise.RATE
                 if scored:
-                    right += understand_best(matcher, recognizer.alternatives())[1].intent == intent
+                    right += skill_intent(skill, recognizer.alternatives()) == intent
             figures = {"rtf": decode / seconds, "n": len(used)}
             if scored:
                 figures["accuracy"] = right / len(used)
@@ -147,12 +165,11 @@ def natural(every: int = 1) -> dict[str, float]:
     The same clips in the same order as tests/test_spoken.py's test of them (the recogniser's
     channel normalisation carries from one clip to the next, so order matters).
     """
-    from intents.matcher import default_matcher
     from tests.test_spoken import natural_lines
     from voice.recognizer import transcribe_bytes, understand_best
     from voice.sphinx_engine import SphinxRecognizer
 
-    matcher = default_matcher()
+    skill = bench_skill()
     recognizer = SphinxRecognizer("domain")
     caught, alarms, rejected = [], [], []
     misses: list[tuple[str, str, str]] = []
@@ -162,14 +179,17 @@ def natural(every: int = 1) -> dict[str, float]:
         voice, speed = VOICES[index % len(VOICES)]
         transcribe_bytes(recognizer, noise.read_pcm(clip_file(line.text, voice, speed, None))
                          .tobytes())
-        heard, match = understand_best(matcher, recognizer.alternatives())
-        intent = match.intent
+        hypotheses = recognizer.alternatives()
+        heard, _ = understand_best(skill.matcher, hypotheses)
+        intent = skill_intent(skill, hypotheses)
+        # Caught: emergency advice, or the safety question that leads there (tests/test_spoken).
+        raised = intent in ("emergency", "safety_question")
         if line.intent == "emergency":
-            caught.append(intent == "emergency")
-            if intent != "emergency":
+            caught.append(raised)
+            if not raised:
                 misses.append((line.text, heard, intent))
         else:
-            alarms.append(intent == "emergency")
+            alarms.append(raised)
             rejected.append(intent == "unknown")
     return {"red_flags": len(caught), "caught": sum(caught), "ood": len(alarms),
             "false_alarms": sum(alarms), "rejected": sum(rejected), "misses": misses}

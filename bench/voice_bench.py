@@ -36,12 +36,12 @@ def _spoken_files(tmp: Path) -> list[tuple[Path, str]]:
 
 def spoken_accuracy_and_rtf() -> dict[str, dict[str, float]]:
     """Per engine/mode: intent accuracy on the spoken set and real-time factor of decoding."""
-    from intents.matcher import default_matcher
-    from voice.recognizer import transcribe_bytes, understand_best
+    from spoken_bench import bench_skill, skill_intent
+    from voice.recognizer import transcribe_bytes
     from voice.sphinx_engine import SphinxRecognizer
     from voice.wavio import read_wav
 
-    matcher = default_matcher()
+    skill = bench_skill()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         files = _spoken_files(Path(tmp))
@@ -54,7 +54,7 @@ def spoken_accuracy_and_rtf() -> dict[str, dict[str, float]]:
                 transcribe_bytes(recognizer, pcm)
                 decode += time.perf_counter() - start
                 seconds += len(pcm) / 2 / MIC_RATE
-                right += understand_best(matcher, recognizer.alternatives())[1].intent == intent
+                right += skill_intent(skill, recognizer.alternatives()) == intent
             results[f"PocketSphinx, {mode}"] = {"accuracy": right / len(audio),
                                                "rtf": decode / seconds, "n": len(audio)}
     results.update(_vosk_korean())

@@ -214,6 +214,8 @@ def _session(spec: EmbeddingSpec, source: str, model: bytes) -> ort.InferenceSes
     options.inter_op_num_threads = _THREADS
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Measured here: the optimised session holds about 165 MB whatever the arena and prepacking
+    # settings; only no optimisation at all is leaner (40 MB), and then a sentence takes 60 ms.
     # onnxruntime writes its warnings straight to stderr, around logging; errors still raise.
     options.log_severity_level = 3
     try:

@@ -13,12 +13,13 @@ take away what the rules raised: a frightened person's new wording should not de
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 from functools import lru_cache
 from importlib import resources
 
@@ -49,6 +50,12 @@ _TYPED_NOT_WORDS = {"isnt": "is not", "arent": "are not", "wasnt": "was not", "w
                     "aint": "is not", "cannae": "cannot", "dinnae": "did not", "canna": "cannot"}
 _TYPED_NOT = re.compile(r"\b(" + "|".join(_TYPED_NOT_WORDS) + r")\b")
 _NEGATION_WINDOW = 6
+_YEAR = re.compile(r"^(19[5-9][0-9]|20[0-2][0-9])$")
+_SETTLED = frozenset({"fine", "better", "okay", "ok", "alright", "gone", "normal", "stopped",
+                      "good", "well", "over"})
+_PRESENT_TENSE = frozenset({"is", "are", "am", "cannot", "keeps", "keep", "has", "have", "will",
+                            "does", "do", "now", "today", "currently", "started", "starting",
+                            "getting", "going"})
 _FILLERS = frozenset({"all", "really", "just", "so", "like", "very", "a", "bit", "kind", "sort",
                       "of", "um", "uh", "totally", "completely", "gone", "went", "are", "is"})
 _MIN_MENDABLE = 5
@@ -143,11 +150,24 @@ class SafetyUnavailable(NumbLegsError):
     """The safety stage's data cannot be used."""
 
 
+class Encoder(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Backstop:
+    """The sentence encoder and its bank: one unit-length vector per labelled example."""
+
+    encoder: Encoder
+    vectors: np.ndarray
+    labels: list[tuple[str, str, str]]
+
+
 class SafetyStage:
     """Concept rules plus an optional embedding backstop over the shipped red flags."""
 
-    def __init__(self, kb: KnowledgeBase, encoder: object | None = None,
-                 examples: Sequence[tuple[str, str, str]] | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, backstop: Backstop | Future[Backstop] | None = None,
+                 ) -> None:
         self.kb = kb
         lexicon = kb.safety
         words = lexicon.words
@@ -185,18 +205,36 @@ class SafetyStage:
                                 if len(w) >= _MIN_MENDABLE - 1 and w not in self._negation)
         self._mend = lru_cache(maxsize=8192)(self._mend_uncached)
         self._flags = {flag.id: flag for flag in kb.red_flags}
-        self._encoder = encoder
-        self.reduced = ""  # why the backstop is off, said once to the user; "" when it is on
-        self._bank: np.ndarray | None = None
-        self._bank_labels: list[tuple[str, str, str]] = []
-        if encoder is not None:
-            rows = list(examples if examples is not None else load_examples())
-            self._bank_labels = rows
-            self._bank = encoder.encode([text for _, _, text in rows])  # type: ignore[attr-defined]
+        # The backstop may still be loading (a Future): the rules never wait for it, and the
+        # backstop is waited for only when an utterance needs it.
+        self._pending = backstop if isinstance(backstop, Future) else None
+        self._backstop = backstop if isinstance(backstop, Backstop) else None
+        self._reduced = ""
 
     @property
     def has_backstop(self) -> bool:
-        return self._encoder is not None
+        return self._load() is not None
+
+    @property
+    def reduced(self) -> str:
+        """Why the backstop is off (said once to the user), "" while it is on or still loading."""
+        if self._pending is not None and self._pending.done():
+            self._load()
+        return self._reduced
+
+    @reduced.setter
+    def reduced(self, reason: str) -> None:
+        self._reduced = reason
+
+    def _load(self) -> Backstop | None:
+        if self._pending is not None:
+            try:
+                self._backstop = self._pending.result()
+            except NumbLegsError as error:
+                _LOGGER.warning("Safety backstop off: %s", error)
+                self._reduced = str(error)
+            self._pending = None
+        return self._backstop
 
     # -- public -------------------------------------------------------------------------------
 
@@ -206,7 +244,7 @@ class SafetyStage:
         # The backstop reads meaning, not negation or time: it speaks only where a symptom is
         # actually said (not denied, not long past), so "I can feel everything when I wipe"
         # never borrows the alarm of "I can't feel anything when I wipe".
-        if ruled.alarm or self._encoder is None or not signs or harmless:
+        if ruled.alarm or not signs or harmless or self._load() is None:
             return ruled
         embedded = self.backstop(text)
         if embedded.level != NONE and self._asks_why(text):
@@ -280,11 +318,12 @@ class SafetyStage:
 
     def backstop(self, text: str) -> Assessment:
         """The embedding layer alone: nearest examples in the bank."""
-        if self._encoder is None or self._bank is None:
+        backstop = self._load()
+        if backstop is None:
             return Assessment()
-        query = self._encoder.encode([text[:2000]])[0]  # type: ignore[attr-defined]
-        sims = self._bank @ query
-        labels = self._bank_labels
+        query = backstop.encoder.encode([text[:2000]])[0]
+        sims = backstop.vectors @ query
+        labels = backstop.labels
         emergency = np.array([label == "emergency" for label, _, _ in labels])
         best_e = int(np.argmax(np.where(emergency, sims, -2.0)))
         best_h = int(np.argmax(np.where(emergency, -2.0, sims)))
@@ -341,7 +380,17 @@ class SafetyStage:
         sentence_of = _clauses(tokens, [])
         cues = self._negation_cues(tokens, negative_spans)
         past = self._clauses_with(tokens, clause_of, ("remote_past", "treated"))
+        past.update(clause_of[i] for i, token in enumerate(tokens) if _YEAR.match(token))
         present = self._clauses_with(tokens, clause_of, ("present",))
+        # "...it's better now": a "now" that closes a story about the past is not the present.
+        present -= {clause_of[i] for i, token in enumerate(tokens)
+                    if token == "now" and i and tokens[i - 1] in _SETTLED}
+        # An utterance that tells of the past ("had Bell's palsy two years ago, one side of my
+        # face drooped") is past in every clause that has no present tense of its own.
+        if past:
+            past.update(c for c in set(clause_of) if c not in present and
+                        not any(token in _PRESENT_TENSE for token, k in zip(tokens, clause_of)
+                                if k == c))
         generic = self._general_sentences(tokens, sentence_of)
         hypothetical_from = self._hypothetical_starts(tokens, clause_of)
         live = []
@@ -497,7 +546,8 @@ def classify_answer(text: str) -> str:
 
 
 def default_safety() -> SafetyStage:
-    """The safety stage over the shipped data, with the backstop when its model loads."""
+    """The safety stage over the shipped data (one per process), with the backstop when its
+    model loads."""
     return _default_safety()
 
 
@@ -505,17 +555,20 @@ def default_safety() -> SafetyStage:
 def _default_safety() -> SafetyStage:
     from knowledge.loader import load_knowledge
 
-    from .embedding import EmbeddingUnavailable, default_encoder
+    # The model loads on another thread while the rest of the assistant starts: start-up does
+    # not wait for it, only the first utterance that needs it does (if it comes that soon).
+    future = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety").submit(load_backstop)
+    return SafetyStage(load_knowledge(), future)
 
-    kb = load_knowledge()
-    try:
-        encoder = _CachedBank(default_encoder())
-    except EmbeddingUnavailable as error:
-        _LOGGER.warning("Safety backstop off: %s", error)
-        stage = SafetyStage(kb)
-        stage.reduced = str(error)
-        return stage
-    return SafetyStage(kb, encoder, bank_examples())
+
+def load_backstop() -> Backstop:
+    """The shipped model and bank; raises a NumbLegsError naming what to reinstall."""
+    from .embedding import default_encoder
+    from .safety_bank import bank_vectors
+
+    encoder = default_encoder()
+    rows = bank_examples()
+    return Backstop(encoder, bank_vectors(encoder, rows), rows)
 
 
 def bank_examples() -> list[tuple[str, str, str]]:
@@ -555,28 +608,6 @@ def _one_sentence(template: str, pick: int) -> str:
     for slot, example in _SLOT_EXAMPLES.items():
         template = template.replace(slot, example)
     return template
-
-
-class _CachedBank:
-    """An encoder whose first (bank-sized) call is kept on disk: encoding the bank takes about a
-    second, loading it a millisecond."""
-
-    def __init__(self, encoder: object) -> None:
-        self._encoder = encoder
-        self._first = True
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not self._first or len(texts) < 2:
-            return self._encoder.encode(texts)  # type: ignore[attr-defined]
-        self._first = False
-        from .cache import cached
-        from .embedding import load_spec
-
-        digest = hashlib.sha256("\n".join(texts).encode())
-        digest.update(load_spec().weights.sha256.encode())
-        return cached(f"safety-bank-{digest.hexdigest()[:16]}",
-                      lambda: self._encoder.encode(texts))  # type: ignore[attr-defined]
-
 
 
 def load_examples() -> list[tuple[str, str, str]]:

@@ -1,0 +1,127 @@
+"""The safety stage's figures (issue 11): emergencies and false alarms on the development and
+held-out safety sets, typed through the whole skill and spoken through PocketSphinx by four
+espeak-ng voices; and what the stage costs per utterance.
+
+Typed: each line goes to a fresh Skill. An emergency line counts as caught at once when the reply
+is emergency advice; as caught through a question when the reply is the safety question and "yes"
+to it gets emergency advice. A harmless line with either is a false alarm.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+SETS = {"development": ROOT / "tests" / "data" / "safety_dev.tsv",
+        "held-out": ROOT / "tests" / "data" / "safety_heldout.tsv"}
+# Four espeak-ng voices, not only Klatt: two plain variants, a Klatt one and a female British one.
+SPOKEN_VOICES = (("en-us", 150), ("en-gb+f3", 140), ("en-us+klatt4", 130), ("en-us+m7", 160))
+
+
+def _lines(path: Path) -> list[tuple[str, str, str]]:
+    from intents.safety import read_labelled
+
+    return read_labelled(path.read_text(encoding="utf-8").splitlines(), str(path.name))
+
+
+def _skill():
+    from intents.matcher import default_matcher
+    from knowledge.loader import load_knowledge
+    from voice.responses import load_responses
+    from voice.skill import Skill
+
+    return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number="999",
+                 clock=lambda: 0.0)
+
+
+def _outcome(skill, text: str, nbest: list[str] | None = None) -> str:
+    """'alarm', 'asked' (a question whose yes is an emergency), 'asked-no-alarm' or 'none'."""
+    skill.reset()
+    reply = skill.respond(text, nbest=nbest or ())
+    if reply.intent == "emergency":
+        return "alarm"
+    if reply.intent == "safety_question":
+        return "asked" if skill.respond("yes").intent == "emergency" else "asked-no-alarm"
+    return "none"
+
+
+def _score(rows: list[tuple[str, str, str]], outcomes: list[str]) -> dict:
+    emergencies = [(row, o) for row, o in zip(rows, outcomes) if row[0] == "emergency"]
+    harmless = [(row, o) for row, o in zip(rows, outcomes) if row[0] == "harmless"]
+    return {
+        "emergencies": len(emergencies), "harmless": len(harmless),
+        "at_once": sum(o == "alarm" for _, o in emergencies) / max(1, len(emergencies)),
+        "caught": sum(o in ("alarm", "asked") for _, o in emergencies) / max(1, len(emergencies)),
+        "false_alarms": sum(o != "none" for _, o in harmless) / max(1, len(harmless)),
+        "misses": [(row[1], row[2], o) for row, o in emergencies if o != "alarm"],
+        "alarms": [(row[1], row[2], o) for row, o in harmless if o != "none"],
+    }
+
+
+def typed() -> dict[str, dict]:
+    skill = _skill()
+    results = {}
+    for name, path in SETS.items():
+        rows = _lines(path)
+        results[name] = _score(rows, [_outcome(skill, text) for _, _, text in rows])
+    return results
+
+
+def cost(repeats: int = 3) -> dict[str, float]:
+    """Time the safety stage adds per utterance (its backstop loaded), over every line of both
+    sets and the intent development set: median and p95 in ms."""
+    from intents.safety import default_safety
+    from tests import devset
+
+    safety = default_safety()
+    safety.assess("warm up: my legs are numb")
+    texts = [text for path in SETS.values() for _, _, text in _lines(path)]
+    texts += [line.text for line in devset.load()]
+    times = []
+    for _ in range(repeats):
+        for text in texts:
+            start = time.perf_counter()
+            safety.assess(text)
+            times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {"median_ms": statistics.median(times), "p95_ms": times[int(0.95 * len(times)) - 1],
+            "utterances": len(texts)}
+
+
+def spoken(every: int = 1) -> dict:
+    """The held-out lines read aloud by four espeak-ng voices in turn, through PocketSphinx's
+    domain mode and the skill, with every n-best transcript heard by the safety stage."""
+    import noise
+    from spoken_bench import clip_file
+    from voice.recognizer import transcribe_bytes, understand_best
+    from voice.sphinx_engine import SphinxRecognizer
+
+    skill = _skill()
+    recognizer = SphinxRecognizer("domain")
+    rows = _lines(SETS["held-out"])[::every]
+    outcomes, heard_as = [], []
+    for index, (_, _, text) in enumerate(rows):
+        voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
+        transcribe_bytes(recognizer, noise.read_pcm(clip_file(text, voice, speed, None)).tobytes())
+        hypotheses = recognizer.alternatives()
+        heard, _ = understand_best(skill.matcher, hypotheses)
+        heard_as.append(heard)
+        outcomes.append(_outcome(skill, heard, hypotheses) if heard else "none")
+    result = _score(rows, outcomes)
+    by_text = dict(zip((text for _, _, text in rows), heard_as))
+    result["misses"] = [(c, t, o, by_text[t]) for c, t, o in result["misses"]]
+    result["alarms"] = [(c, t, o, by_text[t]) for c, t, o in result["alarms"]]
+    result["voices"] = [f"{v} at {s} wpm" for v, s in SPOKEN_VOICES]
+    return result
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps({"typed": typed(), "cost": cost(1)}, indent=1)[:4000])
