@@ -100,6 +100,9 @@ def tree_of(template: str) -> Sequence:
     return normalised(parse(template))
 
 
+PEER_CONCEPT_WORDS = 3
+
+
 def convert(intent_set=None, kb=None) -> Converted:
     """The shipped intents and knowledge base (or the given ones) in the neutral form."""
     from intents.loader import load_intents
@@ -122,12 +125,16 @@ def convert(intent_set=None, kb=None) -> Converted:
                 continue
             # A concept rule is a word rule whose groups are the concepts' lay words (prefix
             # marks and "not followed by" marks dropped: no peer syntax says them).
+            # Each concept gives its first PEER_CONCEPT_WORDS words (the data lists the most
+            # usual first): with all of them, padacioso's regular expressions grow past 7 GB.
             groups = tuple(tuple(dict.fromkeys(
                 " ".join(peer_words(" ".join(w.rstrip("*") for w in phrase.split()
                                              if not w.startswith("-"))))
-                for phrase in words_of[name])) for name in rule.concepts)
+                for phrase in words_of[name][:PEER_CONCEPT_WORDS])) for name in rule.concepts)
             cues.append(CueRule(groups))
             weak += rule.weak or rule.near
+    notes.append(f"each red-flag concept gives the peers its first {PEER_CONCEPT_WORDS} lay words "
+                 "of the ones numb-legs knows (more make padacioso's patterns too large to build)")
     notes.append(f"{weak} of {len(cues)} red-flag concept rules need words close together or stay "
                  "quiet when numbness is explained as harmless; no peer syntax can say that: "
                  "converted without it, so peers may raise more false alarms")

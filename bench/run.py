@@ -164,7 +164,7 @@ def collect(quick: bool) -> dict:
     timed("spoken_natural", spoken_bench.natural, 6 if quick else 1)
     timed("safety_typed", safety_bench.typed)
     timed("safety_cost", safety_bench.cost, 1 if quick else 3)
-    timed("safety_spoken", safety_bench.spoken, 8 if quick else 1)
+    timed("safety_spoken", safety_bench.spoken, 16 if quick else 1)
     timed("vosk_korean", voice_bench._vosk_korean)  # noqa: SLF001 (its own figure)
     # Quick mode: two turns and one warm start, which is enough to see a regression and keeps
     # `make bench-quick` under two minutes.
