@@ -91,3 +91,25 @@ def test_ranking_follows_the_described_features():
     assert rank_causes(kb, ["after_sitting"])[0].cause.id == "poor_circulation"
     # Nothing known: the most common cause first.
     assert rank_causes(kb, [])[0].cause.id == "poor_circulation"
+
+
+def test_the_content_faults_of_the_safety_audit_stay_fixed():
+    """Issue 11's content audit: each fault, checked in the shipped text."""
+    kb = load_knowledge()
+    assert not kb.see_doctor_soon.advice.lower().startswith("this does not sound like an emergency")
+    tia = kb.cause("microstroke")
+    assert "emergency" in tia.action.lower() and "even if it is passing" in tia.action
+    assert "rare" not in kb.cause("raynaud").explanation.replace("call it rare", "").lower()
+    assert "arthritis" not in kb.cause("rheumatoid_arthritis").aliases
+    assert {"spondylosis", "degenerative disc disease"} & set(kb.cause("osteochondrosis").aliases)
+    assert {"blood_tests", "spine_mri"} <= {t.id for t in kb.diagnosis.tests}
+    for tip in kb.prevention.vessels:
+        assert "Rayno" in tip.say and "diabetes" in tip.say, tip.say
+    assert "clot" in kb.cause("atherosclerosis").action + kb.cause("atherosclerosis").signs
+    assert "feet every day" in kb.cause("neuropathy").action
+
+
+def test_help_says_to_call():
+    from voice.responses import load_responses
+
+    assert "call your emergency number" in load_responses().help
