@@ -78,8 +78,7 @@ class EmbeddingSpec:
         """Check the parsed data file, naming the file and key of any problem."""
         root = Node(label, data)
         root.reject_unknown({"schema_version", "dim", "max_tokens", "weights", "tokenizer"})
-        if root.get("schema_version").value != 1:
-            raise root.get("schema_version").fail("must be 1")
+        root.require_version(1)
         return cls(weights=PackagedFile.from_node(root.get("weights")),
                    tokenizer=PackagedFile.from_node(root.get("tokenizer")),
                    dim=root.get("dim").integer(1, 4096),

@@ -59,8 +59,7 @@ def _words_of(word: str) -> tuple[str, ...]:
 def intents_from_dict(label: str, data: dict[str, Any]) -> IntentSet:
     root = Node(label, data)
     root.reject_unknown({"schema_version", "thresholds", "intents"})
-    if root.get("schema_version").value != 1:
-        raise root.get("schema_version").fail("must be 1")
+    root.require_version(1)
     bands = root.get("thresholds")
     accept = _fraction(bands.get("accept"))
     confirm = _fraction(bands.get("confirm"))

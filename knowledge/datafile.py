@@ -63,6 +63,12 @@ class Node:
         self.value = value
         self.path = path
 
+    def require_version(self, expected: int = 1) -> None:
+        """Fail unless this table's ``schema_version`` is EXPECTED."""
+        version = self.get("schema_version")
+        if version.value != expected:
+            raise version.fail(f"must be {expected}, not {version.value!r}")
+
     def fail(self, problem: str) -> DataFileError:
         """Return (not raise) an error about this node, so callers write ``raise node.fail(...)``."""
         return DataFileError(self.file, self.path or "(top level)", problem)

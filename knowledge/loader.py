@@ -59,10 +59,8 @@ def knowledge_from_dict(label: str, data: dict[str, Any], flags: Node) -> Knowle
     root.reject_unknown({"schema_version", "disclaimer", "overview", "features", "causes", "relief",
                          "diagnosis", "prevention", "see_doctor_soon"})
     flags.reject_unknown({"schema_version", "words", "concepts", "red_flags"})
-    for node in (root, flags):
-        version = node.get("schema_version")
-        if version.value != 1:
-            raise version.fail(f"must be 1, not {version.value!r}")
+    root.require_version(1)
+    flags.require_version(1)
     features = _features(root.get("features"))
     feature_ids = {feature.id for feature in features}
     lexicon = _lexicon(flags)

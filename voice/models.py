@@ -143,9 +143,7 @@ def catalog_from_dict(label: str, data: dict[str, Any]) -> ModelCatalog:
     """Validate DATA (read from LABEL) and build the catalog."""
     root = Node(label, data)
     root.reject_unknown({"schema_version", "default", "models"})
-    version = root.get("schema_version")
-    if version.value != 1:
-        raise version.fail(f"must be 1, not {version.value!r}")
+    root.require_version(1)
     entries: list[ModelEntry] = []
     for item in root.get("models").list(min_len=1):
         item.reject_unknown({"name", "language", "url", "size", "sha256", "md5", "licence",

@@ -104,9 +104,7 @@ def emergency_numbers_from_dict(label: str, data: dict[str, Any]) -> EmergencyNu
     """Validate DATA (read from LABEL) and build the table of emergency numbers."""
     root = Node(label, data)
     root.reject_unknown({"schema_version", "default", "territories"})
-    version = root.get("schema_version")
-    if version.value != 1:
-        raise version.fail(f"must be 1, not {version.value!r}")
+    root.require_version(1)
     territories = {}
     for key, node in root.get("territories").items():
         if not _TERRITORY.match(key):
