@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 from functools import lru_cache
 from importlib import resources
@@ -161,6 +161,12 @@ class Backstop:
     encoder: Encoder
     vectors: np.ndarray
     labels: list[tuple[str, str, str]]
+    # True for each red-flag example (the rest are near-misses and everyday questions).
+    emergency: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "emergency",
+                           np.array([label == "emergency" for label, _, _ in self.labels]))
 
 
 class SafetyStage:
@@ -230,9 +236,10 @@ class SafetyStage:
         if self._pending is not None:
             try:
                 self._backstop = self._pending.result()
-            except NumbLegsError as error:
+            # Whatever went wrong while loading, the rules go on: the stage never raises.
+            except Exception as error:  # noqa: BLE001
                 _LOGGER.warning("Safety backstop off: %s", error)
-                self._reduced = str(error)
+                self._reduced = str(error) or type(error).__name__
             self._pending = None
         return self._backstop
 
@@ -279,9 +286,6 @@ class SafetyStage:
         words = self._prepare(text[:200])
         return any(tuple(words[:len(s)]) == s for s in self._lists["generic_start"])
 
-    def flag(self, flag_id: str) -> RedFlag:
-        return self._flags[flag_id]
-
     def rules(self, text: str) -> Assessment:
         """The concept rules alone."""
         return self._rules(text)[0]
@@ -298,7 +302,7 @@ class SafetyStage:
             where.setdefault(item.concept, []).append(item.start)
         harmless = any(self._kinds[c] == "harmless" for c in present)
         best: tuple[int, int, RedFlag, Rule] | None = None
-        for order, flag in enumerate(self.kb.red_flags):
+        for flag in self.kb.red_flags:
             for rule in flag.rules:
                 if not all(c in present for c in rule.concepts):
                     continue
@@ -323,8 +327,7 @@ class SafetyStage:
             return Assessment()
         query = backstop.encoder.encode([text[:2000]])[0]
         sims = backstop.vectors @ query
-        labels = backstop.labels
-        emergency = np.array([label == "emergency" for label, _, _ in labels])
+        labels, emergency = backstop.labels, backstop.emergency
         best_e = int(np.argmax(np.where(emergency, sims, -2.0)))
         best_h = int(np.argmax(np.where(emergency, -2.0, sims)))
         top = np.argsort(-sims)[:EMBED_K]
@@ -563,8 +566,12 @@ def _default_safety() -> SafetyStage:
 
 def load_backstop() -> Backstop:
     """The shipped model and bank; raises a NumbLegsError naming what to reinstall."""
-    from .embedding import default_encoder
-    from .safety_bank import bank_vectors
+    try:
+        from .embedding import default_encoder
+        from .safety_bank import bank_vectors
+    except ImportError as error:
+        raise SafetyUnavailable(f"The sentence-embedding runtime is not installed ({error}); "
+                                "reinstall numb-legs with make setup.") from error
 
     encoder = default_encoder()
     rows = bank_examples()

@@ -267,14 +267,14 @@ def _understand(skill, args: argparse.Namespace, out: TextIO) -> int:
             status = EXIT_BAD_INPUT
         if args.json:
             record = {"text": text,
-                      "intent": match.intent if match else "unknown",
+                      "intent": reply.intent,
                       "slots": match.slots if match else {},
                       "confidence": round(match.confidence, 3) if match else 0.0,
                       "confirm": bool(match and match.needs_confirmation),
                       "reply": reply.text}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            intent = match.intent if match else "unknown"
+            intent = reply.intent
             confidence = f"{match.confidence:.2f}" if match else "0.00"
             out.write(f"{intent} ({confidence}) {json.dumps(match.slots) if match and match.slots else ''}"
                       .rstrip() + f"\n  {reply.text}\n")
