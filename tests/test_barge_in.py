@@ -86,3 +86,37 @@ def test_spoken_routine_with_barge_in(tmp_path):
     assert "Traceback" not in stderr, stderr
     # Barge-in only cut the speech: "stop" was not taken as "stop the routine".
     assert "I've stopped" not in run.stdout, run.stdout
+
+
+@pytest.mark.audio
+def test_a_red_flag_said_over_an_answer_cuts_it_and_gets_emergency_advice(tmp_path):
+    """No wake phrase, no "stop": a red flag said while the assistant speaks is heard at once."""
+    say = {name: _spoken(text, tmp_path, name) for name, text in {
+        "start": "hey numb legs", "question": "why are my legs numb",
+        "flag": "my face is drooping"}.items()}
+    run = ListenRun(tmp_path, None, [*ASSISTANT, "--emergency-number", "999", "listen"],
+                    pace_speaker=True)
+    try:
+        assert run.wait_for("numb-legs is ready", timeout=60), run.stdout
+        question = run.say(say["start"] + silence(0.3) + say["question"])
+        assert question.done.wait(10)
+        began = run.first_sound_after(question.ended_at, timeout=15)
+        assert began is not None, f"no sound from the speaker:\n{run.stdout}"
+        time.sleep(max(0.0, began + 2.0 - time.monotonic()))  # well into a long answer
+        run.say(say["flag"])
+        assert run.wait_for("Call 999 now", timeout=20), run.stdout
+    finally:
+        stderr = run.stop()
+    assert "Traceback" not in stderr, stderr
+
+
+def test_the_assistant_s_own_emergency_advice_heard_back_is_not_a_new_red_flag():
+    """Echo guard: the reply being said, heard back through the microphone, is not a barge-in."""
+    from voice.listen import _ECHO_SIMILARITY
+    from rapidfuzz import fuzz
+    from intents.normalize import normalize
+
+    saying = "Call 999 now. This may be a stroke, and every minute matters."
+    heard = "this may be a stroke and every minute matters"
+    assert fuzz.partial_ratio(normalize(heard), normalize(saying)) >= _ECHO_SIMILARITY
+    assert fuzz.partial_ratio(normalize("my face is drooping"), normalize(saying)) < _ECHO_SIMILARITY

@@ -21,6 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, TextIO
 
+from rapidfuzz import fuzz
+
+from intents.normalize import normalize
+
 from .app import Voice
 from .audio_in import AudioSource
 from .audio_out import AudioDeviceError
@@ -32,6 +36,9 @@ from .skill import Reply, Skill
 from . import trace
 
 _LOGGER = logging.getLogger(__name__)
+# A red flag heard while speaking that matches the reply being said this closely (rapidfuzz
+# partial ratio) is the assistant's own voice coming back through the microphone.
+_ECHO_SIMILARITY = 80
 
 DEFAULT_WAKE_PHRASE = "hey numb legs"
 FOLLOW_UP_S = 8.0
@@ -252,7 +259,7 @@ class Listener:
         sound = earcon(lead) if lead and self.options.earcons else None
         if self.options.barge_in and self._chunks is not None and self.voice.speaker.available:
             self.voice.deliver(reply, wait=False, lead=sound)
-            self._listen_while_speaking()
+            self._listen_while_speaking(reply.text)
             return
         # The microphone is paused while speaking: the assistant must not hear itself.
         source = self._source
@@ -266,11 +273,13 @@ class Listener:
             if resume:
                 resume()
 
-    def _listen_while_speaking(self) -> None:
-        """Until the speech ends: cut it short if the person says "stop" or the wake phrase.
+    def _listen_while_speaking(self, saying: str = "") -> None:
+        """Until the speech ends: cut it short if the person says "stop", the wake phrase, or a
+        red flag ("my face is drooping" needs no wake phrase, whatever is being said).
 
         Anything else heard meanwhile is dropped, as it was when the microphone was paused: it
-        may be the assistant's own voice coming back through the microphone.
+        may be the assistant's own voice coming back through the microphone. So is a red flag
+        that is only the assistant's own words (SAYING, its current reply) heard back.
         """
         if self._chunks is None:
             return
@@ -291,6 +300,11 @@ class Listener:
                         and self._barge.interrupts(hypotheses[0]):
                     self._cut_short()  # the partial result missed it; the final did not
                     cut = True
+                elif not cut and hypotheses and self._red_flag(hypotheses, saying):
+                    _LOGGER.debug("Red flag said over the speech: %r", hypotheses[0])
+                    self._cut_short()
+                    self._interrupted = hypotheses
+                    return
                 if cut:
                     self._interrupted = hypotheses
                     return
@@ -299,6 +313,13 @@ class Listener:
                 _LOGGER.debug("Barge-in on %r", fed.partial)
                 self._cut_short()
                 cut = True
+
+    def _red_flag(self, hypotheses: list[str], saying: str) -> bool:
+        """True when HYPOTHESES raise the safety alarm and are not SAYING heard back."""
+        if not self.skill.safety.assess_many(hypotheses)[1].alarm:
+            return False
+        echo = fuzz.partial_ratio(normalize(hypotheses[0]), normalize(saying)) if saying else 0
+        return echo < _ECHO_SIMILARITY
 
     def _cut_short(self) -> None:
         self.voice.stop()
