@@ -42,6 +42,10 @@ MAX_CHARS = 20_000
 _BOUNDARY = "|"
 _CLAUSE_BREAK = re.compile(r"[.!?;:,()\[\]\n\r\t\u2014\u2013\"]+|\s-\s")
 _POSSESSIVE = re.compile(r"'s\b")
+# "my foot's gone pale": 's before these words is "is" or "has", not a possessive.
+_IS_NOT_POSSESSIVE = re.compile(r"(?<=[a-z])['\u2019]s (?=(?:gone|been|got|getting|going|not|all|"
+                                r"really|very|completely|totally|so|just|turned|started|now|still|"
+                                r"numb|weak|cold|swollen|drooping|dropped|slurred)\b)")
 # Typed without the apostrophe ("isnt", "couldnt"): a negation all the same.
 _TYPED_NOT_WORDS = {"isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
                     "doesnt": "does not", "didnt": "did not", "dont": "do not", "cant": "cannot",
@@ -209,6 +213,9 @@ class SafetyStage:
                          if not w.endswith("*") and not w.startswith("-")}
         self._mendable = sorted(w for w in concept_words
                                 if len(w) >= _MIN_MENDABLE - 1 and w not in self._negation)
+        # Words people really wrote in the examples are words, not misspellings: "driving" must
+        # never be mended into "diving".
+        self._vocabulary |= _example_words()
         self._mend = lru_cache(maxsize=8192)(self._mend_uncached)
         self._flags = {flag.id: flag for flag in kb.red_flags}
         # The backstop may still be loading (a Future): the rules never wait for it, and the
@@ -389,8 +396,8 @@ class SafetyStage:
         present -= {clause_of[i] for i, token in enumerate(tokens)
                     if token == "now" and i and tokens[i - 1] in _SETTLED}
         # An utterance that tells of the past ("had Bell's palsy two years ago, one side of my
-        # face drooped") is past in every clause that has no present tense of its own.
-        if past:
+        # face drooped") and says nothing of now is past in every clause without a present tense.
+        if past and not present:
             past.update(c for c in set(clause_of) if c not in present and
                         not any(token in _PRESENT_TENSE for token, k in zip(tokens, clause_of)
                                 if k == c))
@@ -429,8 +436,8 @@ class SafetyStage:
                 cues.append(i)
         for phrase in self._lists["negation"]:
             if len(phrase) > 1:
-                cues.extend(i + len(phrase) - 1 for i in _occurrences(tokens, phrase)
-                            if i not in inside)
+                # At its first word, so that it covers its own last one ("nearly FELL").
+                cues.extend(i for i in _occurrences(tokens, phrase) if i not in inside)
         return cues
 
     def _clauses_with(self, tokens: list[str], clause_of: list[int],
@@ -486,6 +493,12 @@ def _close(concepts: Sequence[str], where: dict[str, list[int]]) -> bool:
     return any(abs(p - anchor) <= _NEAR for anchor in where[first] for p in where[second])
 
 
+@lru_cache(maxsize=1)
+def _example_words() -> frozenset[str]:
+    return frozenset(word for _, _, text in load_examples() for word in _tokens(text)
+                     if word != _BOUNDARY)
+
+
 def _tokens(text: str, keep_marks: bool = False) -> list[str]:
     """Words in comparable form, with "|" where punctuation ended a clause."""
     text = unicodedata.normalize("NFKC", text)
@@ -495,6 +508,7 @@ def _tokens(text: str, keep_marks: bool = False) -> list[str]:
     out: list[str] = []
     for piece in pieces:
         piece = _TYPED_NOT.sub(lambda m: _TYPED_NOT_WORDS[m.group(1)], piece.lower())
+        piece = _IS_NOT_POSSESSIVE.sub(" is ", piece)
         words = _POSSESSIVE.sub("", normalize(piece, keep_fillers=True, stem=False))
         words = words.replace("'", "").split()
         if words:

@@ -140,12 +140,13 @@ def test_development_set_meets_the_issue_targets(safety):
 
 
 def test_held_out_set_does_not_get_worse(safety):
-    """Never tuned on. Figures when it was first run: 97.5% alarm at once, 8.75% false alarms
-    (the issue asks at most 5%: not met, reported in the README). This guards against losing
-    ground; it is not the target."""
+    """Never tuned on. When it was first run: 97.5% alarm at once, 8.75% false alarms; with the
+    lexicon widened from the examples and the development set: 100% and 6.25% (5 of 80; the
+    issue asks at most 5%: not met, said in the README). This guards against losing ground; it
+    is not the target."""
     alarm, _, false_alarms, emergencies, harmless = _figures(safety, "safety_heldout.tsv")
     assert emergencies >= 150 and harmless >= 75
-    assert alarm >= 0.95 and false_alarms <= 0.09, (alarm, false_alarms)
+    assert alarm >= 0.95 and false_alarms <= 0.07, (alarm, false_alarms)
 
 
 # -- every dialogue state ------------------------------------------------------------------------
