@@ -185,6 +185,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         from .cli_voice import prepare_listening
 
         prepare_listening(args)  # the speech model builds while the skill does
+    # The safety backstop's model loads on its own thread while the matcher loads here (after
+    # the fork above: a process must not fork while another of its threads holds a lock).
+    from intents.safety import default_safety
+
+    default_safety()
     skill = build_skill(args.emergency_number or saved.emergency_number)
     if command == "understand" and args.wav:
         from .cli_voice import understand_wav

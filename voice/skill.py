@@ -2,9 +2,9 @@
 
 Red flags win over everything: the safety stage (intents/safety.py) hears every utterance first,
 in every dialogue state, even one too long to answer. When it is unsure it asks one question, and
-only a clear "no" lets the conversation go on ("not sure" is never taken as no). Confidence drives the turn: a clear
-match is answered, a middling one is confirmed ("Did you mean ...?"), and no match gets a menu of
-three topics, never a shrug. The "I'm not a doctor" notice is said once per conversation.
+only a clear "no" lets the conversation go on ("not sure" is never taken as no). Confidence
+drives the turn: a clear match is answered, a middling one is confirmed ("Did you mean ...?"),
+and no match gets a menu of three topics, never a shrug. The "I'm not a doctor" notice is said once per conversation.
 """
 
 from __future__ import annotations
@@ -128,7 +128,8 @@ class Skill:
             if answer == NO:
                 text = self.ctx.safety_text  # now answer what they first said
                 norm = normalize(text)
-        elif found.ask and self.matcher.match(text).intent != "emergency":
+        match = self.matcher.match(text)
+        if pending is None and found.ask and match.intent != "emergency":
             # (An explicit "call an ambulance" is answered as the emergency it is, not asked.)
             self.ctx.safety_question = found
             self.ctx.safety_text = text
@@ -143,8 +144,6 @@ class Skill:
                           text=norm, guess="unsure")
             self._heard = text
             return self.handle(match)
-        match = self.matcher.match(text)
-        routine = self.ctx.routine
         if routine is not None and routine.active and match.intent != "emergency":
             # "pause" and "wait" share the stop intent; in the routine they mean "hold on".
             if norm in self.r.pause_words:
