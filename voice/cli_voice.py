@@ -138,6 +138,9 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
                             follow_up_s=args.follow_up, barge_in=args.barge_in,
                             earcons=args.earcons)
     getattr(args, "recognizer_ready", lambda: None)()
+    # The safety backstop finishes loading before the microphone opens: loading it while
+    # listening competes with the audio for two cores, and a starved audio thread drops sound.
+    skill.safety.has_backstop  # noqa: B018 - waits for the load; its result is not needed here
     recognizer, note = open_recognizer(engine_options(args, extra=(args.wake_phrase,)))
     if note:
         voice.print(note)
