@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from intents.matcher import default_matcher
-from intents.safety import (ALARM, ASK, NO, NONE, UNSURE, YES, SafetyStage, classify_answer,
+from intents.safety import (ALARM, NO, NONE, UNSURE, YES, SafetyStage, classify_answer,
                             default_safety, read_labelled)
 from knowledge.loader import load_knowledge
 from voice.responses import load_responses
