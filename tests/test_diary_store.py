@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import time
 import sys
 import textwrap
 from datetime import datetime, timedelta
@@ -128,6 +129,10 @@ def test_two_writer_processes_and_this_one_all_succeed(tmp_path):
     while any(w.poll() is None for w in writers):
         store.add(episode(note=f"main{mine}"))
         mine += 1
+        # SQLite's busy wait is not fair: a loop that takes the lock again the instant it lets
+        # go can starve the other writers past their 10 s timeout (seen once in CI). A person's
+        # assistant never saves in a tight loop; a millisecond between saves is still a race.
+        time.sleep(0.001)
     for writer in writers:
         out, err = writer.communicate(timeout=60)
         assert writer.returncode == 0, err
