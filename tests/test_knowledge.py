@@ -58,10 +58,15 @@ def _cause(data, cause_id):
 def test_broken_data_names_file_key_and_problem(raw, flags, mutate, key, problem):
     data = copy.deepcopy(raw)
     mutate(data)
-    with pytest.raises(DataFileError) as caught:
-        knowledge_from_dict("knowledge.toml", data, Node("red_flags.toml", flags))
-    message = str(caught.value)
+    message = _refusal(data, flags)
     assert "knowledge.toml" in message and key in message and problem in message
+
+
+def _refusal(knowledge, flags) -> str:
+    """The message of the error loading KNOWLEDGE and FLAGS raises."""
+    with pytest.raises(DataFileError) as caught:
+        knowledge_from_dict("knowledge.toml", knowledge, Node("red_flags.toml", flags))
+    return str(caught.value)
 
 
 @pytest.mark.parametrize("mutate, key, problem", [
@@ -78,9 +83,7 @@ def test_broken_data_names_file_key_and_problem(raw, flags, mutate, key, problem
 def test_broken_red_flags_name_file_key_and_problem(raw, flags, mutate, key, problem):
     data = copy.deepcopy(flags)
     mutate(data)
-    with pytest.raises(DataFileError) as caught:
-        knowledge_from_dict("knowledge.toml", raw, Node("red_flags.toml", data))
-    message = str(caught.value)
+    message = _refusal(raw, data)
     assert "red_flags.toml" in message and key in message and problem in message
 
 

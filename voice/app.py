@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import locale
 import logging
-import os
 import sys
 import threading
 from dataclasses import dataclass, replace
@@ -14,8 +12,8 @@ from typing import TextIO
 from intents.matcher import default_matcher
 from knowledge.loader import load_knowledge
 
-from .config import Settings, save, voice_cycle
-from .responses import load_responses
+from .config import Settings, choose_emergency_number, current_locale, save, voice_cycle
+from .responses import load_emergency_numbers, load_responses
 from .skill import Reply, Skill
 from .speaker import Speaker, open_speaker
 from .tts import Audio, VoiceNotFoundError
@@ -34,13 +32,9 @@ class SpeechOptions:
 
 
 def emergency_number(override: str | None) -> str:
-    if override:
-        return override
-    responses = load_responses()
-    current = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG")
-    if not current:
-        current = locale.getlocale()[0]
-    return responses.emergency_number(current)
+    """OVERRIDE (the option or the saved setting), else the number for the current locale."""
+    return choose_emergency_number(override, None, current_locale(),
+                                   load_emergency_numbers()).number
 
 
 def build_skill(number: str | None = None) -> Skill:
