@@ -103,6 +103,8 @@ class SentenceEncoder:
         self._token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
         pad = tokenizer.token_to_id("[PAD]")
         self._pad = 0 if pad is None else pad
+        # The safety stage and the intent matcher both embed each utterance: encode it once.
+        self._one = lru_cache(maxsize=64)(self._encode_one)
 
     @property
     def dim(self) -> int:
@@ -119,6 +121,15 @@ class SentenceEncoder:
         for start in range(0, len(items), _BATCH):
             vectors[start:start + _BATCH] = self._encode_batch(items[start:start + _BATCH])
         return vectors
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """TEXT's unit vector (read-only: it is shared by every caller of the same text)."""
+        return self._one(text)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        vector = self.encode([text])[0]
+        vector.setflags(write=False)
+        return vector
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         # One encode() per text: encode_batch fans out over a thread pool on every core, and the

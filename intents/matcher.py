@@ -13,7 +13,7 @@ their slot, so one template line serves every cause and every symptom.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -45,6 +45,20 @@ class _Scored:
     score: float
     choice: int
     variant: tuple[str, ...]
+    per_intent: np.ndarray  # the best score of each intent, in self.intent_names order
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the word matcher made of an utterance: its answer, and every intent's best score
+    (the meaning matcher weighs these against the sentence embedding)."""
+
+    match: Match
+    scores: dict[str, float]
+    words: tuple[str, ...]
+    causes: tuple[Spot, ...]
+    features: tuple[Spot, ...]
+    unknown: float = 0.0  # share of the content words the domain has never seen
 
 
 class Matcher:
@@ -70,6 +84,9 @@ class Matcher:
                 self._choice_template.append(intent.templates[template_index])
         # Each choice's F-beta beta squared (commands weigh recall less).
         self._beta2 = np.square(np.array(betas))
+        # Choices are grouped by intent, in order: where each intent's run starts.
+        self.intent_names = tuple(dict.fromkeys(self._choice_intent))
+        self._intent_starts = np.array([self._choice_intent.index(name) for name in self.intent_names])
 
         self._causes = PhraseSpotter(
             ((alias, cause.id) for cause in kb.causes for alias in (*cause.aliases, cause.name)),
@@ -131,9 +148,13 @@ class Matcher:
 
     def match(self, text: str) -> Match:
         """The meaning of TEXT. Never raises for any string."""
+        return self.read(text).match
+
+    def read(self, text: str) -> Reading:
+        """The match for TEXT with every intent's score and the phrases found in it."""
         norm = self.mend(normalize(text))
         if not norm:
-            return Match(intent="unknown", confidence=0.0, text="")
+            return Reading(Match(intent="unknown", confidence=0.0, text=""), {}, (), (), ())
         words = norm.split()
         causes = self._causes.find(norm)
         features = self._features.find(norm)
@@ -142,14 +163,26 @@ class Matcher:
         slots = self._slots(intent, best.variant, words, causes, features)
         bands = self.thresholds
         confidence = round(float(best.score), 4)
+        scores = {name: float(score) for name, score in zip(self.intent_names, best.per_intent)}
         if intent == "cause_info" and CAUSE_SLOT in best.variant and "cause" not in slots:
             intent = "unknown"
         if confidence < bands.confirm:
-            return Match(intent="unknown", confidence=confidence, matched=self._choice_template[best.choice],
-                         text=norm, guess=intent)
-        return Match(intent=intent, confidence=confidence, slots=slots,
-                     matched=self._choice_template[best.choice], text=norm,
-                     needs_confirmation=confidence < bands.accept, guess=intent)
+            match = Match(intent="unknown", confidence=confidence,
+                          matched=self._choice_template[best.choice], text=norm, guess=intent)
+        else:
+            match = Match(intent=intent, confidence=confidence, slots=slots,
+                          matched=self._choice_template[best.choice], text=norm,
+                          needs_confirmation=confidence < bands.accept, guess=intent)
+        content = [w for w in words if w not in self._stopwords]
+        unseen = sum(1 for w in content if self._sound_alike(w) not in self._vocab_index)
+        return Reading(match, scores, tuple(words), tuple(causes), tuple(features),
+                       unseen / len(content) if content else 0.0)
+
+    def slots_for(self, intent: str, reading: Reading) -> dict[str, object]:
+        """The slots INTENT takes from what READING found, whichever template won."""
+        variant = (CAUSE_SLOT,) if reading.causes else ()
+        return self._slots(intent, variant, list(reading.words), list(reading.causes),
+                           list(reading.features))
 
     def mend(self, norm: str) -> str:
         """Mend spelling: words the domain does not know -> the closest word it knows, if close.
@@ -231,13 +264,15 @@ class Matcher:
         return variants
 
     def _best(self, words: list[str], causes: list[Spot], features: list[Spot]) -> _Scored:
-        best = _Scored(-1.0, 0, tuple(words))
+        best = _Scored(-1.0, 0, tuple(words), np.zeros(len(self.intent_names)))
+        per_intent = np.zeros(len(self.intent_names))
         for variant in self._variants(words, causes, features):
             scores = self._score(self.sound_alike(variant))
+            per_intent = np.maximum(per_intent, np.maximum.reduceat(scores, self._intent_starts))
             choice = int(np.argmax(scores))
             if scores[choice] > best.score:
-                best = _Scored(float(scores[choice]), choice, variant)
-        return best
+                best = _Scored(float(scores[choice]), choice, variant, per_intent)
+        return replace(best, per_intent=per_intent)
 
     def _score(self, words: tuple[str, ...]) -> np.ndarray:
         known = {self._vocab_index[w] for w in words if w in self._vocab_index}

@@ -157,6 +157,7 @@ class SafetyUnavailable(NumbLegsError):
 
 class Encoder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode_one(self, text: str) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,7 @@ class SafetyStage:
         backstop = self._load()
         if backstop is None:
             return Assessment()
-        query = backstop.encoder.encode([text[:2000]])[0]
+        query = backstop.encoder.encode_one(text[:2000])
         sims = backstop.vectors @ query
         labels, emergency = backstop.labels, backstop.emergency
         best_e = int(np.argmax(np.where(emergency, sims, -2.0)))
@@ -580,22 +581,28 @@ def _default_safety() -> SafetyStage:
 
     # The model loads on another thread while the rest of the assistant starts: start-up does
     # not wait for it, only the first utterance that needs it does (if it comes that soon).
-    future = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety").submit(load_backstop)
-    return SafetyStage(load_knowledge(), future)
+    return SafetyStage(load_knowledge(), background().submit(load_backstop))
+
+
+@lru_cache(maxsize=1)
+def background() -> ThreadPoolExecutor:
+    """The one worker that loads the embedding model and its banks: one at a time, so the model
+    loads once however many stages ask for it."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")
 
 
 def load_backstop() -> Backstop:
     """The shipped model and bank; raises a NumbLegsError naming what to reinstall."""
     try:
         from .embedding import default_encoder
-        from .safety_bank import bank_vectors
+        from .banks import SAFETY_BANK, bank_vectors
     except ImportError as error:
         raise SafetyUnavailable(f"The sentence-embedding runtime is not installed ({error}); "
                                 "reinstall numb-legs with make setup.") from error
 
     encoder = default_encoder()
     rows = bank_examples()
-    return Backstop(encoder, bank_vectors(encoder, rows), rows)
+    return Backstop(encoder, bank_vectors(SAFETY_BANK, encoder, rows), rows)
 
 
 def bank_examples() -> list[tuple[str, str, str]]:

@@ -7,6 +7,8 @@ never ``assert`` (which ``python -O`` strips).
 
 from __future__ import annotations
 
+import math
+
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -128,6 +130,13 @@ class Node:
         if not low <= self.value <= high:
             raise self.fail(f"{self.value} is outside {low}..{high}")
         return self.value
+
+    def number(self, low: float = -math.inf, high: float = math.inf) -> float:
+        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
+            raise self.fail(f"must be a number, not {_kind(self.value)}")
+        if not low <= self.value <= high:
+            raise self.fail(f"{self.value} is outside {low}..{high}")
+        return float(self.value)
 
     def texts(self, min_len: int = 1) -> tuple[str, ...]:
         return tuple(item.text() for item in self.list(min_len))

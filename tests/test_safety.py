@@ -238,12 +238,12 @@ def test_a_reduced_safety_net_is_said_once(rules_only):
 
 def test_the_shipped_bank_matches_the_examples_and_the_model():
     """Fails when the examples or the intent templates change and the bank was not rebuilt:
-    run .venv/bin/python -m intents.safety_bank."""
+    run .venv/bin/python -m intents.banks."""
+    from intents.banks import SAFETY_BANK, shipped_vectors
     from intents.safety import bank_examples
-    from intents.safety_bank import shipped_vectors
 
     rows = bank_examples()
-    vectors = shipped_vectors(rows)
+    vectors = shipped_vectors(SAFETY_BANK, rows)
     assert vectors is not None and vectors.shape == (len(rows), 384)
 
 

@@ -1,0 +1,181 @@
+"""Fit the meaning matcher's calibration (intents/data/meaning.toml) and report it.
+
+The logistic model is fitted on the example bank only, each writer's lines scored against the
+other writers' lines (so its features look as they will on sentences nobody wrote for the bank).
+The decision bands are then chosen on the development sets (tests/data/devset.tsv and
+tests/data/intent_dev.tsv); the held-out set is only reported, never used to choose.
+
+    .venv/bin/python -m bench.calibrate            # fit, choose, print, write meaning.toml
+    .venv/bin/python -m bench.calibrate --report   # print figures for the shipped file only
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from functools import lru_cache
+
+import numpy as np
+
+from intents.banks import MEANING_BANK, bank_vectors
+from intents.embedding import default_encoder
+from intents.matcher import default_matcher
+from intents.meaning import (FEATURES, OUT_OF_DOMAIN, TEMPLATE_WRITER, Calibration, MeaningMatcher,
+                             Evidence, SemanticIndex, _Semantic, candidate_features, candidates,
+                             labelled_rows, load_calibration)
+from intents.model import Match
+from intents.safety import default_safety
+from tests import devset
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = (ROOT / "tests/data/devset.tsv", ROOT / "tests/data/intent_dev.tsv")
+HELDOUT = (ROOT / "tests/data/heldout.tsv", ROOT / "tests/data/intent_heldout.tsv")
+K = 3
+
+
+def training_set(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features and right/wrong of each candidate of each written example, leave-one-writer-out."""
+    rows = labelled_rows()
+    encoder = default_encoder()
+    plain = [(intent, cause, text) for intent, cause, _, text in rows]
+    vectors = bank_vectors(MEANING_BANK, encoder, plain)
+    index = SemanticIndex(plain, vectors, k)
+    writers = np.array([writer for _, _, writer, _ in rows])
+    words = default_matcher()
+    xs: list[list[float]] = []
+    ys: list[float] = []
+    for i, (intent, _, writer, text) in enumerate(rows):
+        if writer == TEMPLATE_WRITER:
+            continue
+        sims = index.similarities(vectors[i]).copy()
+        sims[writers == writer] = -np.inf
+        embed = index.label_scores(sims)
+        reading = words.read(text)
+        for candidate in candidates(reading.scores, embed):
+            xs.append(candidate_features(candidate, reading.scores, embed, reading.unknown))
+            ys.append(float(candidate == intent and intent != OUT_OF_DOMAIN))
+    return np.array(xs), np.array(ys)
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Logistic regression by Newton's method (small L2 on the weights, none on the bias)."""
+    design = np.hstack([x, np.ones((len(x), 1))])
+    theta = np.zeros(design.shape[1])
+    penalty = np.full(design.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-design @ theta))
+        gradient = design.T @ (p - y) + penalty * theta
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def gather(semantic: _Semantic, paths: tuple[Path, ...]) -> list[tuple[devset.Line, Evidence]]:
+    """Each line of PATHS with both views' evidence (gathered once, then decided many times)."""
+    words = default_matcher()
+    lines = [line for path in paths for line in devset.load(path)]
+    return [(line, Evidence.gather(line.text, words.read(line.text), semantic.index,
+                                   semantic.encoder)) for line in lines]
+
+
+def decide(matcher: MeaningMatcher, line: devset.Line, evidence: Evidence) -> Match:
+    """As the skill hears it: the safety stage first, then the matcher."""
+    if _alarm(line.text):
+        return Match(intent="emergency", confidence=1.0, text=line.text, guess="emergency")
+    return matcher.choose(evidence) if evidence.reading.words else evidence.reading.match
+
+
+@lru_cache(maxsize=None)
+def _alarm(text: str) -> bool:
+    return default_safety().assess(text).alarm
+
+
+def figures(matcher: MeaningMatcher, gathered: list[tuple[devset.Line, Evidence]]) -> dict[str, float]:
+    results = [(line, decide(matcher, line, evidence)) for line, evidence in gathered]
+    in_domain = [(l, m) for l, m in results if l.intent != "unknown"]
+    ood = [(l, m) for l, m in results if l.intent == "unknown"]
+    wrong = [(l, m) for l, m in results
+             if m.intent != "unknown" and not m.needs_confirmation and not devset.correct(l, m)]
+    return {"in_domain": sum(devset.correct(l, m) for l, m in in_domain) / len(in_domain),
+            "ood_rejected": sum(m.intent == "unknown" for _, m in ood) / len(ood),
+            "confidently_wrong": len(wrong) / len(results), "n": len(results)}
+
+
+def misses(matcher: MeaningMatcher, gathered: list[tuple[devset.Line, Evidence]]) -> list[str]:
+    out = []
+    for line, evidence in gathered:
+        match = decide(matcher, line, evidence)
+        if not devset.correct(line, match):
+            out.append(f"{line.category}\t{line.intent}/{line.cause} -> {match.intent}"
+                       f"/{match.slots.get('cause', '')} {match.confidence:.2f}"
+                       f"{' (ask)' if match.needs_confirmation else ''}\t{line.text}")
+    return out
+
+
+def write(path: Path, weights: np.ndarray, bias: float, k: int, accept: float, confirm: float,
+          cause_min: float, note: str) -> None:
+    lines = ["# The meaning matcher's calibration (intents/meaning.py). Written by",
+             "# `python -m bench.calibrate`: the model is fitted on intents/data/intent_examples.tsv",
+             "# (each writer's lines against the others'); the bands are chosen on the development",
+             "# sets; the held-out set is never used. " + note,
+             "schema_version = 1", "", "[model]", f"k = {k}", f"bias = {bias:.5f}", "",
+             "[model.weights]"]
+    lines += [f"{name} = {value:.5f}" for name, value in zip(FEATURES, weights)]
+    lines += ["", "[decision]",
+              "# Probability at or above accept: answer; from confirm: ask \"did you mean\"; below: unknown.",
+              f"accept = {accept:.3f}", f"confirm = {confirm:.3f}",
+              "# A cause question names no cause we spot: the nearest cause's mean cosine must reach this.",
+              f"cause_min = {cause_min:.3f}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--report", action="store_true")
+    parser.add_argument("--misses", action="store_true", help="list the development misses")
+    args = parser.parse_args(argv)
+    out = ROOT / "intents/data/meaning.toml"
+    from intents.meaning import load_semantic
+
+    if not args.report:
+        x, y = training_set(K)
+        weights, bias = fit(x, y)
+        print(f"fitted on {len(y)} candidates ({int(y.sum())} right):",
+              dict(zip(FEATURES, np.round(weights, 3))), "bias", round(bias, 3))
+        semantic = load_semantic(K)
+        dev_evidence = gather(semantic, DEV)
+        best = None
+        for confirm in np.arange(0.30, 0.75, 0.05):
+            for accept in np.arange(confirm, 0.95, 0.05):
+                calibration = Calibration(tuple(weights), bias, float(accept), float(confirm), K, 0.45)
+                dev = figures(MeaningMatcher(default_matcher(), calibration, semantic), dev_evidence)
+                # Safety of the answer first: at most 2% confidently wrong and 95% out of domain
+                # rejected; then the most in-domain lines right.
+                ok = dev["confidently_wrong"] <= 0.02 and dev["ood_rejected"] >= 0.95
+                key = (ok, dev["in_domain"], -dev["confidently_wrong"])
+                if best is None or key > best[0]:
+                    best = (key, float(accept), float(confirm), dev)
+        assert best is not None
+        _, accept, confirm, dev = best
+        print(f"chosen on dev: accept {accept:.2f} confirm {confirm:.2f}: {dev}")
+        write(out, weights, bias, K, accept, confirm, 0.45,
+              f"Fitted on {len(y)} candidates.")
+    calibration = load_calibration()
+    semantic = load_semantic(calibration.k)
+    matcher = MeaningMatcher(default_matcher(), calibration, semantic)
+    for name, paths in (("development", DEV), ("held-out", HELDOUT)):
+        gathered = gather(semantic, paths)
+        print(name, figures(matcher, gathered))
+        if args.misses and name == "development":
+            print("\n".join(misses(matcher, gathered)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""The meaning matcher: the word matcher's scores weighed with sentence embeddings.
+
+Two views of one utterance:
+
+* the word matcher (intents/matcher.py) knows the domain's words: it mends recognition errors,
+  finds cause names however they are misheard, and is sure of itself on the phrasings its
+  templates cover;
+* the embedding view knows meaning: the utterance is compared with a bank of example sentences
+  written apart from the templates (intents/data/intent_examples.tsv, plus two sentences of
+  every template, and out-of-domain lines near the domain as negatives). Each label's score is
+  the mean cosine of its K nearest examples.
+
+For each candidate intent (the word matcher's best and the embedding's best) a logistic model
+turns both views' scores and margins into one probability that the candidate is right
+(intents/data/meaning.toml, fitted by ``python -m intents.calibrate`` on the example bank, each
+writer's lines scored against the others' only). The best probability decides: answer, ask
+"did you mean ...?", or say it is outside what numb-legs knows.
+
+The embedding model loads in the background; until it is there (or if it cannot load), the word
+matcher answers alone, as it always did.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import random
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from knowledge.datafile import Node, read_package_toml
+from knowledge.errors import NumbLegsError
+
+from .banks import MEANING_BANK, Row
+from .matcher import Matcher, Reading
+from .model import Match
+
+_LOGGER = logging.getLogger(__name__)
+
+OUT_OF_DOMAIN = "out_of_domain"
+EXAMPLES_FILE = "intent_examples.tsv"
+TEMPLATE_WRITER = "templates"
+# Features of one candidate, in the order of the fitted weights.
+FEATURES = ("word", "embed", "embed_margin", "ood_gap", "word_margin", "agree", "unknown_words")
+
+
+class MeaningUnavailable(NumbLegsError):
+    """The example bank or the calibration cannot be read."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model over FEATURES, and the decision bands on its probability."""
+
+    weights: tuple[float, ...]
+    bias: float
+    accept: float
+    confirm: float
+    k: int
+    cause_min: float
+
+    @classmethod
+    def from_node(cls, node: Node) -> Calibration:
+        node.require_version()
+        model = node.get("model")
+        weights = model.get("weights")
+        decision = node.get("decision")
+        return cls(weights=tuple(weights.get(name).number() for name in FEATURES),
+                   bias=model.get("bias").number(), k=model.get("k").integer(1, 50),
+                   accept=decision.get("accept").number(0.0, 1.0),
+                   confirm=decision.get("confirm").number(0.0, 1.0),
+                   cause_min=decision.get("cause_min").number(-1.0, 1.0))
+
+    def probability(self, features: Sequence[float]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, features))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def load_calibration() -> Calibration:
+    label, data = read_package_toml("intents", "meaning.toml")
+    return Calibration.from_node(Node(label, data))
+
+
+class SemanticIndex:
+    """The example bank as unit vectors, scored per label by the mean of the K nearest."""
+
+    def __init__(self, rows: Sequence[Row], vectors: np.ndarray, k: int) -> None:
+        self.rows = list(rows)
+        self.vectors = vectors
+        self.k = k
+        labels = [label for label, _, _ in rows]
+        self.labels = tuple(dict.fromkeys(labels))
+        self._members = {label: np.array([i for i, l in enumerate(labels) if l == label])
+                         for label in self.labels}
+        causes = [(i, detail) for i, (label, detail, _) in enumerate(rows)
+                  if label == "cause_info" and detail]
+        self.causes = tuple(dict.fromkeys(detail for _, detail in causes))
+        self._cause_members = {cause: np.array([i for i, d in causes if d == cause])
+                               for cause in self.causes}
+
+    def similarities(self, vector: np.ndarray) -> np.ndarray:
+        return self.vectors @ vector
+
+    def label_scores(self, sims: np.ndarray) -> dict[str, float]:
+        return {label: _top_mean(sims[rows], self.k) for label, rows in self._members.items()}
+
+    def cause_scores(self, sims: np.ndarray) -> dict[str, float]:
+        return {cause: _top_mean(sims[rows], self.k) for cause, rows in self._cause_members.items()}
+
+
+def _top_mean(values: np.ndarray, k: int) -> float:
+    """Mean of the K largest VALUES (-inf values, masked rows, are left out)."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0
+    if values.size > k:
+        values = np.partition(values, -k)[-k:]
+    return float(values.mean())
+
+
+def candidate_features(intent: str, word: dict[str, float], embed: dict[str, float],
+                       unknown: float) -> list[float]:
+    """FEATURES of INTENT given every intent's word score, every label's embedding score and the
+    share of words the domain has never seen."""
+    w = word.get(intent, 0.0)
+    e = embed.get(intent, 0.0)
+    other_embed = max((v for k, v in embed.items() if k not in (intent, OUT_OF_DOMAIN)), default=0.0)
+    other_word = max((v for k, v in word.items() if k != intent), default=0.0)
+    best_word = max(word, key=word.__getitem__) if word else ""
+    in_domain = {k: v for k, v in embed.items() if k != OUT_OF_DOMAIN}
+    best_embed = max(in_domain, key=in_domain.__getitem__) if in_domain else ""
+    agree = float(intent == best_word == best_embed)
+    return [w, e, e - other_embed, embed.get(OUT_OF_DOMAIN, 0.0) - e, w - other_word, agree, unknown]
+
+
+def candidates(word: dict[str, float], embed: dict[str, float]) -> list[str]:
+    """The intents worth weighing: each view's best in-domain intent."""
+    out: list[str] = []
+    if word:
+        out.append(max(word, key=word.__getitem__))
+    in_domain = {k: v for k, v in embed.items() if k != OUT_OF_DOMAIN}
+    if in_domain:
+        best = max(in_domain, key=in_domain.__getitem__)
+        if best not in out:
+            out.append(best)
+    return out
+
+
+@dataclass(frozen=True)
+class _Semantic:
+    encoder: Any
+    index: SemanticIndex
+
+
+class MeaningMatcher:
+    """The word matcher and the embedding bank, combined into one calibrated confidence."""
+
+    def __init__(self, words: Matcher, calibration: Calibration,
+                 semantic: _Semantic | Future[_Semantic] | None = None) -> None:
+        self.words = words
+        self.kb = words.kb
+        self.calibration = calibration
+        self._semantic = semantic
+        self._lock = threading.Lock()
+        self.reduced = ""
+
+    @property
+    def ready(self) -> bool:
+        """The embedding view is loaded (or failed, and the word matcher answers alone)."""
+        semantic = self._semantic
+        return not isinstance(semantic, Future) or semantic.done()
+
+    def wait(self) -> None:
+        self._ensure()
+
+    def _ensure(self, block: bool = True) -> _Semantic | None:
+        semantic = self._semantic
+        if isinstance(semantic, Future):
+            if not block and not semantic.done():
+                return None
+            with self._lock:
+                try:
+                    self._semantic = semantic.result()
+                except Exception as error:  # noqa: BLE001 - any failure leaves the word matcher
+                    self.reduced = str(error)
+                    _LOGGER.warning("Matching by meaning is off: %s", error)
+                    self._semantic = None
+            semantic = self._semantic
+        return semantic if isinstance(semantic, _Semantic) else None
+
+    def match(self, text: str) -> Match:
+        """The meaning of TEXT. Never raises for any string."""
+        reading = self.words.read(text)
+        semantic = self._ensure(block=False)
+        if semantic is None or not reading.words:
+            return reading.match
+        return self.decide(text, reading, semantic)
+
+    def decide(self, text: str, reading: Reading, semantic: _Semantic) -> Match:
+        return self.choose(Evidence.gather(text, reading, semantic.index, semantic.encoder))
+
+    def choose(self, evidence: Evidence) -> Match:
+        """The decision from both views' scores (separate from gathering them, so calibration
+        can try many settings on the same evidence)."""
+        reading, embed, cal = evidence.reading, evidence.embed, self.calibration
+        scored = sorted(((cal.probability(candidate_features(c, reading.scores, embed,
+                                                             reading.unknown)), c)
+                         for c in candidates(reading.scores, embed)), reverse=True)
+        probability, intent = scored[0]
+        fuzzy = reading.match
+        slots = dict(fuzzy.slots) if intent == fuzzy.guess else self.words.slots_for(intent, reading)
+        if intent == "cause_info" and not slots.get("cause"):
+            causes = evidence.causes
+            cause = max(causes, key=causes.__getitem__) if causes else ""
+            if cause and causes[cause] >= cal.cause_min:
+                slots["cause"] = cause
+            else:
+                # A question about a cause we cannot name: not answerable as asked.
+                probability = 0.0
+        confidence = round(probability, 4)
+        if confidence < cal.confirm:
+            return replace(fuzzy, intent="unknown", confidence=confidence, slots={},
+                           needs_confirmation=False, guess=intent)
+        return Match(intent=intent, confidence=confidence, slots=slots, matched=fuzzy.matched
+                     if intent == fuzzy.guess else f"(meaning) {intent}", text=fuzzy.text,
+                     needs_confirmation=confidence < cal.accept, guess=intent)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Both views of one utterance: the word matcher's reading and the embedding's scores."""
+
+    reading: Reading
+    embed: dict[str, float]
+    causes: dict[str, float]
+
+    @classmethod
+    def gather(cls, text: str, reading: Reading, index: SemanticIndex, encoder: Any) -> Evidence:
+        sims = index.similarities(encoder.encode_one(text[:2000]))
+        return cls(reading, index.label_scores(sims), index.cause_scores(sims))
+
+
+# -- the bank ------------------------------------------------------------------------------------
+
+
+def read_examples(lines: Iterable[str], label: str) -> list[tuple[str, str, str, str]]:
+    """(intent, cause, writer, sentence) rows of an example file; '#' lines are its header."""
+    rows = []
+    for number, row in enumerate(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+        if not row or row[0].startswith("#"):
+            continue
+        if len(row) != 5:
+            raise MeaningUnavailable(f"{label}, line {number}: expected intent, cause, style, "
+                                     "writer, sentence")
+        intent, cause, _style, writer, sentence = row
+        rows.append((intent, cause, writer, sentence))
+    return rows
+
+
+def load_examples() -> list[tuple[str, str, str, str]]:
+    text = resources.files("intents").joinpath("data", EXAMPLES_FILE).read_text("utf-8")
+    return read_examples(text.splitlines(), f"intents/data/{EXAMPLES_FILE}")
+
+
+def template_rows() -> list[tuple[str, str, str, str]]:
+    """Two sentences of every template, causes and symptoms filled in from the knowledge base."""
+    from knowledge.loader import load_knowledge
+
+    from .loader import load_intents
+    from .templates import sample
+
+    kb = load_knowledge()
+    rng = random.Random(12)
+    rows = []
+    for intent in load_intents().intents:
+        for template in intent.templates:
+            for _ in range(2):
+                chosen = rng.choice(kb.causes)
+                names = (chosen.name, *chosen.aliases)
+                symptoms = [p for f in kb.features for p in f.phrases if "(" not in p and "[" not in p]
+
+                def fill(slot: str) -> str:
+                    return rng.choice(names) if slot == "cause" else rng.choice(symptoms)
+
+                sentence = " ".join(sample(template, rng, fill).split())
+                cause = chosen.id if intent.name == "cause_info" and "{cause}" in template else ""
+                rows.append((intent.name, cause, TEMPLATE_WRITER, sentence))
+    return list(dict.fromkeys(rows))
+
+
+def labelled_rows() -> list[tuple[str, str, str, str]]:
+    """Every bank row with its writer: the written examples, then the template sentences."""
+    return list(dict.fromkeys([*load_examples(), *template_rows()]))
+
+
+def bank_rows() -> list[Row]:
+    return [(intent, cause, sentence) for intent, cause, _, sentence in labelled_rows()]
+
+
+def load_semantic(k: int) -> _Semantic:
+    """The shipped encoder and bank; raises a NumbLegsError naming what to reinstall."""
+    from .banks import bank_vectors
+    from .embedding import default_encoder
+
+    encoder = default_encoder()
+    rows = bank_rows()
+    return _Semantic(encoder, SemanticIndex(rows, bank_vectors(MEANING_BANK, encoder, rows), k))
+
+
+@lru_cache(maxsize=1)
+def default_meaning() -> MeaningMatcher:
+    """The meaning matcher over the shipped data; its embedding view loads in the background
+    (on the same worker as the safety stage's, so the model loads once)."""
+    from .matcher import default_matcher
+    from .safety import background
+
+    calibration = load_calibration()
+    return MeaningMatcher(default_matcher(), calibration,
+                          background().submit(load_semantic, calibration.k))
