@@ -29,7 +29,7 @@ EPISODES = 10_000
 def diary_figures(log_runs: int = LOG_RUNS, summary_runs: int = SUMMARY_RUNS,
                   episodes: int = EPISODES) -> dict[str, float]:
     """{"log_median_ms", "log_p95_ms", "summary_median_ms", "episodes", "log_runs"}."""
-    from intents.matcher import default_matcher
+    from intents.meaning import default_matcher
     from knowledge import load_knowledge
     from knowledge.diary.store import DiaryStore, Episode
     from voice.journal import Journal

@@ -455,6 +455,7 @@ def evaluate(engines: dict[str, Callable[[str], Any]], lines) -> dict[str, dict[
         right: dict[str, list[bool]] = {}
         times = []
         misses = []
+        wrong = 0
         for line in lines:
             start = time.perf_counter()
             result = match(line.text)
@@ -463,6 +464,9 @@ def evaluate(engines: dict[str, Callable[[str], Any]], lines) -> dict[str, dict[
             right.setdefault(line.category, []).append(ok)
             if not ok:
                 misses.append((line.category, line.text, result.intent))
+                # Confidently wrong: answered as something it is not, without asking first.
+                wrong += result.intent != UNKNOWN and not getattr(result, "needs_confirmation",
+                                                                  False)
         in_domain = [ok for line, ok in zip(lines, _flatten_in_order(lines, right))
                      if line.intent != UNKNOWN]
         times.sort()
@@ -475,6 +479,7 @@ def evaluate(engines: dict[str, Callable[[str], Any]], lines) -> dict[str, dict[
             "median_ms": times[len(times) // 2] * 1000,
             "p95_ms": times[min(len(times) - 1, int(len(times) * 0.95))] * 1000,
             "misses": misses,
+            "wrong": wrong / len(lines),
         }
     return out
 
@@ -495,7 +500,7 @@ def _flatten_in_order(lines, right: dict[str, list[bool]]) -> list[bool]:
 def build_engines(conv: Converted | None = None, kb=None, only: Iterable[str] | None = None
                   ) -> tuple[dict[str, Callable[[str], Any]], dict[str, float]]:
     """(name -> utterance -> match, name -> seconds to build) for numb-legs and every peer."""
-    from intents.matcher import default_matcher
+    from intents.meaning import default_matcher
     from intents.safety import default_safety
     from intents.understand import Understanding
     from knowledge.loader import load_knowledge
@@ -522,6 +527,7 @@ def build_engines(conv: Converted | None = None, kb=None, only: Iterable[str] | 
         "padacioso": lambda: padacioso(False),
         "padacioso (known values)": lambda: padacioso(True),
         "keyword": lambda: KeywordPeer(conv),
+        "embedding 1-NN": lambda: NearestNeighbourPeer(),
     }
     for name, make in makers.items():
         if only is not None and name not in only:
@@ -533,9 +539,32 @@ def build_engines(conv: Converted | None = None, kb=None, only: Iterable[str] | 
     return engines, built
 
 
+class NearestNeighbourPeer:
+    """A plain embedding baseline: the label of the one nearest sentence of numb-legs' own
+    example bank (the same bank and model its meaning matcher uses), out of domain when that
+    sentence is an out-of-domain example. No word view, no calibration."""
+
+    def __init__(self) -> None:
+        from intents.meaning import load_semantic
+
+        self.semantic = load_semantic(1)
+
+    def recognize(self, text: str) -> tuple[str, dict[str, list[str]]]:
+        from intents.meaning import OUT_OF_DOMAIN
+
+        index = self.semantic.index
+        sims = index.similarities(self.semantic.encoder.encode_one(text))
+        label, detail, _ = index.rows[int(sims.argmax())]
+        if label == OUT_OF_DOMAIN:
+            return UNKNOWN, {}
+        return label, {"cause": [detail]} if detail else {}
+
+
 def _peer_matcher(peer, kb) -> Callable[[str], PeerMatch]:
+    raw = isinstance(peer, NearestNeighbourPeer)  # sentence models read text as written
+
     def match(text: str) -> PeerMatch:
-        intent, values = peer.recognize(prepare(text))
+        intent, values = peer.recognize(text if raw else prepare(text))
         return as_match(intent, values, kb)
     return match
 

@@ -31,7 +31,7 @@ def _lines(path: Path) -> list[tuple[str, str, str]]:
 
 
 def _skill():
-    from intents.matcher import default_matcher
+    from intents.meaning import default_matcher
     from knowledge.loader import load_knowledge
     from voice.responses import load_responses
     from voice.skill import Skill

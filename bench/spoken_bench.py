@@ -109,7 +109,7 @@ def skill_intent(skill, hypotheses: list[str]) -> str:
 
 
 def bench_skill():
-    from intents.matcher import default_matcher
+    from intents.meaning import default_matcher
     from knowledge.loader import load_knowledge
     from voice.responses import load_responses
     from voice.skill import Skill

@@ -328,8 +328,9 @@ def _non_overlapping(tagged: list[tuple[Spot, str]]) -> list[tuple[Spot, str]]:
 
 
 @lru_cache(maxsize=1)
-def default_matcher() -> Matcher:
-    """The matcher over the shipped data (built once per process, cached on disk)."""
+def default_word_matcher() -> Matcher:
+    """The word matcher over the shipped data (built once per process, cached on disk); the
+    assistant's matcher is intents.meaning.default_matcher(), which weighs it with meaning."""
     from knowledge.loader import load_knowledge
 
     from .cache import cached

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 INTENT_NAMES: tuple[str, ...] = (
     "causes_overview", "cause_info", "symptom_check", "relief_now", "see_doctor", "diagnostics",
@@ -60,3 +60,9 @@ class Match:
     def to_json(self) -> dict[str, Any]:
         return {"intent": self.intent, "slots": self.slots, "confidence": round(self.confidence, 3),
                 "matched": self.matched, "confirm": self.needs_confirmation}
+
+
+class IntentMatcher(Protocol):
+    """What the skill and the recognisers need of a matcher: the meaning of one utterance."""
+
+    def match(self, text: str) -> Match: ...

@@ -114,7 +114,15 @@ class PhraseSpotter:
         for word in self._phrases[index].split():
             if word in self._stopwords or len(word) < 3:
                 continue
-            if not any(fuzz.ratio(word, other) >= _WORD_CUTOFF for other in said) and \
-                    fuzz.partial_ratio(word, squashed) < _WORD_CUTOFF:
+            if not any(fuzz.ratio(word, other) >= _WORD_CUTOFF or _same_stem(word, other)
+                       for other in said) and fuzz.partial_ratio(word, squashed) < _WORD_CUTOFF:
                 return False
         return True
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """One word is the other with an ending ("sit", "sitting"; "walk", "walked"): the same
+    word to the meaning, however far apart their letters count."""
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 3 and long.startswith(short[:-1] if short.endswith("e") else short) \
+        and len(long) - len(short) <= 4

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .matcher import Matcher, default_matcher
-from .model import Match
+from .meaning import default_matcher
+from .model import IntentMatcher, Match
 from .safety import SafetyStage, default_safety
 
 
 class Understanding:
     """A matcher behind the safety stage: the one entry point for tests, benchmarks and `understand`."""
 
-    def __init__(self, matcher: Matcher | None = None, safety: SafetyStage | None = None) -> None:
+    def __init__(self, matcher: IntentMatcher | None = None, safety: SafetyStage | None = None) -> None:
         self.matcher = matcher if matcher is not None else default_matcher()
         self.safety = safety if safety is not None else default_safety()
 

@@ -11,15 +11,15 @@ from .datafile import Node, read_package_toml, read_toml_path
 from .model import (
     CAUSE_IDS,
     CONCEPT_KINDS,
+    FIRST_MAX_SENTENCES,
+    PART_MAX_WORDS,
     RED_FLAG_IDS,
     SAFETY_WORD_LISTS,
+    Answer,
     Cause,
     Concept,
-    Diagnosis,
-    Examination,
     Feature,
     KnowledgeBase,
-    Prevention,
     RedFlag,
     Relief,
     Rule,
@@ -28,7 +28,8 @@ from .model import (
     SoonSign,
     Source,
     Step,
-    Tip,
+    sentence_count,
+    word_count,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,18 +67,44 @@ def knowledge_from_dict(label: str, data: dict[str, Any], flags: Node) -> Knowle
     lexicon = _lexicon(flags)
     kb = KnowledgeBase(
         disclaimer=root.get("disclaimer").text(),
-        overview=root.get("overview").text(),
+        overview=answer_from(root.get("overview")),
         features=features,
         causes=_causes(root.get("causes"), feature_ids),
         relief=_relief(root.get("relief")),
-        diagnosis=_diagnosis(root.get("diagnosis")),
-        prevention=_prevention(root.get("prevention")),
+        diagnosis=answer_from(root.get("diagnosis")),
+        prevention=answer_from(root.get("prevention")),
         red_flags=_red_flags(flags.get("red_flags"), feature_ids, lexicon),
         see_doctor_soon=_soon(root.get("see_doctor_soon")),
         safety=lexicon,
     )
     _LOGGER.debug("Loaded %s: %d causes, %d red flags", label, len(kb.causes), len(kb.red_flags))
     return kb
+
+
+def answer_part(node: Node, max_sentences: int | None = None) -> str:
+    """The text at NODE, refused when it is too long to be said in one go."""
+    text = node.text()
+    words = word_count(text)
+    if words > PART_MAX_WORDS:
+        raise node.fail(f"has {words} words; a part said in one go may have at most "
+                        f"{PART_MAX_WORDS} (about 12 seconds): move the rest to another part")
+    sentences = sentence_count(text)
+    if max_sentences is not None and sentences > max_sentences:
+        raise node.fail(f"has {sentences} sentences; the first part of an answer may have at most "
+                        f"{max_sentences}")
+    return text
+
+
+def answer_from(node: Node, extra_keys: frozenset[str] = frozenset()) -> Answer:
+    """An answer table: ``first``, and optionally ``more`` (parts in order), ``action`` (what
+    "what should I do?" goes to) and ``offer``. EXTRA_KEYS are the section's own other keys."""
+    node.reject_unknown({"first", "more", "action", "offer", *extra_keys})
+    return Answer(
+        first=answer_part(node.get("first"), FIRST_MAX_SENTENCES),
+        more=tuple(answer_part(part) for part in node.optional("more", []).list()),
+        action=answer_part(node.get("action")) if node.has("action") else "",
+        offer=node.get("offer").text() if node.has("offer") else "",
+    )
 
 
 def _unique(nodes: list[Node], what: str) -> list[str]:
@@ -113,8 +140,8 @@ def _causes(node: Node, feature_ids: set[str]) -> tuple[Cause, ...]:
     alias_owner: dict[str, str] = {}
     causes = []
     for item in items:
-        item.reject_unknown({"id", "name", "aliases", "explanation", "signs", "affects", "action",
-                             "prior", "indicators"})
+        item.reject_unknown({"id", "name", "aliases", "summary", "explanation", "signs", "affects",
+                             "action", "prior", "indicators"})
         cause_id = item.get("id").ident()
         aliases_node = item.get("aliases")
         aliases = aliases_node.texts(min_len=3)
@@ -135,10 +162,11 @@ def _causes(node: Node, feature_ids: set[str]) -> tuple[Cause, ...]:
             id=cause_id,
             name=item.get("name").text(),
             aliases=aliases,
-            explanation=item.get("explanation").text(),
-            signs=item.get("signs").text(),
-            affects=item.get("affects").text(),
-            action=item.get("action").text(),
+            summary=answer_part(item.get("summary"), FIRST_MAX_SENTENCES),
+            explanation=answer_part(item.get("explanation")),
+            signs=answer_part(item.get("signs")),
+            affects=answer_part(item.get("affects")),
+            action=answer_part(item.get("action")),
             prior=item.get("prior").integer(1, 5),
             indicators=indicators,
         ))
@@ -149,37 +177,19 @@ def _causes(node: Node, feature_ids: set[str]) -> tuple[Cause, ...]:
 def _relief(node: Node) -> Relief:
     steps = node.get("steps").list(min_len=3)
     _unique(steps, "step")
-    return Relief(
-        intro=node.get("intro").text(),
-        steps=tuple(Step(id=s.get("id").ident(), say=s.get("say").text(),
+    intro = node.get("intro").text()
+    relief = Relief(
+        intro=intro,
+        steps=tuple(Step(id=s.get("id").ident(), say=answer_part(s.get("say"), FIRST_MAX_SENTENCES),
                          seconds=s.get("seconds").integer(0, 3600)) for s in steps),
         check=node.get("check").text(),
-        better=node.get("better").text(),
-        not_enough=node.get("not_enough").text(),
+        better=answer_part(node.get("better"), FIRST_MAX_SENTENCES),
+        not_enough=answer_part(node.get("not_enough"), FIRST_MAX_SENTENCES),
     )
-
-
-def _diagnosis(node: Node) -> Diagnosis:
-    tests = node.get("tests").list(min_len=4)
-    _unique(tests, "test")
-    return Diagnosis(
-        first=node.get("first").text(),
-        tests=tuple(Examination(id=t.get("id").ident(), name=t.get("name").text(),
-                                why=t.get("why").text()) for t in tests),
-        others=node.get("others").text(),
-    )
-
-
-def _tips(node: Node, min_len: int) -> tuple[Tip, ...]:
-    items = node.list(min_len=min_len)
-    _unique(items, "tip")
-    return tuple(Tip(id=t.get("id").ident(), say=t.get("say").text()) for t in items)
-
-
-def _prevention(node: Node) -> Prevention:
-    return Prevention(intro=node.get("intro").text(),
-                      exercises=_tips(node.get("exercises"), 5),
-                      vessels=_tips(node.get("vessels"), 2))
+    # The routine's first words are the intro and the first step: together, one first part.
+    answer_part(Node(node.file, f"{intro} {relief.steps[0].say}", f"{node.path}.intro"),
+                FIRST_MAX_SENTENCES)
+    return relief
 
 
 def _red_flags(node: Node, feature_ids: set[str], lexicon: SafetyLexicon) -> tuple[RedFlag, ...]:
@@ -265,8 +275,10 @@ def _feature_refs(node: Node, feature_ids: set[str]) -> tuple[str, ...]:
 def _soon(node: Node) -> SeeDoctorSoon:
     signs = node.get("signs").list(min_len=3)
     _unique(signs, "sign")
+    for sign in signs:
+        sign.reject_unknown({"id", "patterns"})
     return SeeDoctorSoon(
-        advice=node.get("advice").text(),
-        signs=tuple(SoonSign(id=s.get("id").ident(), say=s.get("say").text(),
-                             patterns=s.get("patterns").texts(min_len=1)) for s in signs),
+        answer=answer_from(node, frozenset({"signs"})),
+        signs=tuple(SoonSign(id=s.get("id").ident(), patterns=s.get("patterns").texts(min_len=1))
+                    for s in signs),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 CAUSE_IDS: tuple[str, ...] = (
@@ -21,6 +22,45 @@ RED_FLAG_IDS: tuple[str, ...] = ("stroke", "cauda_equina", "guillain_barre", "in
 CONCEPT_KINDS: tuple[str, ...] = ("sign", "body", "context", "harmless")
 SAFETY_WORD_LISTS: tuple[str, ...] = ("negation", "uncertain", "scope_end", "remote_past", "treated",
                                       "generic_start", "personal", "hypothetical", "present")
+# An answer is heard, not read: its first part says the one thing that matters in at most two
+# sentences and 40 words (about 12 seconds at espeak-ng's default 175 words a minute); every
+# further part, said on "more", is as short.
+FIRST_MAX_SENTENCES = 2
+PART_MAX_WORDS = 40
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+def sentence_count(text: str) -> int:
+    """How many sentences TEXT has (a sentence ends with . ! or ? and a space)."""
+    return len(_SENTENCE_END.split(text.strip())) if text.strip() else 0
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer for the ear: the one thing that matters first, then the rest in short parts,
+    each said when the person asks for more.
+
+    ``action`` is the part "what should I do?" goes straight to; in order it is said last.
+    ``offer`` asks whether to go on after the first part (empty: the dialogue's own offer).
+    Texts may hold ``{number}``, the emergency number, filled in by the dialogue."""
+
+    first: str
+    more: tuple[str, ...] = ()
+    action: str = ""
+    offer: str = ""
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return (self.first, *self.more, *((self.action,) if self.action else ()))
+
+    @property
+    def action_index(self) -> int | None:
+        """The index of ``action`` in ``parts``; None when there is none."""
+        return len(self.more) + 1 if self.action else None
 
 
 @dataclass(frozen=True)
@@ -40,12 +80,20 @@ class Cause:
     id: str
     name: str
     aliases: tuple[str, ...]
+    summary: str      # the first part of its answer
     explanation: str
     signs: str
     affects: str
     action: str
     prior: int
     indicators: dict[str, int] = field(hash=False)
+
+    @property
+    def answer(self) -> Answer:
+        """Summary first; then how it causes numbness, its signs and whom it affects; the action
+        ("what should I do?") last."""
+        return Answer(first=self.summary, more=(self.explanation, self.signs, self.affects),
+                      action=self.action)
 
 
 @dataclass(frozen=True)
@@ -62,33 +110,6 @@ class Relief:
     check: str
     better: str
     not_enough: str
-
-
-@dataclass(frozen=True)
-class Examination:
-    id: str
-    name: str
-    why: str
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    first: str
-    tests: tuple[Examination, ...]
-    others: str
-
-
-@dataclass(frozen=True)
-class Tip:
-    id: str
-    say: str
-
-
-@dataclass(frozen=True)
-class Prevention:
-    intro: str
-    exercises: tuple[Tip, ...]
-    vessels: tuple[Tip, ...]
 
 
 @dataclass(frozen=True)
@@ -149,14 +170,15 @@ class RedFlag:
 
 @dataclass(frozen=True)
 class SoonSign:
+    """A sign that calls for a neurologist soon; its patterns weigh in the recogniser's model."""
+
     id: str
-    say: str
     patterns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class SeeDoctorSoon:
-    advice: str
+    answer: Answer
     signs: tuple[SoonSign, ...]
 
 
@@ -165,15 +187,22 @@ class KnowledgeBase:
     """Everything the assistant knows, validated at load time."""
 
     disclaimer: str
-    overview: str
+    overview: Answer
     features: tuple[Feature, ...]
     causes: tuple[Cause, ...]
     relief: Relief
-    diagnosis: Diagnosis
-    prevention: Prevention
+    diagnosis: Answer
+    prevention: Answer
     red_flags: tuple[RedFlag, ...]
     see_doctor_soon: SeeDoctorSoon
     safety: SafetyLexicon
+
+    def answers(self) -> dict[str, Answer]:
+        """Every answer in the data, by where it is written ("overview", "causes.raynaud")."""
+        return {"overview": self.overview,
+                **{f"causes.{cause.id}": cause.answer for cause in self.causes},
+                "diagnosis": self.diagnosis, "prevention": self.prevention,
+                "see_doctor_soon": self.see_doctor_soon.answer}
 
     def cause(self, cause_id: str) -> Cause:
         for cause in self.causes:

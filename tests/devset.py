@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-DEVSET = Path(__file__).parent / "data" / "devset.tsv"
+DATA = Path(__file__).parent / "data"
+DEVSET = DATA / "devset.tsv"
+# Tuned on: the first written beside the templates, the second apart from them (writer N).
+DEV_SETS = (DEVSET, DATA / "intent_dev.tsv")
+# Never tuned on: the project's first held-out set, and one by writers O and P.
+HELDOUT_SETS = (DATA / "heldout.tsv", DATA / "intent_heldout.tsv")
 
 
 @dataclass(frozen=True)
@@ -14,6 +19,10 @@ class Line:
     text: str
     intent: str
     cause: str
+
+
+def load_all(paths: tuple[Path, ...]) -> list[Line]:
+    return [line for path in paths for line in load(path)]
 
 
 def load(path: Path = DEVSET) -> list[Line]:
@@ -44,7 +53,11 @@ def score(matcher, lines: list[Line]) -> dict[str, float]:
     ood = [l for l in lines if l.intent == "unknown"]
     red = [l for l in lines if l.category == "red_flag" or l.intent == "emergency"]
     results = {id(l): matcher.match(l.text) for l in lines}  # matcher: a Matcher or an Understanding
+    # Confidently wrong: answered as something else without asking "did you mean" first.
+    wrong = [l for l in lines if results[id(l)].intent != "unknown"
+             and not results[id(l)].needs_confirmation and not correct(l, results[id(l)])]
     return {
+        "wrong": len(wrong) / len(lines), "n": len(lines),
         "in_domain": sum(correct(l, results[id(l)]) for l in in_domain) / len(in_domain),
         "ood_rejected": sum(results[id(l)].intent == "unknown" for l in ood) / len(ood),
         "red_flags": sum(results[id(l)].intent == "emergency" for l in red) / len(red),

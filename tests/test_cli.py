@@ -27,6 +27,31 @@ def test_ask_prints_the_answer(tmp_path):
     assert "most common" in result.stdout.decode()
 
 
+@pytest.mark.parametrize("question", [
+    "why are my legs numb",                    # an answer with more to say
+    "what is raynaud's disease",               # a cause: more, or what to do
+    "help",
+    "set an alarm for seven",                  # the menu: "say one, two or three"
+    "my left leg goes numb and my back hurts",  # the symptom check asks questions
+    "my legs are numb right now",              # the routine waits for "next"
+])
+def test_ask_never_ends_on_a_question_it_cannot_take_an_answer_to(tmp_path, question):
+    """`ask` answers once and exits: no offer of more, no question, no "say next"."""
+    result = run(["--no-speech", "--emergency-number", "999", "ask", question], tmp_path=tmp_path)
+    out = result.stdout.decode().splitlines()[0]  # the answer; then "Speech is turned off..."
+    assert result.returncode == 0, result.stderr
+    assert out and not out.endswith("?"), out
+    for dead_end in ("Want to", "Do you want", "Say one, two or three", "Say next", "Say repeat"):
+        assert dead_end not in out, out
+
+
+def test_ask_with_a_possible_red_flag_says_what_to_do_if_so(tmp_path):
+    result = run(["--no-speech", "--emergency-number", "999", "ask", "my leg suddenly went numb"],
+                 tmp_path=tmp_path)
+    out = result.stdout.decode().splitlines()[0]
+    assert "?" in out and out.endswith("If so, call 999 now."), out
+
+
 def test_understand_json_from_arguments(tmp_path):
     result = run(["understand", "--json", "tell me about athero sclerosis", "set an alarm for seven"],
                  tmp_path=tmp_path)
@@ -69,7 +94,7 @@ def test_chat_conversation_from_stdin(tmp_path):
     result = run(["--no-speech", "chat"], stdin=script, tmp_path=tmp_path)
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr
-    assert out.count("it is common, affecting about one in six adults") == 2  # answer, then the repeat
+    assert out.count("In Raynaud's disease, small arteries") == 2  # answer, then the repeat
     assert "Say one, two or three" in out
     assert "Take care" in out
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intents.matcher import default_matcher
+from intents.meaning import default_matcher
 from knowledge import load_knowledge
 from voice.responses import load_responses
 from voice.skill import Skill

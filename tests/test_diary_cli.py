@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from intents.matcher import default_matcher
+from intents.meaning import default_matcher
 from knowledge import load_knowledge
 from knowledge.diary.store import DiaryStore, Episode
 from voice.responses import load_responses
@@ -68,6 +68,20 @@ def test_forget_all_asks_first(data_dir):
     done = cli("diary", "forget", "--all", stdin="yes\n")
     assert done.returncode == 0 and "Deleted all 2 episodes." in done.stdout
     assert DiaryStore(data_dir / "diary.db").count() == 0
+
+
+def test_one_episode_is_counted_in_the_singular(data_dir, tmp_path):
+    store = DiaryStore(data_dir / "diary.db")
+    store.add(Episode(NOW - timedelta(days=1), 600, "left", "sitting"))
+    store.close()
+    assert cli("diary", "list").stdout.splitlines()[-1] == "1 episode."
+    exported = cli("diary", "export", "--csv", str(tmp_path / "one.csv"))
+    assert f"Wrote 1 episode to {tmp_path / 'one.csv'}." in exported.stdout
+    report = cli("diary", "report", str(tmp_path / "one.html"))
+    assert "Wrote the report (1 episode) to" in report.stdout
+    forgotten = cli("diary", "forget", "--all", stdin="yes\n")
+    assert "This deletes the only episode in your diary" in forgotten.stdout
+    assert "Deleted the only episode." in forgotten.stdout
 
 
 def test_export_to_a_folder_that_does_not_exist_is_bad_input(data_dir, tmp_path):

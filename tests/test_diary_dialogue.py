@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from intents.matcher import default_matcher
+from intents.meaning import default_matcher
 from knowledge import load_knowledge
 from knowledge.diary.store import DiaryStore, Episode
 from voice.responses import load_responses
@@ -163,26 +163,61 @@ def test_summary_with_nothing_logged(skill):
     assert reply.text == "You haven't logged any episodes this month."
 
 
+def _whole(skill, question: str) -> tuple[str, str]:
+    """(the first reply to QUESTION, every part of the answer, "more" after "more")."""
+    first = skill.respond(question).text
+    parts = [first]
+    for _ in range(6):
+        reply = skill.respond("tell me more")
+        if reply.text.startswith("That's all"):
+            return first, " ".join(parts)
+        parts.append(reply.text)
+    raise AssertionError(f"the summary never ended: {parts}")
+
+
 def test_a_rare_short_pattern_gets_no_neurologist_advice(skill, store):
     _add(store, 3, 5, "left")
     _add(store, 10, 10, "right")
     _add(store, 40, 5, "both")
-    text = skill.respond("how often have my legs been numb this month").text
-    assert text.startswith("This month, you logged two episodes. They usually lasted about "
-                           "eight minutes.")
+    first, text = _whole(skill, "how often have my legs been numb this month")
+    assert first.startswith("This month, you logged two episodes. That's more than the one in the "
+                            "24 days before.")
+    assert "They usually lasted about eight minutes." in text
     assert "neurologist" not in text
-    assert "That's more than the one in the 24 days before." in text
 
 
 def test_a_frequent_one_sided_lengthening_pattern_advises_a_neurologist(skill, store):
     for days, minutes in ((20, 5), (15, 5), (10, 20), (5, 30), (1, 40)):
         _add(store, days, minutes, "left")
-    text = skill.respond("read me my diary").text
-    assert text.startswith("In the last 30 days, you logged five episodes.")
+    first, text = _whole(skill, "read me my diary")
+    # The count and the advice come first; the details follow on "more".
+    assert first.startswith("In the last 30 days, you logged five episodes. This pattern is worth "
+                            "showing a neurologist, because it happens often, the episodes are "
+                            "getting longer and it's mostly on one side.")
     assert "Most often your left leg." in text
-    assert ("This pattern is worth showing a neurologist, because it happens often, the episodes "
-            "are getting longer and it's mostly on one side.") in text
     assert "diagnos" in text.lower()  # "I can't diagnose": never a diagnosis
+
+
+def test_a_summary_says_how_to_get_a_report_without_reading_a_command(skill, store):
+    for days in (9, 6, 3, 1):
+        _add(store, days, 10, "left")
+    first, text = _whole(skill, "read me my diary")
+    assert "neurologist" in first
+    assert "report" in text and "printed on the computer" in text
+    # A listener cannot use a command line read aloud.
+    assert "numb-legs" not in text and "diary report" not in text and ".html" not in text
+
+
+@pytest.mark.parametrize("question, before", [
+    ("how many times today", "the day before"),   # not "the 1 days before"
+    ("how many times this week", "the 2 days before"),  # Tuesday evening: 2 days so far
+    ("how often this month", "the 24 days before"),
+])
+def test_the_period_before_is_said_naturally(skill, store, question, before):
+    _add(store, 0.1, 10, "left")
+    first, text = _whole(skill, question)
+    assert f"There were none in {before}." in text, text
+    assert "1 days" not in text and "1 episodes" not in text
 
 
 def test_a_damaged_diary_is_reported_in_speech(skill, store):

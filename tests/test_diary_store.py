@@ -174,7 +174,7 @@ FULL_DISK = """
     import json, resource, signal, sys
     from datetime import datetime
     from pathlib import Path
-    from intents.matcher import default_matcher
+    from intents.meaning import default_matcher
     from knowledge import load_knowledge
     from knowledge.diary.store import DiaryStore
     from voice.responses import load_responses

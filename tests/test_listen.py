@@ -41,7 +41,7 @@ def test_wake_phrase_question_answer_and_follow_up(tmp_path):
     run = ListenRun(tmp_path, audio, [*ASSISTANT, "listen"])
     try:
         assert run.wait_for("You said:", timeout=60), run.stdout
-        assert run.wait_for("The most common reason is simple", timeout=30), run.stdout
+        assert run.wait_for("The most common reason is sitting", timeout=30), run.stdout
         assert run.wait_count("You said:", 2, timeout=30), run.stdout
         assert run.wait_for("The soft centre of a disc", timeout=30), run.stdout
         run.wait_speaker_quiet()
@@ -130,7 +130,7 @@ def test_without_wake_phrase_nothing_happens_until_enter(tmp_path):
         run.proc.stdin.write("\n")  # push to talk
         run.proc.stdin.flush()
         assert run.wait_for("You said:", timeout=30), run.stdout
-        assert run.wait_for("Do you want to know", timeout=30), run.stdout
+        assert run.wait_for("Want to know more", timeout=30), run.stdout
         # The answer ends with a question; silence gets one reprompt, then it waits again.
         assert run.wait_for("I'm still listening", timeout=30), run.stdout
         assert run.wait_for("Waiting. Say the wake phrase", timeout=30), run.stdout

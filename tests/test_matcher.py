@@ -1,6 +1,6 @@
 import pytest
 
-from intents.matcher import default_matcher
+from intents.meaning import default_matcher
 from intents.understand import Understanding
 from tests import devset
 
@@ -59,3 +59,70 @@ def test_symptom_check_ranks_causes(matcher):
 def test_any_string_gives_a_typed_answer(matcher, text):
     match = matcher.match(text)
     assert match.intent in ("unknown",) and 0.0 <= match.confidence <= 1.0
+
+
+@pytest.mark.parametrize("text, intent, cause", [
+    # Conversation misses of issue 12: each was turned away or misread by the word matcher alone.
+    ("what about diabetes", "cause_info", "neuropathy"),
+    ("is it my vitamin b12", "cause_info", "vitamin_deficiency"),
+    ("how often so far", "journal_summary", None),
+    ("could it be PAD", "cause_info", "atherosclerosis"),
+])
+def test_everyday_phrasings_are_understood(matcher, text, intent, cause):
+    match = matcher.match(text)
+    assert match.intent == intent, match
+    if cause:
+        assert match.slots["cause"] == cause, match
+
+
+def test_an_episode_told_plainly_is_taken_for_the_diary(matcher):
+    """No "log" or "diary" said: the diary is offered (answered, or asked about), not refused."""
+    match = matcher.match("I had numbness in my leg yesterday evening")
+    assert match.intent == "journal_log", match
+
+
+def test_meaning_is_weighed_with_the_words(matcher):
+    """The embedding view is loaded and counts: a question in words no template uses is
+    understood, and a question near the domain in other words is not taken for it."""
+    assert matcher.match("my pins and needles won't quit, what gets the feeling back fast").intent \
+        == "relief_now"
+    assert matcher.match("what's a good stretch for tight hamstrings after football").intent \
+        == "unknown"
+
+
+# Floors that guard what was reached on the sets nobody tuned on (issue 12's targets are higher
+# and are reported by make bench: in-domain >= 95%, out of domain rejected >= 95%, <= 2% wrong).
+HELD_OUT_IN_DOMAIN_FLOOR = 0.93
+HELD_OUT_OOD_FLOOR = 0.93
+HELD_OUT_WRONG_CEILING = 0.035
+
+
+def test_held_out_sets_stay_at_what_was_reached(matcher):
+    scores = devset.score(Understanding(matcher), devset.load_all(devset.HELDOUT_SETS))
+    assert scores["n"] >= 600
+    assert scores["in_domain"] >= HELD_OUT_IN_DOMAIN_FLOOR, scores
+    assert scores["ood_rejected"] >= HELD_OUT_OOD_FLOOR, scores
+    assert scores["wrong"] <= HELD_OUT_WRONG_CEILING, scores
+
+
+def test_development_sets_meet_issue_12s_targets(matcher):
+    scores = devset.score(Understanding(matcher), devset.load_all(devset.DEV_SETS))
+    assert scores["in_domain"] >= 0.95, scores
+    assert scores["ood_rejected"] >= 0.95, scores
+    assert scores["wrong"] <= 0.02, scores
+
+
+def test_without_the_embedding_model_the_word_matcher_answers_alone():
+    """A model that cannot load leaves the word matcher, as numb-legs was before."""
+    from concurrent.futures import Future
+
+    from intents.matcher import default_word_matcher
+    from intents.meaning import MeaningMatcher, MeaningUnavailable, load_calibration
+
+    failed: Future = Future()
+    failed.set_exception(MeaningUnavailable("the model is damaged"))
+    matcher = MeaningMatcher(default_word_matcher(), load_calibration(), failed)
+    assert matcher.match("why are my legs numb").intent == "causes_overview"
+    assert matcher.reduced == "the model is damaged"
+    assert matcher.match("is it my vitamin b12").intent == \
+        default_word_matcher().match("is it my vitamin b12").intent

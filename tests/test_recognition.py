@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intents.matcher import default_matcher
+from intents.meaning import default_matcher
 from intents.understand import Understanding
 from tests.speech import pcm16, silence, speak, to_16k
 from voice.language_model import arpa_trigram

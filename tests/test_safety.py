@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intents.matcher import default_matcher
+from intents.meaning import default_matcher
 from intents.safety import (ALARM, NO, NONE, UNSURE, YES, SafetyStage, classify_answer,
                             default_safety, read_labelled)
 from knowledge.loader import load_knowledge

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from intents.matcher import default_matcher
+from intents.meaning import default_matcher
 from knowledge.loader import load_knowledge
 
 from .config import Settings, choose_emergency_number, current_locale, save, voice_cycle
@@ -37,9 +37,12 @@ def emergency_number(override: str | None) -> str:
                                    load_emergency_numbers()).number
 
 
-def build_skill(number: str | None = None) -> Skill:
-    """The skill over the shipped data; raises DataFileError if a data file is broken."""
-    return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number(number))
+def build_skill(number: str | None = None, *, one_shot: bool = False) -> Skill:
+    """The skill over the shipped data; raises DataFileError if a data file is broken.
+
+    ONE_SHOT: one question and one answer (`numb-legs ask`), so nothing is offered or asked."""
+    return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number(number),
+                 one_shot=one_shot)
 
 
 class Voice:

@@ -190,7 +190,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from intents.safety import default_safety
 
     default_safety()
-    skill = build_skill(args.emergency_number or saved.emergency_number)
+    skill = build_skill(args.emergency_number or saved.emergency_number,
+                        one_shot=command == "ask")
     if command == "understand" and args.wav:
         from .cli_voice import understand_wav
 

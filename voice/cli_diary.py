@@ -37,6 +37,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
+def episodes(count: int) -> str:
+    """'1 episode', '3 episodes'."""
+    return f"{count} episode{'' if count == 1 else 's'}"
+
+
+def _all_of(count: int) -> str:
+    """'all 3 episodes'; 'the only episode' (never 'all 1 episodes')."""
+    return "the only episode" if count == 1 else f"all {episodes(count)}"
+
+
 def describe(episode: Episode) -> str:
     """One line a screen reader reads well."""
     when = episode.started_at
@@ -82,35 +92,35 @@ def run(args: argparse.Namespace, out: TextIO, store: DiaryStore | None = None,
 def _run(action: str, args: argparse.Namespace, out: TextIO, store: DiaryStore, now: datetime,
          stdin: TextIO) -> int:
     if action == "list":
-        episodes = store.episodes()
+        found = store.episodes()
         for notice in store.pop_notices():
             out.write(notice + "\n")
-        if not episodes:
+        if not found:
             out.write("Your diary is empty. Tell numb-legs about an episode to add one.\n")
             return EXIT_OK
-        for episode in episodes:
+        for episode in found:
             out.write(describe(episode) + "\n")
-        out.write(f"{len(episodes)} episode{'s' if len(episodes) != 1 else ''}.\n")
+        out.write(f"{episodes(len(found))}.\n")
         return EXIT_OK
     if action == "export":
-        episodes = store.episodes()
+        found = store.episodes()
         try:
-            write_atomically(args.csv, to_csv(episodes))
+            write_atomically(args.csv, to_csv(found))
         except DiaryWriteError as err:
             out.write(f"{err}\n")
             return EXIT_BAD_INPUT
-        out.write(f"Wrote {len(episodes)} episodes to {args.csv}.\n")
+        out.write(f"Wrote {episodes(len(found))} to {args.csv}.\n")
         return EXIT_OK
     if action == "report":
-        episodes = store.episodes()
+        found = store.episodes()
         recent = summarise(store, Period("in the last 30 days", now - timedelta(days=30), now,
                                          inclusive=True))
         try:
-            write_atomically(args.file, render_html(episodes, recent, now))
+            write_atomically(args.file, render_html(found, recent, now))
         except DiaryWriteError as err:
             out.write(f"{err}\n")
             return EXIT_BAD_INPUT
-        out.write(f"Wrote the report ({len(episodes)} episodes) to {args.file}. Open it in a "
+        out.write(f"Wrote the report ({episodes(len(found))}) to {args.file}. Open it in a "
                   "browser to read or print it.\n")
         return EXIT_OK
     if action == "delete":
@@ -123,13 +133,12 @@ def _run(action: str, args: argparse.Namespace, out: TextIO, store: DiaryStore, 
         out.write("Your diary is already empty.\n")
         return EXIT_OK
     if not args.yes:
-        out.write(f"This deletes all {count} episodes in your diary, for good. Type yes to "
-                  "confirm: ")
+        out.write(f"This deletes {_all_of(count)} in your diary, for good. Type yes to confirm: ")
         out.flush()
         answer = stdin.readline().strip().lower()
         if answer not in ("yes", "y"):
             out.write("\nNothing was deleted.\n")
             return EXIT_BAD_INPUT
     removed = store.forget_all()
-    out.write(f"Deleted all {removed} episodes. Your diary is empty.\n")
+    out.write(f"Deleted {_all_of(removed)}. Your diary is empty.\n")
     return EXIT_OK

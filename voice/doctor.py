@@ -40,7 +40,7 @@ def _attempt(name: str, probe: Callable[[], Check]) -> Check:
 
 
 def check_data() -> Check:
-    from intents.matcher import default_matcher
+    from intents.meaning import default_matcher
     from knowledge.loader import load_knowledge
 
     from .responses import load_responses

@@ -1,9 +1,10 @@
 """The recognisers' view of the domain, built from the same data the matcher uses.
 
 No second word list: sentences come from the intent templates (sampled, slots filled with the
-knowledge base's cause aliases and symptom phrases), red-flag patterns, symptom phrases and the
-menu words. From them: a trigram language model and a pronunciation dictionary for PocketSphinx,
-a phrase list (grammar) for Vosk. What is costly is cached on disk, keyed by the data.
+knowledge base's cause aliases and symptom phrases), red-flag patterns, symptom phrases, the
+menu words and the words that ask for more of an answer. From them: a trigram language model and
+a pronunciation dictionary for PocketSphinx, a phrase list (grammar) for Vosk. What is costly is
+cached on disk, keyed by the data.
 """
 
 from __future__ import annotations
@@ -102,7 +103,10 @@ def domain_sentences(extra: tuple[str, ...] = (), *, balanced: bool = False) -> 
                 add(phrase)
     for phrase in (*symptoms, *aliases):
         add(phrase)
-    for words in load_responses().menu_words:
+    responses = load_responses()
+    # What the dialogue listens for besides the intents: menu numbers, "tell me more", "what
+    # should I do".
+    for words in (*responses.menu_words, responses.more.words, responses.more.action_words):
         for word in words:
             add(word)
     for text in extra:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from knowledge.diary.store import DiaryError, DiaryStore, Episode
@@ -17,6 +17,7 @@ from knowledge.diary.summary import Summary, period_from_text, summarise
 from knowledge.diary.timeparse import (Heard, When, number_words, parse, parse_legs,
                                        spoken_duration, spoken_when, start_time)
 from knowledge.diary.words import DiaryWords, load_words
+from knowledge.model import Answer
 
 from .responses import Responses
 
@@ -241,15 +242,22 @@ class Journal:
     # -- summaries ------------------------------------------------------------------------------
 
     def summary(self, text: str) -> str:
-        """A short spoken summary of the period TEXT asks about (the last 30 days by default)."""
+        """A spoken summary of the period TEXT asks about (the last 30 days by default), whole."""
+        return " ".join(self.summary_answer(text).parts)
+
+    def summary_answer(self, text: str) -> Answer:
+        """The summary as an answer for the ear: the count and whether to see a neurologist
+        first, then the details, then what helps."""
         now = self.now()
         try:
             found = summarise(self.store, period_from_text(text, now, self.lexicon), self.lexicon)
         except DiaryError as err:
-            return self.t["read_failed"].replace("{reason}", err.reason)
-        return self._with_notices(self.speak(found, now))
+            return Answer(first=self.t["read_failed"].replace("{reason}", err.reason))
+        answer = self.speak(found, now)
+        return replace(answer, first=self._with_notices(answer.first))
 
-    def speak(self, found: Summary, now: datetime) -> str:
+    def speak(self, found: Summary, now: datetime) -> Answer:
+        """FOUND as an answer: how many, and whether to see a neurologist (or the trend), first."""
         t, w, lexicon = self.t, self.w, self.lexicon
         period = found.period
         if found.count == 0:
@@ -257,39 +265,53 @@ class Journal:
             if found.last_started is not None:
                 parts.append(t["summary_last"].replace("{when}",
                                                        spoken_when(found.last_started, now)))
-            return " ".join(parts)
+            return Answer(first=" ".join(parts))
         name = period.name[0].upper() + period.name[1:]
-        parts = [t["summary_count"].replace("{Period}", name)
-                 .replace("{count}", _plural(found.count, lexicon))]
+        headline = [t["summary_count"].replace("{Period}", name)
+                    .replace("{count}", _plural(found.count, lexicon))]
+        details = []
         one = found.count == 1
         if found.median_duration_s is not None:
             key = "summary_one_duration" if one else "summary_duration"
-            parts.append(t[key].replace("{duration}",
-                                        spoken_duration(found.median_duration_s, lexicon)))
+            details.append(t[key].replace("{duration}",
+                                          spoken_duration(found.median_duration_s, lexicon)))
         leg = found.main_leg
         if leg is not None:
             key = "summary_one_leg" if one else "summary_leg"
-            parts.append(t[key].replace("{leg}", w[leg]))
-        if found.previous_count is not None:
-            days = str(max(1, round((period.end - period.start).total_seconds() / 86_400)))
-            before = number_words(found.previous_count, lexicon)
-            if found.previous_count == 0:
-                key = "summary_none_before"
-            elif found.count > found.previous_count:
-                key = "summary_more"
-            elif found.count < found.previous_count:
-                key = "summary_fewer"
-            else:
-                key = "summary_same"
-            parts.append(t[key].replace("{previous}", before).replace("{days}", days))
-        if found.last_started is not None and not one:
-            parts.append(t["summary_last"].replace("{when}", spoken_when(found.last_started, now)))
+            details.append(t[key].replace("{leg}", w[leg]))
+        compare = self._compared(found) if found.previous_count is not None else ""
         if found.reasons:
             reasons = [w[reason] for reason in found.reasons]
             joined = reasons[0] if len(reasons) == 1 else \
                 f"{', '.join(reasons[:-1])} and {reasons[-1]}"
-            parts.append(t["summary_advice"].replace("{reasons}", joined))
+            headline.append(t["summary_advice"].replace("{reasons}", joined))
+            closing = t["summary_report"]
         else:
-            parts.append(t["summary_keep_going"])
-        return " ".join(parts)
+            if compare:  # with no advice to give, the trend is what matters most
+                headline.append(compare)
+                compare = ""
+            closing = t["summary_keep_going"]
+        if compare:
+            details.append(compare)
+        if found.last_started is not None and not one:
+            details.append(t["summary_last"].replace("{when}", spoken_when(found.last_started, now)))
+        more = tuple(" ".join(part) for part in (details, [closing]) if part)
+        return Answer(first=" ".join(headline), more=more)
 
+    def _compared(self, found: Summary) -> str:
+        """'That's more than the one in the 30 days before.' ('the day before' for one day)."""
+        t = self.t
+        period = found.period
+        days = max(1, round((period.end - period.start).total_seconds() / 86_400))
+        before = t["before_one_day"] if days == 1 else t["before_days"].replace("{days}", str(days))
+        previous = found.previous_count or 0
+        if previous == 0:
+            key = "summary_none_before"
+        elif found.count > previous:
+            key = "summary_more"
+        elif found.count < previous:
+            key = "summary_fewer"
+        else:
+            key = "summary_same"
+        return t[key].replace("{previous}", number_words(previous, self.lexicon)) \
+            .replace("{before}", before)

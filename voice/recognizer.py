@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from intents.matcher import Matcher
+    from intents.model import IntentMatcher
     from intents.model import Match
     from intents.safety import SafetyStage
 
@@ -77,7 +77,7 @@ def transcribe_bytes(recognizer: Recognizer, audio: bytes, chunk_bytes: int = 32
 RANK_PENALTY = 0.02  # confidence a hypothesis loses for each place it stands below the best
 
 
-def understand_best(matcher: "Matcher", hypotheses: list[str],
+def understand_best(matcher: "IntentMatcher", hypotheses: list[str],
                     safety: "SafetyStage | None" = None) -> tuple[str, "Match"]:
     """Pick the transcript the matcher understands best among the recogniser's n-best.
 

@@ -35,6 +35,8 @@ class Routine:
     deadline: float | None = None
     question: int = 0
     said: list[str] = field(default_factory=list)
+    # How it ended: "better", "not_enough", "emergency" or "stopped"; "" while it goes on.
+    ended: str = ""
 
     @property
     def steps(self):
@@ -78,6 +80,7 @@ class Routine:
 
     def stop(self) -> str:
         self.phase = DONE
+        self.ended = "stopped"
         self.deadline = None
         return self.r.routine_stopped
 
@@ -93,8 +96,8 @@ class Routine:
         if self.phase == CHECK:
             if yes:
                 self.phase = DONE
-                tip = self.kb.prevention.exercises[0].say
-                return self._say(f"{self.kb.relief.better} {self.r.routine_tip} {tip}")
+                self.ended = "better"
+                return self._say(self.kb.relief.better)
             self.phase = QUESTIONS
             self.question = 0
             return self._say(f"{self.r.routine_questions_intro} "
@@ -103,15 +106,14 @@ class Routine:
             flag = self.flags[self.question]
             if yes:
                 self.phase = DONE
+                self.ended = "emergency"
                 return self._say(flag.advice)  # the caller fills in the number
             self.question += 1
             if self.question < len(self.flags):
                 return self._say(self.flags[self.question].question)
             self.phase = DONE
-            tests = ", ".join(test.name for test in self.kb.diagnosis.tests[:-1])
-            last = self.kb.diagnosis.tests[-1].name
-            return self._say(f"{self.kb.relief.not_enough} {self.r.routine_tests_lead} "
-                             f"{tests} and {last}.")
+            self.ended = "not_enough"
+            return self._say(self.kb.relief.not_enough)  # the caller fills in the number
         return self.repeat()
 
     # -- helpers ----------------------------------------------------------------------------

@@ -5,6 +5,12 @@ in every dialogue state, even one too long to answer. When it is unsure it asks 
 only a clear "no" lets the conversation go on ("not sure" is never taken as no). Confidence
 drives the turn: a clear match is answered, a middling one is confirmed ("Did you mean ...?"),
 and no match gets a menu of three topics, never a shrug. The "I'm not a doctor" notice is said once per conversation.
+
+Answers are for the ear: the first part says the one thing that matters (knowledge.model.Answer),
+then offers more; "yes", "tell me more", "go on" or "next" say the next part, "what should I do?"
+the answer's action, and after the last part comes the next topic's offer. Emergency advice is
+never split: it is said whole, at once. A one-shot skill (`numb-legs ask`) never ends on a question
+it could not take an answer to.
 """
 
 from __future__ import annotations
@@ -15,16 +21,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from intents.matcher import Matcher
+from intents.model import IntentMatcher
 from intents.model import Match
 from intents.normalize import normalize
 from intents.safety import NO, UNSURE, YES, Assessment, SafetyStage, classify_answer, default_safety
 from knowledge.diary.store import DiaryStore
-from knowledge.model import KnowledgeBase
+from knowledge.model import Answer, KnowledgeBase
 
 from .journal import Journal
 from .responses import Responses
-from .routine import Routine
+from .routine import DONE, Routine
 from .symptoms import SymptomCheck
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,11 +57,27 @@ class Reply:
 
 
 @dataclass
+class _Reading:
+    """An answer being given in parts: which parts were said, and the topic offered at the end."""
+
+    intent: str
+    answer: Answer
+    follow: str = ""  # offered after the last part ("diagnostics"); "" for none
+    said: set[int] = field(default_factory=set)
+
+    def next_index(self) -> int | None:
+        """The first part not said yet, in order; None when every part was said."""
+        return next((i for i in range(len(self.answer.parts)) if i not in self.said), None)
+
+
+@dataclass
 class _Context:
     last_text: str = ""
     last_cause: str = ""
     pending_confirm: Match | None = None
     pending_offer: str = ""
+    more_offered: bool = False        # the last reply asked "want to know more?"
+    reading: _Reading | None = None   # the answer "tell me more" goes on with
     menu_open: bool = False
     disclaimer_said: bool = False
     routine: Routine | None = None
@@ -70,12 +92,12 @@ class _Context:
 class Skill:
     """One conversation's worth of state around a shared matcher and knowledge base."""
 
-    def __init__(self, matcher: Matcher, kb: KnowledgeBase, responses: Responses,
+    def __init__(self, matcher: IntentMatcher, kb: KnowledgeBase, responses: Responses,
                  emergency_number: str = "112",
                  clock: Callable[[], float] = time.monotonic,
                  diary: DiaryStore | None = None,
                  now: Callable[[], datetime] = datetime.now,
-                 safety: SafetyStage | None = None) -> None:
+                 safety: SafetyStage | None = None, one_shot: bool = False) -> None:
         self.matcher = matcher
         self.safety = safety if safety is not None else default_safety()
         self.kb = kb
@@ -85,6 +107,10 @@ class Skill:
         # The diary file is opened on first use only: most conversations never touch it.
         self.diary = diary if diary is not None else DiaryStore()
         self.now = now
+        # One question, one answer, then the program ends (`numb-legs ask`): no offers.
+        self.one_shot = one_shot
+        self._more_words = frozenset(normalize(word) for word in responses.more.words)
+        self._action_words = frozenset(normalize(word) for word in responses.more.action_words)
         self.ctx = _Context()
         self._heard = ""  # the utterance as said (digits, punctuation) for the diary's parser
         self._turn: tuple[Match | None, str] = (None, "")
@@ -134,6 +160,8 @@ class Skill:
             self.ctx.safety_question = found
             self.ctx.safety_text = text
             question = self.kb.red_flag(found.flag).question if found.flag else self.r.safety_question
+            if self.one_shot:  # no answer can come: say what a "yes" would have led to
+                question += " " + self.r.safety_one_shot.replace("{number}", self.number)
             return self._say(question, "safety_question")
         routine = self.ctx.routine
         if routine is not None and routine.active and routine.phase in ("check", "questions") \
@@ -168,13 +196,18 @@ class Skill:
         ctx = self.ctx
         pending, ctx.pending_confirm = ctx.pending_confirm, None
         offer, ctx.pending_offer = ctx.pending_offer, ""
-        ctx.menu_open = False
+        more_offered, ctx.more_offered = ctx.more_offered, False
+        menu_open, ctx.menu_open = ctx.menu_open, False
         heard, self._heard = self._heard or match.text, ""
         self._turn = (match, heard)
         if match.intent == "emergency":
             ctx.routine = None  # nothing else matters now
             ctx.symptoms = None
+            ctx.reading = None
             return self._journal_emergency(self._emergency(match), heard)
+        if match.intent == "repeat":  # what was asked still stands once it is said again
+            ctx.pending_confirm, ctx.pending_offer = pending, offer
+            ctx.more_offered, ctx.menu_open = more_offered, menu_open
         # "Repeat" repeats the last reply, unless a save just failed: then "try again" (which
         # the matcher hears as repeat) is for the diary.
         if ctx.journal is not None and ctx.journal.active and (
@@ -203,16 +236,24 @@ class Skill:
                 return self._answer(Match(intent=pending.intent, confidence=1.0, slots=pending.slots,
                                           text=pending.text, guess=pending.intent))
             return self._menu(self.r.declined)
+        wanted = self._wanted_part(match, more_offered)
+        if wanted:
+            return self._more(match, wanted)
         if offer and match.intent == "yes":
             return self._answer(Match(intent=offer, confidence=1.0, guess=offer,
                                       slots={"cause": ctx.last_cause} if ctx.last_cause else {}))
-        if offer and match.intent == "no":
+        if (offer or more_offered) and match.intent == "no":
             return self._say(self.r.no_nothing, "no", remember=False)
         if match.intent == "unknown":
             return self._menu(self.r.unknown)
         if match.needs_confirmation:
+            topic = self._topic(match)
+            if self.one_shot:  # no "yes" can come: answer the best guess, saying what it was
+                reply = self._answer(match)
+                guess = self.r.one_shot_guess.replace("{topic}", topic)
+                return replace(reply, text=self._remember(f"{guess} {reply.text}"))
             ctx.pending_confirm = match
-            return self._say(self.r.confirm.replace("{topic}", self._topic(match)), match.intent,
+            return self._say(self.r.confirm.replace("{topic}", topic), match.intent,
                              match=match, remember=False)
         return self._answer(match)
 
@@ -238,7 +279,11 @@ class Skill:
             return Reply(self._remember(routine.stop()), "stop", match, stop_speaking=True)
         elif intent in ("yes", "no") and routine.phase in ("check", "questions"):
             text = routine.answer(intent == "yes").replace("{number}", self.number)
-            emergency = routine.phase == "done" and self.number in text and intent == "yes"
+            emergency = routine.phase == DONE and routine.ended == "emergency"
+            follow = self.r.routine_offers.get(routine.ended, "")
+            if follow and not self.one_shot:  # relief is over: offer what helps next
+                self.ctx.pending_offer = follow
+                text = f"{text} {self.r.offer_questions[follow]}"
             return Reply(self._remember(text), "emergency" if emergency else intent, match,
                          stop_speaking=emergency)
         elif intent == "relief_now":
@@ -265,7 +310,7 @@ class Skill:
         if intent == "goodbye":
             return Reply(r.goodbye, intent, match, end=True, stop_speaking=True)
         if intent == "help":
-            return self._say(r.help, intent, match=match)
+            return self._give(intent, r.help, match)
         if intent in ("next", "previous"):
             return self._say(r.no_list, intent, match=match, remember=False)
         if intent == "yes":
@@ -276,83 +321,145 @@ class Skill:
             # The words as said when this is the turn's own match, not a confirmed older one.
             said = self._turn[1] if self._turn[0] is match else match.text
             if intent == "journal_summary":
-                return self._say(self._journal().summary(said), intent, match=match)
+                return self._give(intent, self._journal().summary_answer(said), match)
+            if self.one_shot:  # its questions and read-back need a conversation
+                return self._say(r.journal["one_shot"], intent, match=match)
+            self.ctx.reading = None
             self.ctx.journal = self._journal()
             return self._say(self.ctx.journal.start(said), intent, match=match)
         if intent == "causes_overview":
-            body = [kb.overview]
-        elif intent == "cause_info":
+            return self._give(intent, kb.overview, match, follow=r.offers.get(intent, ""))
+        if intent == "cause_info":
             cause_id = str(match.slots.get("cause") or self.ctx.last_cause)
             if not cause_id:
                 return self._say(r.which_cause, intent, match=match, remember=False)
             cause = kb.cause(cause_id)
             self.ctx.last_cause = cause.id
-            body = [cause.explanation, f"{r.signs_lead} {cause.signs}", cause.action]
-        elif intent == "symptom_check":
+            follow = r.cause_offers.get(cause.id, r.offers.get(intent, ""))
+            return self._give(intent, cause.answer, match, follow=follow)
+        if intent == "symptom_check":
             features = [str(f) for f in match.slots.get("features", [])]  # type: ignore[union-attr]
             mentioned = [str(c) for c in match.slots.get("mentioned", [])]  # type: ignore[union-attr]
+            self.ctx.reading = None
             return self._symptom_turn(SymptomCheck(kb, present=features, mentioned=mentioned), match,
                                       first=True)
-        elif intent == "relief_now":
+        if intent == "relief_now":
+            self.ctx.reading = None
+            if self.one_shot:  # nobody will say "next": every step at once, and no timer
+                steps = " ".join(step.say for step in kb.relief.steps)
+                return self._say(self._disclaimed(f"{kb.relief.intro} {steps}", intent), intent,
+                                 match=match)
             # Led one step at a time; the first words are the first thing to do.
             self.ctx.routine = Routine(kb, r)
-            body = [self.ctx.routine.start(self.clock())]
-        elif intent == "see_doctor":
-            soon = kb.see_doctor_soon
-            body = [soon.advice, *(sign.say for sign in soon.signs),
-                    r.emergency_generic.replace("{number}", self.number)]
-        elif intent == "diagnostics":
-            diagnosis = kb.diagnosis
-            body = [diagnosis.first,
-                    *(f"{test.name[0].upper()}{test.name[1:]}: {test.why}" for test in diagnosis.tests),
-                    diagnosis.others]
-        elif intent == "prevention":
-            prevention = kb.prevention
-            body = [prevention.intro, *(tip.say for tip in prevention.exercises),
-                    *(tip.say for tip in prevention.vessels)]
-        else:  # pragma: no cover - every contract intent is handled above
-            return self._menu(r.unknown)
-        if not self.ctx.disclaimer_said and intent in _MEDICAL:
-            self.ctx.disclaimer_said = True
-            body.insert(1, kb.disclaimer)
-        follow = r.offers.get(intent, "")
-        if intent == "cause_info":
-            follow = r.cause_offers.get(self.ctx.last_cause, follow)
-        if follow:
-            self.ctx.pending_offer = follow
-            body.append(r.offer_questions[follow])
-        return self._say(" ".join(body), intent, match=match)
+            return self._say(self._disclaimed(self.ctx.routine.start(self.clock()), intent), intent,
+                             match=match)
+        answers = {"see_doctor": kb.see_doctor_soon.answer, "diagnostics": kb.diagnosis,
+                   "prevention": kb.prevention}
+        if intent in answers:
+            return self._give(intent, answers[intent], match, follow=r.offers.get(intent, ""))
+        return self._menu(r.unknown)  # pragma: no cover - every contract intent is handled above
+
+    # -- answers in parts ---------------------------------------------------------------------
+
+    def _give(self, intent: str, answer: Answer, match: Match | None, follow: str = "") -> Reply:
+        """The answer's first part, then the offer of more (or, if there is no more, of FOLLOW)."""
+        reading = _Reading(intent, answer, follow, said={0})
+        self.ctx.reading = reading
+        first = self._disclaimed(self._filled(answer.first), intent)
+        return self._say(self._with_offer(first, reading), intent, match=match)
+
+    def _wanted_part(self, match: Match, more_offered: bool) -> str:
+        """"action" or "more" when MATCH asks for more of the answer being given; "nothing" when it
+        asks for more with no answer to go on with; else ""."""
+        reading = self.ctx.reading
+        if reading is None:
+            return "nothing" if match.text in self._more_words and match.intent != "next" else ""
+        if match.text in self._action_words and reading.answer.action:
+            return "action"
+        if match.text in self._more_words or match.intent == "next" or (
+                more_offered and match.intent == "yes"):
+            return "more"
+        return ""
+
+    def _more(self, match: Match, wanted: str) -> Reply:
+        """The next part of the answer being given (its action for "action"); when every part
+        was said, that there is no more, and the next topic's offer again."""
+        reading = self.ctx.reading
+        if reading is None:
+            return self._say(self.r.more.texts["nothing"], match.intent, match=match, remember=False)
+        index = reading.answer.action_index if wanted == "action" else reading.next_index()
+        if index is None:
+            return self._say(self._with_offer(self.r.more.texts["none"], reading), reading.intent,
+                             match=match)
+        reading.said.add(index)
+        part = self._filled(reading.answer.parts[index])
+        return self._say(self._with_offer(part, reading), reading.intent, match=match)
+
+    def _with_offer(self, text: str, reading: _Reading) -> str:
+        """TEXT and what to ask after it: more of READING, or at its end the topic it leads to."""
+        if self.one_shot:
+            return text
+        index = reading.next_index()
+        if index is None:
+            if not reading.follow:
+                return text
+            self.ctx.pending_offer = reading.follow
+            return f"{text} {self.r.offer_questions[reading.follow]}"
+        self.ctx.more_offered = True
+        texts = self.r.more.texts
+        action = reading.answer.action_index
+        # "...or what to do?" only while the action is still to come after other parts.
+        key = "offer" if reading.said == {0} else "again"
+        if action is not None and action not in reading.said and index != action:
+            key += "_action"
+        offer = reading.answer.offer if key == "offer" and reading.answer.offer else texts[key]
+        return f"{text} {offer}"
+
+    def _filled(self, text: str) -> str:
+        return text.replace("{number}", self.number)
+
+    def _disclaimed(self, text: str, intent: str) -> str:
+        """TEXT with the "I'm not a doctor" notice after it, the first time medical content is
+        said: after the first part, so it never delays the one thing that matters."""
+        if self.ctx.disclaimer_said or intent not in _MEDICAL:
+            return text
+        self.ctx.disclaimer_said = True
+        return f"{text} {self.kb.disclaimer}"
 
     def _symptom_turn(self, check: SymptomCheck, match: Match, first: bool = False) -> Reply:
         """Ask the next telling question, or name the possible causes."""
         flag = check.red_flag()
         if flag is not None:
             return Reply(self._remember(f"{flag.advice_for(self.number)} "
-                                        f"{self.r.emergency_operator} "
-                                        f"{self.r.emergency_repeat_offer}"),
+                                        f"{self.r.emergency_operator}{self._repeat_offer()}"),
                          "emergency", match, stop_speaking=True)
-        question = check.next_question()
-        lead = self.r.symptom_questions_intro + " " if first else ""
-        if first and not self.ctx.disclaimer_said:
-            self.ctx.disclaimer_said = True
-            lead = f"{self.kb.disclaimer} {lead}"
+        # A one-shot answer cannot ask: it names causes from what was said.
+        question = None if self.one_shot else check.next_question()
         if question is not None:
+            lead = self.r.symptom_questions_intro + " " if first else ""
+            if first and not self.ctx.disclaimer_said:
+                self.ctx.disclaimer_said = True
+                lead = f"{self.kb.disclaimer} {lead}"
             self.ctx.symptoms = check
             return self._say(f"{lead}{question.question}", "symptom_check", match=match)
-        text, ranked = check.result(self.r.symptom_intro, self.r.symptom_reason)
+        answer, ranked = check.result(self.r.symptom_intro, self.r.symptom_reason)
         self.ctx.last_cause = ranked[0]
-        self.ctx.pending_offer = self.r.offers.get("symptom_check", "")
-        if self.ctx.pending_offer:
-            text += " " + self.r.offer_questions[self.ctx.pending_offer]
-        return self._say(f"{lead}{text}", "symptom_check", match=match)
+        return self._give("symptom_check", answer, match,
+                          follow=self.r.offers.get("symptom_check", ""))
 
     def _emergency(self, match: Match) -> Reply:
         flags = [str(f) for f in match.slots.get("red_flags", [])]  # type: ignore[union-attr]
         advice = (self.kb.red_flag(flags[0]).advice_for(self.number) if flags
                   else self.r.emergency_generic.replace("{number}", self.number))
-        text = f"{advice} {self.r.emergency_operator} {self.r.emergency_repeat_offer}"
-        # Speech in progress is cut: nothing is more important than this.
+        # Said whole and at once, never in parts: nothing is more important than this.
+        text = f"{advice} {self.r.emergency_operator}{self._repeat_offer()}"
+        # Speech in progress is cut.
         return Reply(self._remember(text), "emergency", match, stop_speaking=True)
+
+    def _repeat_offer(self) -> str:
+        """" Say repeat to hear this again." after emergency advice; nothing when no "repeat" can
+        come (one-shot), so the advice ends on what to do."""
+        return "" if self.one_shot else f" {self.r.emergency_repeat_offer}"
 
     # -- the diary ----------------------------------------------------------------------------
 
@@ -363,6 +470,8 @@ class Skill:
         """After the emergency advice (always first), keep the episode being logged, marked with
         warning signs; a sentence that logs an episode and has a red flag in it starts one."""
         journal = self.ctx.journal
+        if self.one_shot:  # keeping the episode would need a "yes" that cannot come
+            return reply
         if journal is None or not journal.active:
             journal = self._journal()
             found = journal.hear(heard)
@@ -392,6 +501,11 @@ class Skill:
         return ""
 
     def _menu(self, lead: str) -> Reply:
+        if self.one_shot:  # "one, two or three" cannot be said back: name the topics instead
+            names = [self.r.names[intent] for intent in self.r.menu]
+            topics = f"{', '.join(names[:-1])}, or {names[-1]}"
+            return self._say(f"{lead} {self.r.one_shot_menu.replace('{topics}', topics)}", "unknown",
+                             remember=False)
         topics = [f"{i + 1}: {self.r.names[intent]}." for i, intent in enumerate(self.r.menu)]
         text = f"{lead} {self.r.menu_intro} {' '.join(topics)}"
         reply = self._say(text, "unknown", remember=False)

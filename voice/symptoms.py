@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from knowledge.model import Feature, KnowledgeBase, RedFlag
+from knowledge.model import Answer, Feature, KnowledgeBase, RedFlag
 from knowledge.queries import RankedCause, rank_causes
 
 MIN_QUESTIONS = 2
@@ -66,16 +66,21 @@ class SymptomCheck:
         (self.present if yes else self.absent).append(self.current.id)
         self.current = None
 
-    def result(self, intro: str, because: str) -> tuple[str, list[str]]:
+    def result(self, intro: str, because: str) -> tuple[Answer, list[str]]:
         """(what to say, ranked cause ids)."""
-        ranked = [item for item in self.ranking()[:3]]
-        names = [item.cause.name for item in ranked]
-        listing = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
-        parts = [f"{intro} {listing}."]
-        for item in ranked[:2]:
-            labels = [self.kb.feature(fid).label for fid in item.reasons]
-            if labels:
-                parts.append(f"{item.cause.name[0].upper()}{item.cause.name[1:]}, {because} "
-                             + " and ".join(labels[:2]) + ".")
-        parts.append(ranked[0].cause.action)
-        return " ".join(parts), [item.cause.id for item in ranked]
+        ranked = self.ranking()[:3]
+        return result_answer(self.kb, ranked, intro, because), [item.cause.id for item in ranked]
+
+
+def result_answer(kb: KnowledgeBase, ranked: list[RankedCause], intro: str, because: str) -> Answer:
+    """The possible causes first; then why the two likeliest fit, one part each; what to do about
+    the likeliest is the answer's action."""
+    names = [item.cause.name for item in ranked]
+    listing = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+    reasons = []
+    for item in ranked[:2]:
+        labels = [kb.feature(fid).label for fid in item.reasons]
+        if labels:
+            reasons.append(f"{item.cause.name[0].upper()}{item.cause.name[1:]}, {because} "
+                           + " and ".join(labels[:2]) + ".")
+    return Answer(first=f"{intro} {listing}.", more=tuple(reasons), action=ranked[0].cause.action)

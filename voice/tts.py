@@ -19,6 +19,8 @@ import numpy as np
 
 from knowledge.errors import NumbLegsError
 
+from .pronounce import respell
+
 _LOGGER = logging.getLogger(__name__)
 
 MIN_RATE = 80
@@ -62,11 +64,26 @@ class Audio:
 # A number to dial is said digit by digit ("call nine nine nine"), never as a quantity ("nine
 # hundred and ninety-nine"), which a frightened listener might dial wrong.
 _DIAL_NUMBER = re.compile(r"\b(call|dial|ring|phone)(\s+)([0-9]{2,6})\b", re.IGNORECASE)
+# espeak-ng reads "8:05" as "eight zero five"; people say "eight oh five".
+_CLOCK_OH = re.compile(r"\b([0-9]{1,2}):0([0-9])\b")
+# "on 3 November" is read "on three November"; people say "on the third of November".
+_DAY_MONTH = re.compile(r"\b([0-9]{1,2}) (January|February|March|April|May|June|July|August|"
+                        r"September|October|November|December)\b")
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
 
 
 def speakable(text: str) -> str:
-    """TEXT as it should be spoken: numbers to dial split into digits."""
-    return _DIAL_NUMBER.sub(lambda m: f"{m.group(1)}{m.group(2)}{' '.join(m.group(3))}", text)
+    """TEXT as it should be spoken: hard words in the synthesiser's spelling (one table,
+    voice/data/pronunciations.toml), numbers to dial split into digits, times and dates as
+    people say them. Printed text never goes through here."""
+    text = respell(text)
+    text = _DIAL_NUMBER.sub(lambda m: f"{m.group(1)}{m.group(2)}{' '.join(m.group(3))}", text)
+    text = _CLOCK_OH.sub(r"\1 oh \2", text)
+    return _DAY_MONTH.sub(lambda m: f"the {_ordinal(int(m.group(1)))} of {m.group(2)}", text)
 
 
 def _unavailable(detail: object) -> SpeechError:
