@@ -355,15 +355,14 @@ def template_rows() -> list[tuple[str, str, str, str]]:
 
     kb = load_knowledge()
     rng = random.Random(12)
+    symptoms = [p for f in kb.features for p in f.phrases if "(" not in p and "[" not in p]
     rows = []
     for intent in load_intents().intents:
         for template in intent.templates:
             for _ in range(2):
                 chosen = rng.choice(kb.causes)
-                names = (chosen.name, *chosen.aliases)
-                symptoms = [p for f in kb.features for p in f.phrases if "(" not in p and "[" not in p]
 
-                def fill(slot: str) -> str:
+                def fill(slot: str, names: tuple[str, ...] = (chosen.name, *chosen.aliases)) -> str:
                     return rng.choice(names) if slot == "cause" else rng.choice(symptoms)
 
                 sentence = " ".join(sample(template, rng, fill).split())
