@@ -168,7 +168,7 @@ def collect(quick: bool) -> dict:
     timed("safety_spoken", safety_bench.spoken, 16 if quick else 1)
     timed("vosk_korean", voice_bench._vosk_korean)  # noqa: SLF001 (its own figure)
     # Quick mode: two turns and one warm start, which is enough to see a regression and keeps
-    # `make bench-quick` under two minutes.
+    # `make bench-quick` to about three minutes.
     timed("budget", latency_budget.measure, 2 if quick else 32)
     timed("startup", voice_bench.startup_and_memory, 1 if quick else 5)
     if not quick:
