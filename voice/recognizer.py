@@ -96,6 +96,9 @@ def understand_best(matcher: "IntentMatcher", hypotheses: list[str],
             return hypotheses[index], Match(intent="emergency", confidence=1.0,
                                             slots={"red_flags": [found.flag] if found.flag else []},
                                             text=hypotheses[index], guess="emergency")
+    prime = getattr(matcher, "prime", None)
+    if prime is not None and len(hypotheses) > 1:
+        prime(hypotheses)  # one encoding call for all of them, not one each
     best_text, best_match, best_key = "", matcher.match(""), (False, -1.0)
     for rank, text in enumerate(hypotheses or [""]):
         match = matcher.match(text)
