@@ -120,16 +120,8 @@ def _alarm(text: str) -> bool:
 
 
 def figures(matcher: MeaningMatcher, gathered: list[tuple[devset.Line, Evidence]]) -> dict[str, float]:
-    results = [(line, decide(matcher, line, evidence)) for line, evidence in gathered]
-    in_domain = [(l, m) for l, m in results if l.intent != "unknown"]
-    ood = [(l, m) for l, m in results if l.intent == "unknown"]
-    wrong = [(l, m) for l, m in results
-             if m.intent != "unknown" and not m.needs_confirmation and not devset.correct(l, m)]
-    return {"in_domain": sum(devset.correct(l, m) for l, m in in_domain) / len(in_domain),
-            "at_once": sum(devset.correct(l, m) and not m.needs_confirmation
-                           for l, m in in_domain) / len(in_domain),
-            "ood_rejected": sum(m.intent == "unknown" for _, m in ood) / len(ood),
-            "confidently_wrong": len(wrong) / len(results), "n": len(results)}
+    lines = [line for line, _ in gathered]
+    return devset.tally(lines, [decide(matcher, line, evidence) for line, evidence in gathered])
 
 
 def misses(matcher: MeaningMatcher, gathered: list[tuple[devset.Line, Evidence]]) -> list[str]:
@@ -183,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
                 # Safety of the answer first: at most 2% confidently wrong and 95% out of domain
                 # rejected; then the most in-domain lines right; then the fewest "did you mean"
                 # questions, each confidently wrong answer costing WRONG_COST of them.
-                ok = dev["confidently_wrong"] <= 0.02 and dev["ood_rejected"] >= 0.95
+                ok = dev["wrong"] <= 0.02 and dev["ood_rejected"] >= 0.95
                 key = (ok, round(dev["in_domain"], 3),
-                       dev["at_once"] - WRONG_COST * dev["confidently_wrong"])
+                       dev["at_once"] - WRONG_COST * dev["wrong"])
                 if best is None or key > best[0]:
                     best = (key, float(accept), float(confirm), dev)
         assert best is not None

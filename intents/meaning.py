@@ -198,20 +198,10 @@ class MeaningMatcher:
         self._lock = threading.Lock()
         self.reduced = ""
 
-    @property
-    def ready(self) -> bool:
-        """The embedding view is loaded (or failed, and the word matcher answers alone)."""
-        semantic = self._semantic
-        return not isinstance(semantic, Future) or semantic.done()
-
-    def wait(self) -> None:
-        self._ensure()
-
-    def _ensure(self, block: bool = True) -> _Semantic | None:
+    def _ensure(self) -> _Semantic | None:
+        """The embedding view, waiting for it if it is still loading; None if it failed."""
         semantic = self._semantic
         if isinstance(semantic, Future):
-            if not block and not semantic.done():
-                return None
             with self._lock:
                 try:
                     self._semantic = semantic.result()

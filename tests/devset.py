@@ -49,17 +49,26 @@ def correct(line: Line, match) -> bool:
 
 
 def score(matcher, lines: list[Line]) -> dict[str, float]:
-    in_domain = [l for l in lines if l.intent != "unknown"]
-    ood = [l for l in lines if l.intent == "unknown"]
-    red = [l for l in lines if l.category == "red_flag" or l.intent == "emergency"]
-    results = {id(l): matcher.match(l.text) for l in lines}  # matcher: a Matcher or an Understanding
+    """MATCHER's figures on LINES (matcher: a Matcher, a MeaningMatcher or an Understanding)."""
+    return tally(lines, [matcher.match(l.text) for l in lines])
+
+
+def tally(lines: list[Line], results: list) -> dict[str, float]:
+    """The figures of RESULTS, each the match of the line at the same place in LINES."""
+    pairs = list(zip(lines, results))
+    in_domain = [(l, m) for l, m in pairs if l.intent != "unknown"]
+    ood = [m for l, m in pairs if l.intent == "unknown"]
+    red = [m for l, m in pairs if l.category == "red_flag" or l.intent == "emergency"]
     # Confidently wrong: answered as something else without asking "did you mean" first.
-    wrong = [l for l in lines if results[id(l)].intent != "unknown"
-             and not results[id(l)].needs_confirmation and not correct(l, results[id(l)])]
+    wrong = [m for l, m in pairs
+             if m.intent != "unknown" and not getattr(m, "needs_confirmation", False)
+             and not correct(l, m)]
     return {
         "wrong": len(wrong) / len(lines), "n": len(lines),
-        "in_domain": sum(correct(l, results[id(l)]) for l in in_domain) / len(in_domain),
-        "ood_rejected": sum(results[id(l)].intent == "unknown" for l in ood) / len(ood),
-        "red_flags": sum(results[id(l)].intent == "emergency" for l in red) / len(red),
+        "in_domain": sum(correct(l, m) for l, m in in_domain) / len(in_domain),
+        "at_once": sum(correct(l, m) and not getattr(m, "needs_confirmation", False)
+                       for l, m in in_domain) / len(in_domain),
+        "ood_rejected": sum(m.intent == "unknown" for m in ood) / len(ood),
+        "red_flags": sum(m.intent == "emergency" for m in red) / len(red) if red else float("nan"),
         "n_in_domain": len(in_domain), "n_ood": len(ood), "n_red": len(red),
     }
