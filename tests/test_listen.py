@@ -71,6 +71,23 @@ def test_always_listening_answers_without_wake_phrase(tmp_path):
 
 
 @pytest.mark.audio
+def test_wake_phrase_alone_while_listening_is_not_a_question(tmp_path):
+    # Not heard the first time, a person says the wake phrase again before the question; while
+    # the assistant is already listening "hey numb legs" is an address, not "why are my legs numb".
+    audio = (silence(0.8) + spoken("hey numb legs", tmp_path, "wake") + silence(1.5)
+             + spoken("what is a slipped disc", tmp_path, "q") + silence(1.0))
+    run = ListenRun(tmp_path, audio, [*ASSISTANT, "listen", "--always-listen"])
+    try:
+        assert run.wait_for("You said:", timeout=60), run.stdout
+        run.wait_speaker_quiet(quiet_s=2.5)
+    finally:
+        run.stop()
+    assert run.stdout.count("You said:") == 1, run.stdout
+    assert "The soft centre of a disc" in run.stdout, run.stdout
+    assert "The most common reason is sitting" not in run.stdout, run.stdout
+
+
+@pytest.mark.audio
 def test_no_microphone_falls_back_to_typed_chat(tmp_path):
     import os
     import subprocess

@@ -204,13 +204,18 @@ class Listener:
 
     def _heard(self, hypotheses: list[str]) -> None:
         best = hypotheses[0] if hypotheses else ""
+        rest = self._after_wake_phrase(hypotheses)
         if not (self._is_listening() or self._started_listening):
-            rest = self._after_wake_phrase(hypotheses)
             if rest is None:
                 _LOGGER.debug("Ignored (no wake phrase): %r", best)
                 return
             self._start_listening()
+        if rest is not None:
+            # Already listening, a person may still say the wake phrase first (people do when
+            # they were not heard): it is an address, not a question. Alone, it only keeps the
+            # assistant listening; "hey numb legs" must not be answered as "why are my legs numb".
             if not rest:
+                self._start_listening()
                 return
             hypotheses = [rest]
         text, _ = understand_best(self.skill.matcher, hypotheses)
