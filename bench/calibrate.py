@@ -3,7 +3,8 @@
 The logistic model is fitted on the example bank only, each writer's lines scored against the
 other writers' lines (so its features look as they will on sentences nobody wrote for the bank).
 The decision bands are then chosen on the development sets (tests/data/devset.tsv and
-tests/data/intent_dev.tsv); the held-out set is only reported, never used to choose.
+tests/data/intent_dev.tsv), the wrong-answer target held with 95% confidence; the held-out sets
+are only reported, never used to choose.
 
     .venv/bin/python -m bench.calibrate            # fit, choose, print, write meaning.toml
     .venv/bin/python -m bench.calibrate --report   # print figures for the shipped file only
@@ -32,12 +33,28 @@ from tests import devset
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = (ROOT / "tests/data/devset.tsv", ROOT / "tests/data/intent_dev.tsv")
-HELDOUT = (ROOT / "tests/data/heldout.tsv", ROOT / "tests/data/intent_heldout.tsv")
+HELDOUT = devset.HELDOUT_SETS
 K = 2
 # What a confidently wrong answer costs against a "did you mean ...?" question, in the listener's
 # time: a wrong first part is about 12 s of speech that does not help, then the question again
 # (about 15 s in all); a "did you mean" is about 3 s and a "yes". So about five questions.
 WRONG_COST = 5
+# The targets (at most 2% confidently wrong) are promises about sentences nobody here has seen,
+# and the development sets are a few hundred lines by few writers: a band that meets 2% on them
+# on average misses it on the next set about half the time (the first calibration did: 1.4% on
+# development, 2.2% held-out). So the bands must meet it with 95% confidence: the one-sided Wilson
+# upper bound of the development rate, not the rate itself, is held to the target.
+MAX_WRONG = 0.02
+CONFIDENCE_Z = 1.645
+
+
+def wilson_upper(rate: float, n: int, z: float = CONFIDENCE_Z) -> float:
+    """One-sided upper confidence bound of a proportion RATE observed on N lines (Wilson score)."""
+    if n <= 0:
+        return 1.0
+    centre = rate + z * z / (2 * n)
+    spread = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
+    return float((centre + spread) / (1 + z * z / n))
 
 
 def training_set(k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -172,16 +189,24 @@ def main(argv: list[str] | None = None) -> int:
             for accept in np.arange(confirm, 0.96, 0.025):
                 calibration = Calibration(tuple(weights), bias, float(accept), float(confirm), K, 0.45)
                 dev = figures(MeaningMatcher(default_matcher(), calibration, semantic), dev_evidence)
-                # Safety of the answer first: at most 2% confidently wrong and 95% out of domain
-                # rejected; then the most in-domain lines right; then the fewest "did you mean"
-                # questions, each confidently wrong answer costing WRONG_COST of them.
-                ok = dev["wrong"] <= 0.02 and dev["ood_rejected"] >= 0.95
-                key = (ok, round(dev["in_domain"], 3),
+                # Safety of the answer first: at most 2% confidently wrong (with 95% confidence,
+                # above) and 95% out of domain rejected; then the most in-domain lines right; then
+                # the fewest "did you mean" questions, each confidently wrong answer costing
+                # WRONG_COST of them.
+                # When no band meets the bound (the wrong answers are confident ones, which no
+                # band can hold back), the rate itself is held to the target, and it says so.
+                ok = dev["ood_rejected"] >= 0.95 and dev["wrong"] <= MAX_WRONG
+                sure = ok and wilson_upper(dev["wrong"], int(dev["n"])) <= MAX_WRONG
+                key = (sure, ok, round(dev["in_domain"], 3),
                        dev["at_once"] - WRONG_COST * dev["wrong"])
                 if best is None or key > best[0]:
                     best = (key, float(accept), float(confirm), dev)
         assert best is not None
-        _, accept, confirm, dev = best
+        (sure, _, *_), accept, confirm, dev = best
+        if not sure:
+            print(f"No band keeps confidently wrong answers under {MAX_WRONG:.0%} with 95% "
+                  f"confidence (upper bound {wilson_upper(dev['wrong'], int(dev['n'])):.1%}): "
+                  "the rate itself is held to it.")
         print(f"chosen on dev: accept {accept:.2f} confirm {confirm:.2f}: {dev}")
         write(out, weights, bias, K, accept, confirm, 0.45,
               f"Fitted on {len(y)} candidates.")

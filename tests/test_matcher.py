@@ -90,19 +90,25 @@ def test_meaning_is_weighed_with_the_words(matcher):
         == "unknown"
 
 
-# Floors that guard what was reached on the sets nobody tuned on (issue 12's targets are higher
-# and are reported by make bench: in-domain >= 95%, out of domain rejected >= 95%, <= 2% wrong).
-HELD_OUT_IN_DOMAIN_FLOOR = 0.95
-HELD_OUT_OOD_FLOOR = 0.95
-HELD_OUT_WRONG_CEILING = 0.025
+# Floors that guard what was reached on the sets nobody tuned on, set by set (issue 12's targets
+# are higher and are reported by make bench: in-domain >= 95%, out of domain rejected >= 95%,
+# <= 2% wrong). The newest set (writers X and Y) was first scored at 93.9% / 96.4% / 2.9%.
+HELD_OUT_FLOORS = {  # set: (lines at least, in-domain floor, out-of-domain floor, wrong ceiling)
+    "heldout.tsv+intent_heldout.tsv": (600, 0.95, 0.95, 0.025),
+    "intent_heldout2.tsv": (450, 0.93, 0.95, 0.03),
+}
 
 
-def test_held_out_sets_stay_at_what_was_reached(matcher):
-    scores = devset.score(Understanding(matcher), devset.load_all(devset.HELDOUT_SETS))
-    assert scores["n"] >= 600
-    assert scores["in_domain"] >= HELD_OUT_IN_DOMAIN_FLOOR, scores
-    assert scores["ood_rejected"] >= HELD_OUT_OOD_FLOOR, scores
-    assert scores["wrong"] <= HELD_OUT_WRONG_CEILING, scores
+@pytest.mark.parametrize("names", sorted(HELD_OUT_FLOORS))
+def test_held_out_sets_stay_at_what_was_reached(matcher, names):
+    paths = tuple(devset.DATA / name for name in names.split("+"))
+    assert set(paths) <= set(devset.HELDOUT_SETS)
+    count, in_domain, ood, wrong = HELD_OUT_FLOORS[names]
+    scores = devset.score(Understanding(matcher), devset.load_all(paths))
+    assert scores["n"] >= count
+    assert scores["in_domain"] >= in_domain, scores
+    assert scores["ood_rejected"] >= ood, scores
+    assert scores["wrong"] <= wrong, scores
 
 
 def test_development_sets_meet_issue_12s_targets(matcher):
