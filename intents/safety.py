@@ -321,6 +321,8 @@ class SafetyStage:
                     continue
                 if rule.weak and harmless:
                     continue
+                if any(c in present for c in rule.unless):
+                    continue
                 if rule.near and not _close(rule.concepts, where):
                     continue
                 # Alarms beat questions; among equals the rule naming more concepts says more.
@@ -415,7 +417,7 @@ class SafetyStage:
             clause = item.clause
             if any(clause_of[c] == clause and c < item.start <= c + _NEGATION_WINDOW for c in cues):
                 continue
-            if kind == "harmless":
+            if kind in ("harmless", "explanation"):
                 live.append(item)
                 continue
             if sentence_of[item.start] in generic:
@@ -502,8 +504,14 @@ def _close(concepts: Sequence[str], where: dict[str, list[int]]) -> bool:
 @lru_cache(maxsize=1)
 def _example_words() -> frozenset[str]:
     # Plain lower-case words are enough to know a word when we see one (and ten times cheaper
-    # than _tokens over the whole bank, at start-up).
-    return frozenset(word.replace("'", "") for _, _, text in load_examples()
+    # than _tokens over the whole bank, at start-up). Both example banks are everyday English
+    # by many writers: "starting" and "rushing" are words, never "staring" and "crushing" typed
+    # wrong.
+    texts = [text for _, _, text in load_examples()]
+    bank = resources.files("intents").joinpath("data", "intent_examples.tsv").read_text("utf-8")
+    texts.extend(line.rsplit("\t", 1)[-1] for line in bank.splitlines()
+                 if line and not line.startswith("#"))
+    return frozenset(word.replace("'", "") for text in texts
                      for word in _WORD.findall(text.lower()))
 
 

@@ -228,18 +228,21 @@ def _red_flags(node: Node, feature_ids: set[str], lexicon: SafetyLexicon) -> tup
 
 
 def _rule(node: Node, concept_names: set[str]) -> Rule:
-    node.reject_unknown({"all", "weak", "ask", "near"})
-    concepts = node.get("all").texts(min_len=1)
-    for index, name in enumerate(concepts):
-        if name not in concept_names:
-            raise node.get("all").list()[index].fail(f"{name!r} is not a concept in [concepts]")
+    node.reject_unknown({"all", "weak", "ask", "near", "unless"})
+    named: dict[str, tuple[str, ...]] = {}
+    for key in ("all", "unless"):
+        names = node.get(key).texts(min_len=1) if key == "all" or node.has(key) else ()
+        for index, name in enumerate(names):
+            if name not in concept_names:
+                raise node.get(key).list()[index].fail(f"{name!r} is not a concept in [concepts]")
+        named[key] = names
     flags = {}
     for key in ("weak", "ask", "near"):
         value = node.optional(key, False).value
         if not isinstance(value, bool):
             raise node.get(key).fail("must be true or false")
         flags[key] = value
-    return Rule(concepts=concepts, **flags)
+    return Rule(concepts=named["all"], unless=named["unless"], **flags)
 
 
 def _lexicon(root: Node) -> SafetyLexicon:

@@ -19,7 +19,7 @@ CAUSE_IDS: tuple[str, ...] = (
 )
 RED_FLAG_IDS: tuple[str, ...] = ("stroke", "cauda_equina", "guillain_barre", "injury", "limb_ischaemia",
                                  "cord_compression", "diabetic_foot", "clot")
-CONCEPT_KINDS: tuple[str, ...] = ("sign", "body", "context", "harmless")
+CONCEPT_KINDS: tuple[str, ...] = ("sign", "body", "context", "harmless", "explanation")
 SAFETY_WORD_LISTS: tuple[str, ...] = ("negation", "uncertain", "scope_end", "remote_past", "treated",
                                       "generic_start", "personal", "hypothetical", "present")
 # An answer is heard, not read: its first part says the one thing that matters in at most two
@@ -125,12 +125,14 @@ class Rule:
 
     ``weak`` rules stay quiet when the utterance explains the numbness as harmless; ``ask`` rules
     ask the flag's question instead of raising the alarm; ``near`` rules need their concepts
-    within a few words of each other."""
+    within a few words of each other; ``unless`` names explanations that quiet this rule only
+    (lifting explains a strained back, never numbness between the legs)."""
 
     concepts: tuple[str, ...]
     weak: bool = False
     ask: bool = False
     near: bool = False  # the concepts must stand close together ("my FACE is DROOPING")
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class Concept:
     """One idea (sudden, face, drooping, saddle area...) and the lay words that say it."""
 
     name: str
-    kind: str  # sign, body, context or harmless (CONCEPT_KINDS)
+    kind: str  # sign, body, context, harmless or explanation (CONCEPT_KINDS)
     words: tuple[str, ...]
 
 

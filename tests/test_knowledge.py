@@ -83,6 +83,8 @@ def _refusal(knowledge, flags) -> str:
     (lambda d: d["red_flags"][1].__setitem__("advice", "Rest."), "red_flags[1].advice", "{number}"),
     (lambda d: d["red_flags"][0]["rules"][0]["all"].append("sudenly"), "red_flags[0].rules[0].all",
      "'sudenly' is not a concept"),
+    (lambda d: d["red_flags"][0]["rules"][0].__setitem__("unless", ["lifing"]),
+     "red_flags[0].rules[0].unless", "'lifing' is not a concept"),
     (lambda d: d["concepts"]["face"].__setitem__("kind", "limb"), "concepts.face.kind",
      "not one of"),
     (lambda d: d["concepts"]["face"]["words"].append("Face!"), "concepts.face.words",

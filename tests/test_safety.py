@@ -76,6 +76,39 @@ def test_a_sign_said_beside_a_denied_one_still_counts(rules_only):
     assert found.level == ALARM and found.flag == "stroke"
 
 
+@pytest.mark.parametrize("text", [
+    # A trigger said as a habit explains the numbness.
+    "my hand goes numb when I sleep on it, why is that",
+    "my fingers go numb from holding my phone in bed",
+    "why do my hands fall asleep at night",
+    # A strained back with its cause: the article's slipped disc, not a spinal injury.
+    "I hurt my back lifting a heavy box last week and now my foot is numb, what could it be",
+    # A diary entry is an episode that is over.
+    "log that my left leg was numb for ten minutes after lunch",
+    "Record that the numbness in my left leg lasted forty minutes, starting at 7 am.",
+])
+def test_explained_or_recorded_numbness_raises_no_alarm(safety, text):
+    assert not safety.assess(text).alarm, safety.assess(text)
+
+
+@pytest.mark.parametrize("text, flag", [
+    # An explanation quiets only the rules that name it: lifting explains a back, never
+    # numbness between the legs, and "lift" is not lifting.
+    ("my husband hurt his back lifting slabs and now his backside feels numb", "cauda_equina"),
+    ("I can't lift my right arm and it feels numb", "stroke"),
+    ("I hurt my back and now my legs are numb", "injury"),
+    # Lifting explains one numb foot, not both legs.
+    ("I hurt my back lifting a wardrobe and now both my legs are numb", "injury"),
+    ("I had a fall and my legs are numb", "injury"),
+    # Dictated or habitual, a strong sign still raises the alarm.
+    ("log that my face is drooping", "stroke"),
+    ("my face goes numb when I try to talk and my words come out wrong", "stroke"),
+])
+def test_explanations_never_quiet_another_red_flag(rules_only, text, flag):
+    found = rules_only.assess(text)
+    assert found.level == ALARM and found.flag == flag, found
+
+
 def test_misspellings_are_mended(rules_only):
     assert rules_only.assess("his speach is slured").level == ALARM
     assert rules_only.assess("I'm parlysed from the waist down").level == ALARM
