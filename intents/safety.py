@@ -629,6 +629,14 @@ def bank_examples() -> list[tuple[str, str, str]]:
                 if sentence:
                     rows.append((label, "emergency" if label == "emergency" else "intent",
                                  sentence))
+    # The meaning matcher's examples, written apart by eleven writers: everyday ways of saying
+    # every question, symptoms of every cause in the article among them, the near misses that
+    # should never sound like emergencies ("my joints are swollen and now my feet go numb").
+    from .meaning import load_examples as intent_examples
+
+    for intent, _, _, sentence in intent_examples():
+        if intent != "emergency":
+            rows.append(("harmless", "intent", sentence))
     return list(dict.fromkeys(rows))
 
 
