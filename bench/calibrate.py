@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -25,7 +26,7 @@ from intents.embedding import default_encoder
 from intents.matcher import default_word_matcher as default_matcher
 from intents.meaning import (FEATURES, OUT_OF_DOMAIN, TEMPLATE_WRITER, Calibration, MeaningMatcher,
                              Evidence, SemanticIndex, _Semantic, candidate_features, candidates,
-                             episode_told, labelled_rows, load_calibration,
+                             body_elsewhere, episode_told, labelled_rows, load_calibration,
                              symptoms_told)
 from intents.model import Match
 from intents.safety import default_safety
@@ -59,6 +60,23 @@ def wilson_upper(rate: float, n: int, z: float = CONFIDENCE_Z) -> float:
 
 def training_set(k: int) -> tuple[np.ndarray, np.ndarray]:
     """Features and right/wrong of each candidate of each written example, leave-one-writer-out."""
+    bank = bank_set(k)
+    return bank.x, bank.y
+
+
+@dataclass(frozen=True)
+class BankSet:
+    """The written examples' candidates, each row's seen only through the other writers' rows."""
+
+    x: np.ndarray          # features of each candidate
+    y: np.ndarray          # 1 where the candidate is the row's intent
+    row: np.ndarray        # the row each candidate belongs to
+    writer: np.ndarray     # the writer of each candidate's row
+    ood: np.ndarray        # per row: out of domain
+
+
+@lru_cache(maxsize=2)
+def bank_set(k: int) -> BankSet:
     rows = labelled_rows()
     encoder = default_encoder()
     plain = [(intent, cause, text) for intent, cause, _, text in rows]
@@ -68,9 +86,13 @@ def training_set(k: int) -> tuple[np.ndarray, np.ndarray]:
     words = default_matcher()
     xs: list[list[float]] = []
     ys: list[float] = []
+    row_of: list[int] = []
+    writer_of: list[str] = []
+    ood: list[bool] = []
     for i, (intent, _, writer, text) in enumerate(rows):
         if writer == TEMPLATE_WRITER:
             continue
+        ood.append(intent == OUT_OF_DOMAIN)
         sims = index.similarities(vectors[i]).copy()
         others = writers != writer
         sims[~others] = -np.inf
@@ -80,11 +102,46 @@ def training_set(k: int) -> tuple[np.ndarray, np.ndarray]:
         named = bool(reading.causes)
         episode = episode_told(text)
         symptoms = symptoms_told(reading)
+        elsewhere = body_elsewhere(text)
         for candidate in candidates(reading.scores, embed, named, episode, symptoms):
             xs.append(candidate_features(candidate, reading.scores, embed, reading.unknown, centroid,
-                                         named, episode, symptoms))
+                                         named, episode, symptoms, elsewhere))
             ys.append(float(candidate == intent and intent != OUT_OF_DOMAIN))
-    return np.array(xs), np.array(ys)
+            row_of.append(len(ood) - 1)
+            writer_of.append(writer)
+    return BankSet(np.array(xs), np.array(ys), np.array(row_of), np.array(writer_of),
+                   np.array(ood))
+
+
+def bank_probabilities(bank: BankSet) -> np.ndarray:
+    """Each candidate's probability from a model fitted without its writer's rows: how the
+    calibration will look on sentences by people whose words it never saw."""
+    out = np.zeros(len(bank.y))
+    for writer in np.unique(bank.writer):
+        held = bank.writer == writer
+        weights, bias = fit(bank.x[~held], bank.y[~held])
+        out[held] = 1 / (1 + np.exp(-(bank.x[held] @ weights + bias)))
+    return out
+
+
+def bank_figures(bank: BankSet, probability: np.ndarray, accept: float,
+                 confirm: float) -> dict[str, float]:
+    """In-domain right, out of domain rejected and confidently wrong over the bank's rows, each
+    decided by its likeliest candidate (the matcher's decision without the cause slot)."""
+    rows = len(bank.ood)
+    best = np.full(rows, -1.0)
+    right = np.zeros(rows, dtype=bool)
+    for p, y, r in zip(probability, bank.y, bank.row):
+        if p > best[r]:
+            best[r], right[r] = p, y > 0
+    answered = best >= confirm
+    sure = best >= accept
+    in_domain = ~bank.ood
+    return {"n": rows, "in_domain": float((right & answered)[in_domain].mean()),
+            "ood_rejected": float((~answered)[bank.ood].mean()),
+            "wrong": float((sure & ~right).mean()),
+            "wrong_in_domain": float((sure & ~right)[in_domain].mean()),
+            "at_once": float((right & sure)[in_domain].mean())}
 
 
 _CENTROIDS: dict[bytes, SemanticIndex] = {}
@@ -178,8 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     from intents.meaning import load_semantic
 
     if not args.report:
-        x, y = training_set(K)
+        bank = bank_set(K)
+        x, y = bank.x, bank.y
         weights, bias = fit(x, y)
+        held_out_writers = bank_probabilities(bank)
         print(f"fitted on {len(y)} candidates ({int(y.sum())} right):",
               dict(zip(FEATURES, np.round(weights, 3))), "bias", round(bias, 3))
         semantic = load_semantic(K)
@@ -189,24 +248,35 @@ def main(argv: list[str] | None = None) -> int:
             for accept in np.arange(confirm, 0.96, 0.025):
                 calibration = Calibration(tuple(weights), bias, float(accept), float(confirm), K, 0.45)
                 dev = figures(MeaningMatcher(default_matcher(), calibration, semantic), dev_evidence)
+                # Two views of unseen sentences: the development sets (one or two writers, every
+                # step of the decision), and the bank's rows each decided by a model fitted
+                # without its writer (eleven writers, intent only). A band is judged on both,
+                # so it cannot fit one writer's habits. The bank's out-of-domain rows were
+                # written to be as near the domain as possible, far harder than what people
+                # ask, so from the bank only its in-domain rows' wrong answers count.
+                writers = bank_figures(bank, held_out_writers, float(accept), float(confirm))
+                both = {name: (dev[name] * dev["n"] + writers[name] * writers["n"])
+                        / (dev["n"] + writers["n"]) for name in ("in_domain", "at_once", "wrong")}
                 # Safety of the answer first: at most 2% confidently wrong (with 95% confidence,
-                # above) and 95% out of domain rejected; then the most in-domain lines right; then
-                # the fewest "did you mean" questions, each confidently wrong answer costing
-                # WRONG_COST of them.
-                # When no band meets the bound (the wrong answers are confident ones, which no
-                # band can hold back), the rate itself is held to the target, and it says so.
-                ok = dev["ood_rejected"] >= 0.95 and dev["wrong"] <= MAX_WRONG
+                # above) and 95% out of domain rejected; then the most in-domain lines right;
+                # then the fewest "did you mean" questions, each confidently wrong answer
+                # costing WRONG_COST of them. When no band meets the bound (the wrong answers
+                # are confident ones, which no band can hold back), the rate itself is held to
+                # the target, and it says so.
+                ok = (dev["ood_rejected"] >= 0.95 and dev["wrong"] <= MAX_WRONG
+                      and writers["wrong_in_domain"] <= MAX_WRONG)
                 sure = ok and wilson_upper(dev["wrong"], int(dev["n"])) <= MAX_WRONG
-                key = (sure, ok, round(dev["in_domain"], 3),
-                       dev["at_once"] - WRONG_COST * dev["wrong"])
+                key = (sure, ok, round(both["in_domain"], 3),
+                       both["at_once"] - WRONG_COST * both["wrong"])
                 if best is None or key > best[0]:
                     best = (key, float(accept), float(confirm), dev)
         assert best is not None
         (sure, _, *_), accept, confirm, dev = best
         if not sure:
             print(f"No band keeps confidently wrong answers under {MAX_WRONG:.0%} with 95% "
-                  f"confidence (upper bound {wilson_upper(dev['wrong'], int(dev['n'])):.1%}): "
-                  "the rate itself is held to it.")
+                  "confidence: the rate itself is held to it.")
+        print("bank, each writer's rows by a model fitted without them:",
+              bank_figures(bank, held_out_writers, accept, confirm))
         print(f"chosen on dev: accept {accept:.2f} confirm {confirm:.2f}: {dev}")
         write(out, weights, bias, K, accept, confirm, 0.45,
               f"Fitted on {len(y)} candidates.")

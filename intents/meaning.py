@@ -26,6 +26,7 @@ import csv
 import logging
 import math
 import random
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
@@ -42,6 +43,7 @@ from knowledge.errors import NumbLegsError
 from .banks import MEANING_BANK, Row
 from .matcher import Matcher, Reading
 from .model import Match
+from .normalize import language
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,9 +51,10 @@ OUT_OF_DOMAIN = "out_of_domain"
 EXAMPLES_FILE = "intent_examples.tsv"
 TEMPLATE_WRITER = "templates"
 # Features of one candidate, in the order of the fitted weights.
+_BODY_WORD = re.compile(r"[a-z]+")
 FEATURES = ("word", "embed", "embed_margin", "ood_gap", "word_margin", "agree", "unknown_words",
             "centroid_margin", "centroid_ood_gap", "cause_named", "word_near_exact",
-            "episode_told", "symptoms_told")
+            "episode_told", "symptoms_told", "body_elsewhere")
 
 
 class MeaningUnavailable(NumbLegsError):
@@ -137,7 +140,8 @@ def _top_mean(values: np.ndarray, k: int) -> float:
 
 def candidate_features(intent: str, word: dict[str, float], embed: dict[str, float],
                        unknown: float, centroid: dict[str, float], cause_named: bool,
-                       episode: float = 0.0, symptoms: int = 0) -> list[float]:
+                       episode: float = 0.0, symptoms: int = 0,
+                       elsewhere: float = 0.0) -> list[float]:
     """FEATURES of INTENT given every intent's word score, every label's embedding score and the
     share of words the domain has never seen."""
     w = word.get(intent, 0.0)
@@ -158,7 +162,8 @@ def candidate_features(intent: str, word: dict[str, float], embed: dict[str, flo
             # the word score says (99% above 0.95 on the bank): a hinge lets the model see it.
             max(0.0, w - 0.85) / 0.15,
             episode if intent == "journal_log" else 0.0,
-            min(symptoms, 2) / 2 if intent == "symptom_check" else 0.0]
+            min(symptoms, 2) / 2 if intent == "symptom_check" else 0.0,
+            elsewhere]
 
 
 def candidates(word: dict[str, float], embed: dict[str, float], cause_named: bool,
@@ -240,7 +245,8 @@ class MeaningMatcher:
         symptoms = symptoms_told(reading)
         scored = sorted(((cal.probability(candidate_features(c, reading.scores, embed,
                                                              reading.unknown, evidence.centroid,
-                                                             named, episode, symptoms)), c)
+                                                             named, episode, symptoms,
+                                                             evidence.elsewhere)), c)
                          for c in candidates(reading.scores, embed, named, episode, symptoms)),
                         reverse=True)
         probability, intent = scored[0]
@@ -257,6 +263,11 @@ class MeaningMatcher:
         if intent == "symptom_check":
             slots["causes"] = self._symptom_causes(slots, evidence.causes, cal.cause_min)
         confidence = round(probability, 4)
+        if evidence.elsewhere and intent != "emergency":
+            # numb-legs knows the legs: a question that names only another part of the body
+            # ("my arm fell asleep") may be meant for the legs, but is never answered as if it
+            # were without asking first. The model weighs it too; this makes it a promise.
+            confidence = min(confidence, round(cal.accept - 1e-4, 4))
         # An emergency is acted on at once, never asked about ("did you mean..."), so a request
         # for help must be heard as surely as any other answer (the safety stage, which ran
         # first, hears every warning sign however unsure the matcher is).
@@ -292,13 +303,21 @@ class Evidence:
     causes: dict[str, float]
     centroid: dict[str, float]
     episode: float = 0.0
+    elsewhere: float = 0.0
 
     @classmethod
     def gather(cls, text: str, reading: Reading, index: SemanticIndex, encoder: Any) -> Evidence:
         vector = encoder.encode_one(text[:2000])
         sims = index.similarities(vector)
         return cls(reading, index.label_scores(sims), index.cause_scores(sims),
-                   index.centroid_scores(vector), episode_told(text))
+                   index.centroid_scores(vector), episode_told(text), body_elsewhere(text))
+
+
+def body_elsewhere(text: str) -> float:
+    """1 when TEXT names a part of the body other than the legs and feet, and none of those."""
+    lang = language()
+    words = set(_BODY_WORD.findall(text[:2000].lower()))
+    return float(bool(words & lang.elsewhere) and not words & lang.legs)
 
 
 def symptoms_told(reading: Reading) -> int:

@@ -30,6 +30,8 @@ class Language:
     units: tuple[str, ...]
     tens: tuple[str, ...]
     stems: dict[str, str]
+    legs: frozenset[str] = frozenset()
+    elsewhere: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +47,9 @@ def language() -> Language:
                     negators=frozenset(root.get("negators").texts()),
                     stopwords=frozenset(root.get("stopwords").texts()),
                     units=units, tens=tens,
-                    stems={key: node.text() for key, node in root.get("stems").items()})
+                    stems={key: node.text() for key, node in root.get("stems").items()},
+                    legs=frozenset(root.get("legs").texts(min_len=1)),
+                    elsewhere=frozenset(root.get("elsewhere").texts(min_len=1)))
 
 
 def number_words(value: int, lang: Language) -> str:

@@ -90,12 +90,28 @@ def test_meaning_is_weighed_with_the_words(matcher):
         == "unknown"
 
 
+def test_numbness_elsewhere_in_the_body_is_weighed():
+    from intents.meaning import body_elsewhere
+
+    assert body_elsewhere("my arm fell asleep, how do I wake it up") == 1.0
+    assert body_elsewhere("numb lips after the dentist") == 1.0
+    # The legs named too: about the legs (a neuropathy often starts in hands and feet).
+    assert body_elsewhere("my hands and feet tingle at night") == 0.0
+    assert body_elsewhere("why are my legs numb") == 0.0
+
+
+def test_a_numb_arm_is_not_taken_for_numb_legs(matcher):
+    match = matcher.match("my arm fell asleep, how do I wake it up")
+    assert match.intent == "unknown" or match.needs_confirmation, match
+
+
 # Floors that guard what was reached on the sets nobody tuned on, set by set (issue 12's targets
-# are higher and are reported by make bench: in-domain >= 95%, out of domain rejected >= 95%,
-# <= 2% wrong). The newest set (writers X and Y) was first scored at 93.9% / 96.4% / 2.9%.
+# are reported by make bench: in-domain >= 95%, out of domain rejected >= 95%, <= 2% wrong). The
+# newest set (writers X and Y) was first scored at 93.9% / 96.4% / 2.9%, before the safety and
+# calibration work of that day; 94.5% / 97.3% / 1.3% after it.
 HELD_OUT_FLOORS = {  # set: (lines at least, in-domain floor, out-of-domain floor, wrong ceiling)
-    "heldout.tsv+intent_heldout.tsv": (600, 0.95, 0.95, 0.025),
-    "intent_heldout2.tsv": (450, 0.93, 0.95, 0.03),
+    "heldout.tsv+intent_heldout.tsv": (600, 0.95, 0.95, 0.02),
+    "intent_heldout2.tsv": (450, 0.94, 0.95, 0.02),
 }
 
 
