@@ -12,16 +12,18 @@ import os
 import pickle
 import tempfile
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Callable, TypeVar
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_INPUTS = (("intents", "data/intents.toml"), ("intents", "data/language.toml"),
-           ("knowledge", "data/knowledge.toml"), ("intents", "matcher.py"),
-           ("intents", "spotting.py"), ("intents", "templates.py"), ("intents", "normalize.py"),
-           ("intents", "loader.py"), ("knowledge", "loader.py"), ("knowledge", "model.py"))
+# Everything the cached objects are built from: every module and data file of these packages.
+# Walked, not listed: a list left out intents/phonetic.py, and editing it silently kept the old
+# sound-alike tables until the cache was cleared.
+_PACKAGES = ("intents", "knowledge")
+_SUFFIXES = (".py", ".toml", ".tsv")
 
 
 def cache_dir() -> Path:
@@ -33,17 +35,33 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("numb-legs"))
 
 
+def fingerprint_inputs() -> list[tuple[str, str]]:
+    """(package, path) of every file the fingerprint reads, in a fixed order."""
+    found: list[tuple[str, str]] = []
+
+    def walk(package: str, node: Traversable, prefix: str) -> None:
+        for child in sorted(node.iterdir(), key=lambda item: item.name):
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    walk(package, child, f"{prefix}{child.name}/")
+            elif child.name.endswith(_SUFFIXES):
+                found.append((package, prefix + child.name))
+
+    for package in _PACKAGES:
+        walk(package, resources.files(package), "")
+    return found
+
+
 def fingerprint(extra: tuple[tuple[str, str], ...] = ()) -> str:
-    """Hash of the data files and the code that builds from them (plus EXTRA (package, path))."""
+    """Hash of the code and data files the cached objects are built from, and of EXTRA
+    (package, path) files; a file that is not there is an error, not a silent constant."""
     digest = hashlib.sha256()
-    for package, name in (*_INPUTS, *extra):
-        try:
-            node = resources.files(package)
-            for part in name.split("/"):
-                node = node.joinpath(part)
-            digest.update(node.read_bytes())
-        except OSError:
-            digest.update(b"missing:" + name.encode())
+    for package, name in (*fingerprint_inputs(), *extra):
+        node = resources.files(package)
+        for part in name.split("/"):
+            node = node.joinpath(part)
+        digest.update(f"{package}/{name}\n".encode())
+        digest.update(node.read_bytes())
     return digest.hexdigest()[:20]
 
 

@@ -8,19 +8,13 @@ never ``assert`` (which ``python -O`` strips).
 from __future__ import annotations
 
 import math
-
 import re
-import sys
+import tomllib
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
 
 from .errors import DataFileError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
