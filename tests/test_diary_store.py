@@ -29,9 +29,17 @@ def episode(minutes: int = 10, legs: str | None = "left", day: int = 0, **extra)
                    legs=legs, activity="sitting", **extra)
 
 
-def run_python(code: str, *args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+# The capabilities that let root write where the permissions say no.
+ROOT_OVERRIDES = "-dac_override,-dac_read_search,-fowner"
+
+
+def run_python(code: str, *args: str, as_root_without: str = "", **popen) -> subprocess.Popen:
+    """CODE in a new interpreter; under root, AS_ROOT_WITHOUT drops those capabilities first."""
+    command = [sys.executable, "-c", textwrap.dedent(code), *args]
+    if as_root_without and os.geteuid() == 0:
+        command = ["setpriv", f"--bounding-set={as_root_without}", *command]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **popen)
 
 
 def test_add_list_delete_forget(tmp_path):
@@ -235,16 +243,32 @@ def test_a_read_only_folder_gives_a_clear_message(tmp_path):
 
 
 def test_a_read_only_diary_file_is_reported_when_saving(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root writes to read-only files anyway; the folder case and the full-disk "
-                    "case cover this for root")
+    """Saved by a process that may not write the file. Root writes to read-only files anyway
+    (and CI runs as root), so there the saving process runs without the capabilities that let
+    it (setpriv, from util-linux, drops them for the child only)."""
     path = tmp_path / "diary.db"
-    DiaryStore(path).add(episode())
-    path.chmod(0o444)
-    tmp_path.chmod(0o555)
+    folder = tmp_path
     try:
-        with pytest.raises(DiaryWriteError, match="read-only|could not be opened"):
-            DiaryStore(path).add(episode())
+        DiaryStore(path).add(episode())
+        path.chmod(0o444)
+        folder.chmod(0o555)
+        child = run_python("""
+            import sys
+            from datetime import datetime
+            from pathlib import Path
+            from knowledge.diary.store import DiaryStore, DiaryWriteError, Episode
+            try:
+                DiaryStore(Path(sys.argv[1])).add(Episode(started_at=datetime(2026, 6, 1, 9),
+                                                    duration_s=60, legs="left", activity="sitting"))
+            except DiaryWriteError as error:
+                print("refused:", error.reason)
+            else:
+                print("saved")
+            """, str(path), as_root_without=ROOT_OVERRIDES)
+        out, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        assert out.startswith("refused:"), out
+        assert "read-only" in out or "could not be opened" in out, out
     finally:
-        tmp_path.chmod(0o755)
+        folder.chmod(0o755)
         path.chmod(0o644)
