@@ -1,10 +1,12 @@
-"""Peer intent engines fed numb-legs' own templates: hassil, padacioso and a keyword baseline.
+"""Peer intent engines fed numb-legs' own templates: hassil (strict, and strict then fuzzy),
+padacioso, a keyword baseline and an embedding nearest-neighbour baseline.
 
 Nothing here is written by hand for the peers: `convert()` turns intents/data/intents.toml and
 the knowledge base (cause aliases, symptom phrases, red-flag patterns and word rules) into one
 neutral form, and each peer gets that form in its own syntax:
 
 * hassil: a YAML-style dict of intents (``(a|b)``, ``[x]``, ``{list}`` slots, wildcard lists);
+  its fuzzy matcher gets n-gram models trained on the sentences those templates expand to;
 * padacioso: intent lines and entities (its ``(a|b|)`` expansion, ``{entity}``, ``*``);
 * keyword: each intent's words weighted by how few intents use them.
 
@@ -248,6 +250,132 @@ class HassilPeer:
             if base in ("cause", "symptom"):
                 values.setdefault(base, []).append(str(entity.value))
         return result.intent.name, values
+
+
+# -- hassil, fuzzy -------------------------------------------------------------------------------
+
+# hassil's fuzzy matcher names each n-gram model "<domain>_<Intent>" and splits the name at its
+# last "_": intents are given it without underscores (cause_info -> CauseInfo), under one domain.
+FUZZY_DOMAIN = "legs"
+
+
+def _fuzzy_intent(intent: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in intent.split("_"))
+
+
+def fuzzy_sentences(intents) -> dict[str, list[str]]:
+    """Per intent, every sentence its converted hassil templates expand to, slot lists kept as
+    ``{slot}`` words (hassil's fuzzy models are trained that way, the values filled in at
+    matching time). Wildcards (``{before}`` ...) are dropped: a red flag's own words remain, with
+    nothing around them; n-gram scoring tolerates the words a speaker adds around them."""
+    from hassil.intents import WildcardSlotList
+    from hassil.sample import sample_expression
+
+    wildcards = {name for name, slot_list in intents.slot_lists.items()
+                 if isinstance(slot_list, WildcardSlotList)}
+    out: dict[str, list[str]] = {}
+    for name, intent in intents.intents.items():
+        sentences = out.setdefault(name, [])
+        for data in intent.data:
+            for sentence in data.sentences:
+                for text in sample_expression(sentence.expression, intents.slot_lists,
+                                              intents.expansion_rules, expand_lists=False):
+                    words = [w for w in text.split() if w[1:-1] not in wildcards]
+                    if words:
+                        sentences.append(" ".join(words))
+    return out
+
+
+def sqlite_ngram_model(arpa: str, path) -> Any:
+    """An ARPA model as the Sqlite3NgramModel hassil's fuzzy matcher reads (table ``ngrams``:
+    space-separated word ids, log10 probability, back-off). hassil's MemoryNgramModel reads ARPA
+    itself but does not fit the matcher: it has no vocabulary (``words``) and takes the unknown
+    word's penalty as a number where the matcher passes a function."""
+    import io
+    import sqlite3
+
+    from hassil.ngram import MemoryNgramModel, Sqlite3NgramModel
+
+    memory = MemoryNgramModel.from_arpa(io.StringIO(arpa))
+    words: dict[str, str] = {}
+    for gram in memory.probs:
+        for word in gram:
+            words.setdefault(word, str(len(words)))
+    db = sqlite3.connect(path)
+    try:
+        db.execute("CREATE TABLE ngrams (word_ids TEXT PRIMARY KEY, log_prob REAL, backoff REAL)")
+        db.executemany("INSERT INTO ngrams VALUES (?, ?, ?)",
+                       ((" ".join(words[w] for w in gram), log_prob, backoff)
+                        for gram, (log_prob, backoff) in memory.probs.items()))
+        db.commit()
+    finally:
+        db.close()
+    return Sqlite3NgramModel(order=memory.order, words=words, database_path=path)
+
+
+class HassilFuzzyPeer:
+    """hassil as Home Assistant runs it: strict `recognize_best()` first and, when that finds
+    nothing, its fuzzy n-gram matcher (hassil 3.1 to 3.8.1, `hassil.fuzzy.FuzzyNgramMatcher`).
+
+    Its inputs are made from the same converted templates the strict peer gets: one trigram
+    model per intent (numb-legs' exact Witten-Bell ARPA writer, `voice/language_model.py`, over
+    every sentence the intent's templates expand to, slots kept as ``{cause}`` / ``{symptom}``
+    words; Home Assistant trains order-4 Kneser-Ney models, which no package here writes), the
+    cause and symptom lists the strict peer has, the slot combinations each intent's sentences
+    use, numb-legs' stopwords as its stop words (Home Assistant gives it a stop-word list per
+    language), no domain keywords. What the fuzzy matcher rejects (below its minimum score, or
+    two intents too close) is unknown."""
+
+    name = "hassil (fuzzy)"
+
+    def __init__(self, conv: Converted) -> None:
+        import tempfile
+        from pathlib import Path
+
+        from hassil import Intents
+        from hassil.fuzzy import FuzzyNgramMatcher, SlotCombinationInfo
+
+        from voice.language_model import arpa_trigram
+
+        self._strict = HassilPeer(conv)
+        intents = Intents.from_dict(hassil_dict(conv))
+        self._tmp = tempfile.TemporaryDirectory(prefix="numb-legs-hassil-fuzzy-")
+        self._intent_of: dict[str, str] = {}
+        models: dict[str, Any] = {}
+        combos: dict[str, dict[tuple[str, ...], Any]] = {}
+        slot_names: dict[str, set[str]] = {}
+        for name, sentences in fuzzy_sentences(intents).items():
+            if not sentences:
+                continue
+            fuzzy = _fuzzy_intent(name)
+            self._intent_of[fuzzy] = name
+            path = Path(self._tmp.name) / f"{FUZZY_DOMAIN}_{fuzzy}.db"
+            models[f"{FUZZY_DOMAIN}_{fuzzy}"] = sqlite_ngram_model(arpa_trigram(sentences), path)
+            combos[fuzzy] = {}
+            for sentence in set(sentences):
+                slots = tuple(sorted(w[1:-1] for w in sentence.split() if w.startswith("{")))
+                combos[fuzzy].setdefault(slots, SlotCombinationInfo(context_area=False))
+                for slot in slots:
+                    slot_names.setdefault(slot, {slot})  # list {symptom_2} fills slot symptom_2
+        self._matcher = FuzzyNgramMatcher(
+            intents=intents, intent_models=models, intent_slot_list_names=slot_names,
+            slot_combinations=combos, domain_keywords={}, stop_words=language().stopwords)
+        # Its first match builds its keyword scores from every model: part of building it.
+        self._matcher.match("stop")
+
+    def recognize(self, text: str) -> tuple[str, dict[str, list[str]]]:
+        intent, values = self._strict.recognize(text)
+        if intent != UNKNOWN:
+            return intent, values
+        result = self._matcher.match(text)
+        if result is None:
+            return UNKNOWN, {}
+        values = {}
+        for key, slot in result.slots.items():
+            base = key.split("_")[0]
+            if base in ("cause", "symptom"):
+                values.setdefault(base, []).append(str(slot.value))
+        return self._intent_of[result.intent_name], values
 
 
 # -- padacioso -----------------------------------------------------------------------------------
@@ -524,6 +652,7 @@ def build_engines(conv: Converted | None = None, kb=None, only: Iterable[str] | 
 
     makers: dict[str, Callable[[], Any]] = {
         "hassil": lambda: HassilPeer(conv),
+        "hassil (fuzzy)": lambda: HassilFuzzyPeer(conv),
         "padacioso": lambda: padacioso(False),
         "padacioso (known values)": lambda: padacioso(True),
         "keyword": lambda: KeywordPeer(conv),

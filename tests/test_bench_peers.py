@@ -1,4 +1,5 @@
-"""bench/peers.py: our templates converted for hassil and padacioso match what they should."""
+"""bench/peers.py: our templates converted for hassil (strict and fuzzy) and padacioso match
+what they should."""
 
 from __future__ import annotations
 
@@ -88,6 +89,33 @@ def test_converted_intents_match_the_expected_sentences(converted, make) -> None
         assert got_intent == intent, text
         assert {k: sorted(v) for k, v in got_values.items()} == \
             {k: sorted(v) for k, v in values.items()}, text
+
+
+def test_hassil_fuzzy_answers_what_strict_misses_and_rejects_the_far_off(converted) -> None:
+    """Real hassil 3.8.1: its FuzzyNgramMatcher over n-gram models built from the templates."""
+    peer = peers.HassilFuzzyPeer(converted)
+    strict = peers.HassilPeer(converted)
+    plain = peers.prepare("tell me about a slipped disc")  # strict answers: fuzzy never asked
+    assert peer.recognize(plain) == ("cause_info", {"cause": ["disc_herniation"]})
+    for text, intent, values in [
+        ("so what is a slipped disc then", "cause_info", {"cause": ["disc_herniation"]}),
+        ("could you stop talking now", "stop", {}),
+        ("my back aches and my leg is numb so what is it", "symptom_check",
+         {"symptom": ["back_pain", "numb_leg"]}),
+    ]:
+        line = peers.prepare(text)
+        assert strict.recognize(line)[0] == "unknown", text  # the fuzzy matcher answered these
+        got_intent, got_values = peer.recognize(line)
+        assert got_intent == intent, text
+        assert {k: sorted(v) for k, v in got_values.items()} == values, text
+    for text in ("set an alarm", "what is the weather like in paris tomorrow"):
+        assert peer.recognize(peers.prepare(text)) == ("unknown", {}), text
+
+
+def test_hassil_fuzzy_builds_from_the_shipped_data() -> None:
+    peer = peers.HassilFuzzyPeer(peers.convert())
+    assert peer.recognize(peers.prepare("my legs feel kind of numb why"))[0] == "causes_overview"
+    assert peer.recognize(peers.prepare("set an alarm for seven"))[0] == "unknown"
 
 
 def test_keyword_baseline_uses_words_few_intents_share(converted) -> None:
