@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import noise  # noqa: E402
 from tests.speech import VOICES, speak  # noqa: E402
-from voice.wavio import read_wav  # noqa: E402
+from voice.audio.wav import read_wav  # noqa: E402
 from tests.test_spoken import load as spoken_set  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "spoken"
@@ -72,18 +72,18 @@ def clip_file(text: str, voice: str, speed: int, snr: float | None) -> Path:
 
 def _engines(vosk_every: int) -> list[tuple[str, object, bool, int]]:
     """(name, recogniser, scored for accuracy?, use every Nth clip)."""
-    from voice.sphinx_engine import SphinxRecognizer
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
     engines: list[tuple[str, object, bool, int]] = [
         ("PocketSphinx, domain", SphinxRecognizer("domain"), True, 1),
         ("PocketSphinx, open", SphinxRecognizer("open"), True, 1),
     ]
-    from voice.models import find_vosk_model, project_models_dir, user_models_dir
-    from voice.vosk_engine import VoskRecognizer
+    from voice.asr.model_download import find_vosk_model, project_models_dir, user_models_dir
+    from voice.asr.vosk_engine import VoskRecognizer
 
     english = find_vosk_model(None, os.environ, project_models_dir(), user_models_dir())
     if english is not None:
-        from voice.domain import vosk_grammar
+        from voice.asr.domain_tuning import vosk_grammar
 
         engines.append(("Vosk, domain grammar", VoskRecognizer(english, phrases=vosk_grammar(())),
                         True, 1))
@@ -101,7 +101,7 @@ def _engines(vosk_every: int) -> list[tuple[str, object, bool, int]]:
 def skill_intent(skill, hypotheses: list[str]) -> str:
     """What the skill does with a recogniser's n-best, as `understand --wav` does: the safety
     stage hears every transcript, then the best understood one is answered."""
-    from voice.recognizer import understand_best
+    from voice.asr.recognizer import understand_best
 
     text, _ = understand_best(skill.matcher, hypotheses)
     skill.reset()
@@ -111,8 +111,8 @@ def skill_intent(skill, hypotheses: list[str]) -> str:
 def bench_skill():
     from intents.meaning import default_matcher
     from knowledge.loader import load_knowledge
-    from voice.responses import load_responses
-    from voice.skill import Skill
+    from voice.dialogue.responses import load_responses
+    from voice.dialogue.skill import Skill
 
     return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number="999")
 
@@ -120,7 +120,7 @@ def bench_skill():
 def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
         ) -> dict[str, dict[str, dict[str, float]]]:
     """{engine: {condition: {"accuracy", "rtf", "n", "snr_measured"}}}."""
-    from voice.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcribe_bytes
 
     skill = bench_skill()
     todo = clips(voices_per_line, every)
@@ -166,8 +166,8 @@ def natural(every: int = 1) -> dict[str, float]:
     channel normalisation carries from one clip to the next, so order matters).
     """
     from tests.test_spoken import natural_lines
-    from voice.recognizer import transcribe_bytes, understand_best
-    from voice.sphinx_engine import SphinxRecognizer
+    from voice.asr.recognizer import transcribe_bytes, understand_best
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
     skill = bench_skill()
     recognizer = SphinxRecognizer("domain")

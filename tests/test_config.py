@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from voice.config import Settings, describe, load, reset, save, voice_cycle
+from voice.runtime.settings import Settings, describe, load, reset, save, voice_cycle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,7 +106,7 @@ def test_different_voice_steps_through_the_cycle():
 
 
 def test_every_voice_of_the_cycle_is_installed():
-    from voice.tts import Synthesizer
+    from voice.tts.synthesizer import Synthesizer
 
     synth = Synthesizer()
     for spec in voice_cycle():
@@ -116,8 +116,8 @@ def test_every_voice_of_the_cycle_is_installed():
 _VOICE_CHANGE = """
 import json
 from pathlib import Path
-from voice.app import SpeechOptions, open_voice
-from voice.config import load
+from voice.runtime.voice_output import SpeechOptions, open_voice
+from voice.runtime.settings import load
 
 path = Path({path!r})
 voice = open_voice(SpeechOptions(), settings_path=path)

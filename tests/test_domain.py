@@ -7,7 +7,7 @@ from collections import Counter
 from intents.normalize import normalize
 from intents.templates import expand
 from knowledge.loader import load_knowledge
-from voice.domain import domain_sentences
+from voice.asr.domain_tuning import domain_sentences
 
 
 def test_contractions_are_kept_as_said_and_expanded():

@@ -12,8 +12,8 @@ import pytest
 
 from knowledge.datafile import read_package_toml
 from knowledge.errors import DataFileError
-from voice.config import Settings, choose_emergency_number, describe
-from voice.responses import (
+from voice.runtime.settings import Settings, choose_emergency_number, describe
+from voice.dialogue.responses import (
     emergency_numbers_from_dict,
     load_emergency_numbers,
     load_responses,

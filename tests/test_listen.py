@@ -8,8 +8,8 @@ from rapidfuzz import fuzz
 
 from tests.listen_harness import ListenRun
 from tests.speech import pcm16, silence, speak, to_16k
-from voice.recognizer import transcribe_bytes
-from voice.wavio import resample
+from voice.asr.recognizer import transcribe_bytes
+from voice.audio.wav import resample
 
 TTS_RATE = 22050
 ASSISTANT = ["--engine", "sphinx", "--voice", "en-us+klatt"]
@@ -21,7 +21,7 @@ def spoken(text: str, tmp_path, name: str) -> bytes:
 
 def heard_words(audio: np.ndarray) -> str:
     """What the recorded answer says, transcribed with the open-vocabulary recogniser."""
-    from voice.sphinx_engine import SphinxRecognizer
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
     pcm = resample(audio.astype(np.float64), TTS_RATE, 16000).astype(np.int16).tobytes()
     return transcribe_bytes(SphinxRecognizer("open"), pcm)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import DataFileError, NumbLegsError
-from voice.models import (
+from voice.asr.model_download import (
     ENV_MODEL,
     BrokenModelError,
     ModelArchiveError,

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from knowledge import load_knowledge
-from voice.pronounce import respell, synthesiser_spellings
-from voice.responses import load_responses
-from voice.tts import Synthesizer, speakable
+from voice.asr.pronunciations import respell, synthesiser_spellings
+from voice.dialogue.responses import load_responses
+from voice.tts.synthesizer import Synthesizer, speakable
 
 
 def _printed_texts() -> list[str]:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from tests.audio_env import read_raw_int16, rms, run_python, virtual_speaker
-from voice.wavio import resample
-from voice.speaker import SilentSpeaker, open_speaker, split_sentences
-from voice.tts import SpeechError, Synthesizer, VoiceNotFoundError
+from voice.audio.wav import resample
+from voice.runtime.speaker import SilentSpeaker, open_speaker, split_sentences
+from voice.tts.synthesizer import SpeechError, Synthesizer, VoiceNotFoundError
 
 SENTENCE = "Change your position and stretch your legs."
 REPLY = ("Change your position and stretch your legs. Then walk a few steps. "
@@ -105,16 +105,16 @@ def test_open_speaker_disabled_is_silent() -> None:
 
 def test_importing_audio_out_does_not_load_portaudio(tmp_path) -> None:
     env, _ = virtual_speaker(tmp_path)
-    result = run_python("import sys, voice.audio_out, voice.speaker; "
+    result = run_python("import sys, voice.audio.playback, voice.runtime.speaker; "
                         "print('sounddevice' in sys.modules)", env)
     assert result.stdout.strip() == "False"
 
 
 _SAY = textwrap.dedent("""
     import json
-    from voice.audio_out import AudioOutput
-    from voice.speaker import TtsSpeaker, split_sentences
-    from voice.tts import Synthesizer
+    from voice.audio.playback import AudioOutput
+    from voice.runtime.speaker import TtsSpeaker, split_sentences
+    from voice.tts.synthesizer import Synthesizer
 
     text = {text!r}
     synth = Synthesizer()
@@ -144,9 +144,9 @@ def test_say_plays_through_the_default_alsa_device(tmp_path) -> None:
 
 _STOP = textwrap.dedent("""
     import json, threading, time
-    from voice.audio_out import AudioOutput
-    from voice.speaker import TtsSpeaker
-    from voice.tts import Synthesizer
+    from voice.audio.playback import AudioOutput
+    from voice.runtime.speaker import TtsSpeaker
+    from voice.tts.synthesizer import Synthesizer
 
     # The ALSA null sink is not paced, so playback itself is instant; 300 sentences keep the
     # synthesis pipeline busy for seconds (each pyttsx3 run takes at least 10 ms).
@@ -181,8 +181,8 @@ def test_stop_cuts_say_short(tmp_path) -> None:
 
 _STOP_BETWEEN_CHUNKS = textwrap.dedent("""
     import json, threading
-    from voice.audio_out import AudioOutput
-    from voice.tts import Synthesizer
+    from voice.audio.playback import AudioOutput
+    from voice.tts.synthesizer import Synthesizer
 
     synth = Synthesizer()
     first, second = synth.synthesize("First sentence."), synth.synthesize("Second sentence.")
@@ -212,10 +212,10 @@ def test_player_stops_at_the_next_block(tmp_path) -> None:
 
 _LEAD = textwrap.dedent("""
     import json
-    from voice.audio_out import AudioOutput
-    from voice.earcons import earcon
-    from voice.speaker import TtsSpeaker
-    from voice.tts import Synthesizer
+    from voice.audio.playback import AudioOutput
+    from voice.audio.earcons import earcon
+    from voice.runtime.speaker import TtsSpeaker
+    from voice.tts.synthesizer import Synthesizer
 
     output = AudioOutput(None)
     sound = earcon("understood")

@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--target", type=Path, help="folder to install into (default: your "
                           "user data folder)")
     download.add_argument("--list", action="store_true", help="list the models you can download")
-    from .cli_diary import add_parser as add_diary_parser
+    from .diary_commands import add_parser as add_diary_parser
 
     add_diary_parser(commands)
     return parser
@@ -131,7 +131,7 @@ def _fail(message: str, args: argparse.Namespace) -> None:
         return
     # The person may not be looking at the screen: say that something is wrong, briefly.
     try:
-        from .app import open_voice
+        from ..runtime.voice_output import open_voice
 
         voice = open_voice(_speech_options(args), out=sys.stderr)
         if voice.speaker.available:
@@ -141,17 +141,17 @@ def _fail(message: str, args: argparse.Namespace) -> None:
 
 
 def _speech_options(args: argparse.Namespace):
-    from .app import SpeechOptions
+    from ..runtime.voice_output import SpeechOptions
 
     return SpeechOptions(enabled=not args.no_speech, rate=args.rate, volume=args.volume,
                          voice=args.voice, device=args.output_device)
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from .app import build_skill, open_voice
+    from ..runtime.voice_output import build_skill, open_voice
 
     command = args.command or "auto"
-    from .config import config_path, describe, load, reset
+    from ..runtime.settings import config_path, describe, load, reset
 
     path = config_path()
     saved, problem = load(path)
@@ -165,24 +165,24 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n".join(describe(saved, path, emergency_option=args.emergency_number)) + "\n")
         return EXIT_OK
     if command == "download-model":
-        from .cli_voice import download
+        from .speech_commands import download
 
         return download(args, out)
     if command == "devices":
-        from .cli_voice import devices
+        from .speech_commands import devices
 
         return devices(out)
     if command == "transcribe":
-        from .cli_voice import transcribe
+        from .speech_commands import transcribe
 
         args.files = [Path(f) for f in args.files]
         return transcribe(args, out)
     if command == "diary":
-        from .cli_diary import run as run_diary
+        from .diary_commands import run as run_diary
 
         return run_diary(args, out)
     if command in ("listen", "auto"):
-        from .cli_voice import prepare_listening
+        from .speech_commands import prepare_listening
 
         prepare_listening(args)  # the speech model builds while the skill does
     # The safety backstop's model loads on its own thread while the matcher loads here (after
@@ -193,7 +193,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     skill = build_skill(args.emergency_number or saved.emergency_number,
                         one_shot=command == "ask")
     if command == "understand" and args.wav:
-        from .cli_voice import understand_wav
+        from .speech_commands import understand_wav
 
         if not args.text:
             sys.stderr.write("numb-legs: understand --wav needs one or more WAV files.\n")
@@ -204,11 +204,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         return _understand(skill, args, out)
     voice = open_voice(_speech_options(args), out, saved, path)
     if command == "doctor":
-        from .cli_voice import doctor
+        from .speech_commands import doctor
 
         return doctor(voice, args)
     if command in ("listen", "auto"):
-        from .cli_voice import listen
+        from .speech_commands import listen
 
         if command == "auto":
             defaults = build_parser().parse_args(["listen"])
@@ -245,7 +245,7 @@ def _chat(skill, voice, greet: bool = True) -> int:
         except queue.Empty:
             due = skill.tick()
             if due is not None:
-                from .earcons import earcon
+                from ..audio.earcons import earcon
 
                 voice.deliver(due, wait=False, lead=earcon("timer"))  # the timer's own sound
             continue

@@ -43,7 +43,7 @@ def check_data() -> Check:
     from intents.meaning import default_matcher
     from knowledge.loader import load_knowledge
 
-    from .responses import load_responses
+    from ..dialogue.responses import load_responses
 
     kb = load_knowledge()
     load_responses()
@@ -53,7 +53,7 @@ def check_data() -> Check:
 
 
 def check_microphone(device: str | None) -> Check:
-    from .audio_in import Microphone, has_microphone
+    from ..audio.microphone import Microphone, has_microphone
 
     name = "microphone"
     if not has_microphone(device):
@@ -79,7 +79,7 @@ def check_microphone(device: str | None) -> Check:
 
 
 def check_recognizer(options) -> Check:
-    from .engines import open_recognizer
+    from ..asr.engine_choice import open_recognizer
 
     start = time.perf_counter()
     recognizer, note = open_recognizer(options)
@@ -89,7 +89,7 @@ def check_recognizer(options) -> Check:
 
 
 def check_speech(voice) -> Check:
-    from .tts import Synthesizer
+    from ..tts.synthesizer import Synthesizer
 
     name = "text to speech"
     audio = Synthesizer().synthesize("Testing.")
@@ -116,7 +116,7 @@ def run_doctor(voice, args, engine_options) -> int:
                    + ", ".join(c.name for c in problems) + ". The fixes are on the screen.")
     else:
         summary = "All checks passed. numb-legs is ready."
-    from .skill import Reply
+    from ..dialogue.skill import Reply
 
     voice.deliver(Reply(summary, "help"), wait=True)
     return 0 if not problems else 1

@@ -25,15 +25,15 @@ from rapidfuzz import fuzz
 
 from intents.normalize import normalize
 
-from .app import Voice
-from .audio_in import AudioSource
-from .audio_out import AudioDeviceError
-from .barge_in import BargeIn
-from .earcons import earcon
-from .endpoint import Endpointer, SpeechEnd, SpeechStart
-from .recognizer import Recognizer, understand_best
-from .skill import Reply, Skill
+from ..asr.recognizer import Recognizer, understand_best
+from ..audio.earcons import earcon
+from ..audio.endpoint import Endpointer, SpeechEnd, SpeechStart
+from ..audio.microphone import AudioSource
+from ..audio.playback import AudioDeviceError
+from ..dialogue.skill import Reply, Skill
 from . import trace
+from .barge_in import BargeIn
+from .voice_output import Voice
 
 _LOGGER = logging.getLogger(__name__)
 # A red flag heard while speaking that matches the reply being said this closely (rapidfuzz

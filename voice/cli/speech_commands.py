@@ -8,9 +8,9 @@ import logging
 import sys
 from typing import TextIO
 
-from .engines import EngineOptions, open_recognizer, prepare_in_background
-from .recognizer import transcribe_bytes, understand_best
-from .wavio import AudioFileError, read_wav
+from ..asr.engine_choice import EngineOptions, open_recognizer, prepare_in_background
+from ..asr.recognizer import transcribe_bytes, understand_best
+from ..audio.wav import AudioFileError, read_wav
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,8 +85,9 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def download(args: argparse.Namespace, out: TextIO) -> int:
-    from .models import (TextProgress, UnknownModelError, catalog_lines, download_model,
-                         installed_model, load_catalog, resolve_model, user_models_dir)
+    from ..asr.model_download import (TextProgress, UnknownModelError, catalog_lines,
+                                      download_model, installed_model, load_catalog,
+                                      resolve_model, user_models_dir)
 
     if args.list:
         out.write("\n".join(catalog_lines()) + "\n")
@@ -119,7 +120,7 @@ def download(args: argparse.Namespace, out: TextIO) -> int:
 
 def prepare_listening(args: argparse.Namespace) -> None:
     """Start building the recogniser's model in the background (see prepare_in_background)."""
-    from .listen import DEFAULT_WAKE_PHRASE
+    from ..runtime.listener import DEFAULT_WAKE_PHRASE
 
     wake = getattr(args, "wake_phrase", None) or DEFAULT_WAKE_PHRASE
     args.recognizer_ready = prepare_in_background(engine_options(args, extra=(wake,)))
@@ -127,8 +128,8 @@ def prepare_listening(args: argparse.Namespace) -> None:
 
 def listen(skill, voice, args: argparse.Namespace, chat) -> int:
     """The hands-free loop; typed chat when there is no microphone or it is lost for good."""
-    from .audio_in import Microphone, has_microphone
-    from .listen import Listener, ListenOptions
+    from ..audio.microphone import Microphone, has_microphone
+    from ..runtime.listener import Listener, ListenOptions
 
     if not has_microphone(args.input_device):
         wanted = f" called {args.input_device!r}" if args.input_device else ""
@@ -154,8 +155,8 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
 
 def devices(out: TextIO) -> int:
     """List microphones and speakers with their indexes, for --input-device/--output-device."""
-    from .audio_in import input_devices
-    from .audio_out import output_devices
+    from ..audio.microphone import input_devices
+    from ..audio.playback import output_devices
 
     inputs = input_devices()
     outputs = output_devices()

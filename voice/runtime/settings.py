@@ -21,7 +21,7 @@ from pathlib import Path
 from knowledge.datafile import Node, parse_toml, read_package_toml
 from knowledge.errors import DataFileError
 
-from .responses import EmergencyNumbers, load_emergency_numbers, locale_territory
+from ..dialogue.responses import EmergencyNumbers, load_emergency_numbers, locale_territory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class EmergencyChoice:
 def choose_emergency_number(option: str | None, saved: str | None, locale_name: str | None,
                             numbers: EmergencyNumbers) -> EmergencyChoice:
     """The number to tell people to call: --emergency-number, else the settings file, else the
-    locale's territory in NUMBERS, else its default (the order voice.app.emergency_number uses)."""
+    locale's territory in NUMBERS, else its default (the order voice.runtime.voice_output.emergency_number uses)."""
     if option:
         return EmergencyChoice(option, "option", locale_name)
     if saved:

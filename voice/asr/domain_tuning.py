@@ -22,15 +22,16 @@ from intents.normalize import normalize
 from intents.templates import cover, expand, sample, widest
 from knowledge.loader import load_knowledge
 
+from ..dialogue.responses import load_responses
 from .language_model import arpa_trigram
-from .pronounce import pronunciations, read_dictionary
-from .responses import load_responses
+from .pronunciations import pronunciations, read_dictionary
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLES_PER_TEMPLATE = 60
-_BUILDERS = (("voice", "domain.py"), ("voice", "language_model.py"), ("voice", "pronounce.py"),
-             ("voice", "data/ipa_arpabet.toml"), ("voice", "data/responses.toml"))
+_BUILDERS = (("voice", "asr/domain_tuning.py"), ("voice", "asr/language_model.py"),
+             ("voice", "asr/pronunciations.py"), ("voice", "data/ipa_arpabet.toml"),
+             ("voice", "data/responses.toml"))
 _SEED = 20261124  # fixed: the same data always gives the same model (and cache hit)
 
 

@@ -34,7 +34,7 @@ class SphinxRecognizer:
         hmm, dictionary = bundled_model()
         options = {"hmm": str(hmm), "loglevel": "FATAL"}
         if mode == "domain":
-            from .domain import build_sphinx_domain
+            from .domain_tuning import build_sphinx_domain
 
             domain = build_sphinx_domain(dictionary, extra_phrases)
             # Silence between words is likelier than the model's default (0.005) assumes:

@@ -19,7 +19,7 @@ import numpy as np
 
 from knowledge.errors import NumbLegsError
 
-from .pronounce import respell
+from ..asr.pronunciations import respell
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -205,7 +205,7 @@ def resolve_model(name_or_url: str | None, catalog: ModelCatalog) -> ModelEntry:
 
 def project_models_dir() -> Path:
     """The checkout's models/ folder (where a developer unzips a model)."""
-    return Path(__file__).resolve().parent.parent / "models"
+    return Path(__file__).resolve().parents[2] / "models"
 
 
 def user_models_dir() -> Path:

@@ -28,10 +28,10 @@ from intents.safety import NO, UNSURE, YES, Assessment, SafetyStage, classify_an
 from knowledge.diary.store import DiaryStore
 from knowledge.model import Answer, KnowledgeBase
 
-from .journal import Journal
+from .diary_dialogue import Journal
 from .responses import Responses
-from .routine import DONE, Routine
-from .symptoms import SymptomCheck
+from .relief_routine import DONE, Routine
+from .symptom_check import SymptomCheck
 
 _LOGGER = logging.getLogger(__name__)
 

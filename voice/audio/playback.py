@@ -12,9 +12,9 @@ import numpy as np
 
 from knowledge.errors import NumbLegsError
 
-from . import trace
-from .tts import Audio
-from .wavio import resample
+from ..runtime import trace
+from ..tts.synthesizer import Audio
+from .wav import resample
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from knowledge.errors import NumbLegsError
 
-from .models import find_vosk_model, project_models_dir, user_models_dir
+from .model_download import find_vosk_model, project_models_dir, user_models_dir
 from .recognizer import Recognizer, choose_engine
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
                                 user_models_dir())
         if choose_engine(options.engine, model).engine != "sphinx":
             return _ready
-        from .domain import build_sphinx_domain, sphinx_domain_cached
+        from .domain_tuning import build_sphinx_domain, sphinx_domain_cached
         from .sphinx_engine import bundled_model
 
         if sphinx_domain_cached(options.extra_phrases):
@@ -70,7 +70,7 @@ def open_recognizer(options: EngineOptions) -> tuple[Recognizer, str]:
     model = find_vosk_model(options.model, os.environ, project_models_dir(), user_models_dir())
     choice = choose_engine(options.engine, model)
     if choice.engine == "vosk" and model is not None:
-        from .domain import vosk_grammar
+        from .domain_tuning import vosk_grammar
         from .vosk_engine import VoskRecognizer
 
         phrases = None if options.open_vocabulary else vosk_grammar(options.extra_phrases)

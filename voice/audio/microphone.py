@@ -13,8 +13,8 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from .audio_out import AudioDeviceError, _sounddevice, match_device
-from .wavio import TARGET_RATE, Resampler, read_wav, to_int16
+from .playback import AudioDeviceError, _sounddevice, match_device
+from .wav import TARGET_RATE, Resampler, read_wav, to_int16
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import TextIO
 from intents.meaning import default_matcher
 from knowledge.loader import load_knowledge
 
-from .config import Settings, choose_emergency_number, current_locale, save, voice_cycle
-from .responses import load_emergency_numbers, load_responses
-from .skill import Reply, Skill
+from ..dialogue.responses import load_emergency_numbers, load_responses
+from ..dialogue.skill import Reply, Skill
+from ..tts.synthesizer import Audio, VoiceNotFoundError
+from .settings import Settings, choose_emergency_number, current_locale, save, voice_cycle
 from .speaker import Speaker, open_speaker
-from .tts import Audio, VoiceNotFoundError
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Speech recognition: the recogniser interface, engine choice, Vosk and PocketSphinx, domain tuning, models."""

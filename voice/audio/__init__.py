@@ -1,0 +1,1 @@
+"""Audio in and out: devices, the microphone, playback, WAV files, resampling, endpointing, earcons."""
