@@ -550,7 +550,7 @@ def test_flooding_device_drops_the_oldest_blocks_and_speaker_still_works(
         import numpy as np
         from voice.audio.microphone import Microphone, has_microphone
         from voice.audio.playback import AudioOutput
-        from voice.tts.synthesizer import Audio
+        from voice.audio.pcm import Audio
         mic = Microphone(queue_s=0.3)
         blocks = mic.chunks()
         next(blocks)  # opens the stream

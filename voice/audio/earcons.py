@@ -8,7 +8,7 @@ import numpy as np
 
 from knowledge.datafile import Node, read_package_toml
 
-from ..tts.synthesizer import Audio
+from .pcm import Audio
 
 RATE = 22050
 _FADE_S = 0.008  # a few ms of fade in and out: no clicks

@@ -13,7 +13,7 @@ import numpy as np
 from knowledge.errors import NumbLegsError
 
 from ..runtime import trace
-from ..tts.synthesizer import Audio
+from .pcm import Audio
 from .wav import resample
 
 _LOGGER = logging.getLogger(__name__)

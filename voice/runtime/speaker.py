@@ -9,8 +9,9 @@ import threading
 from collections.abc import Iterator
 from typing import Protocol
 
+from ..audio.pcm import Audio
 from ..audio.playback import AudioDeviceError, AudioOutput, find_output_device, output_devices
-from ..tts.synthesizer import (DEFAULT_RATE, DEFAULT_VOLUME, INSTALL_HINT, Audio, SpeechError,
+from ..tts.synthesizer import (DEFAULT_RATE, DEFAULT_VOLUME, INSTALL_HINT, SpeechError,
                                Synthesizer, VoiceNotFoundError)
 
 _LOGGER = logging.getLogger(__name__)

@@ -12,9 +12,10 @@ from typing import TextIO
 from intents.meaning import default_matcher
 from knowledge.loader import load_knowledge
 
+from ..audio.pcm import Audio
 from ..dialogue.responses import load_emergency_numbers, load_responses
 from ..dialogue.skill import Reply, Skill
-from ..tts.synthesizer import Audio, VoiceNotFoundError
+from ..tts.synthesizer import VoiceNotFoundError
 from .settings import Settings, choose_emergency_number, current_locale, save, voice_cycle
 from .speaker import Speaker, open_speaker
 

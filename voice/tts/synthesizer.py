@@ -12,13 +12,13 @@ import tempfile
 import threading
 import time
 import wave
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from knowledge.errors import NumbLegsError
 
+from ..audio.pcm import Audio
 from ..asr.pronunciations import respell
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,18 +47,6 @@ class SpeechError(NumbLegsError):
 
 class VoiceNotFoundError(SpeechError):
     """The configured voice does not exist; a setting to fix, not missing software."""
-
-
-@dataclass(frozen=True, eq=False)  # eq on numpy arrays is ambiguous
-class Audio:
-    """Mono 16-bit PCM samples and their sample rate."""
-
-    samples: np.ndarray
-    rate: int
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.rate if self.rate else 0.0
 
 
 # A number to dial is said digit by digit ("call nine nine nine"), never as a quantity ("nine
