@@ -15,7 +15,8 @@ from tests.audio_env import alsa_env, read_raw_int16, rms, run_python
 from tests.audio_in_env import MIC_NAME, speaker_only_config, write_capture_config
 from voice.audio.microphone import WavSource, choose_capture_format
 from voice.audio.endpoint import Endpointer, Event, SpeechEnd, SpeechStart
-from voice.audio.wav import AudioFileError, Resampler, read_wav, resample
+from voice.audio.resample import Resampler, resample
+from voice.audio.wav import AudioFileError, read_wav
 
 RATE = 16000
 QUESTION = "why are my legs numb"

@@ -9,7 +9,7 @@ from rapidfuzz import fuzz
 from tests.listen_harness import ListenRun
 from tests.speech import pcm16, silence, speak, to_16k
 from voice.asr.recognizer import transcribe_bytes
-from voice.audio.wav import resample
+from voice.audio.resample import resample
 
 TTS_RATE = 22050
 ASSISTANT = ["--engine", "sphinx", "--voice", "en-us+klatt"]

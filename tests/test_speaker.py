@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.audio_env import read_raw_int16, rms, run_python, virtual_speaker
-from voice.audio.wav import resample
+from voice.audio.resample import resample
 from voice.runtime.speaker import SilentSpeaker, open_speaker, split_sentences
 from voice.tts.synthesizer import SpeechError, Synthesizer, VoiceNotFoundError
 

@@ -14,7 +14,9 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from .playback import AudioDeviceError, _sounddevice, match_device
-from .wav import TARGET_RATE, Resampler, read_wav, to_int16
+from .pcm import to_int16
+from .resample import Resampler
+from .wav import TARGET_RATE, read_wav
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -17,3 +17,8 @@ class Audio:
     @property
     def duration(self) -> float:
         return len(self.samples) / self.rate if self.rate else 0.0
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples on the int16 scale, rounded and clipped to int16."""
+    return np.clip(np.rint(samples), -32768, 32767).astype(np.int16)

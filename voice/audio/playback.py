@@ -14,7 +14,7 @@ from knowledge.errors import NumbLegsError
 
 from ..runtime import trace
 from .pcm import Audio
-from .wav import resample
+from .resample import resample
 
 _LOGGER = logging.getLogger(__name__)
 
