@@ -411,8 +411,8 @@ def test_microphone_is_bit_exact_and_reports_a_device_that_stops(tmp_path: Path,
         work = Path({str(tmp_path)!r})
         # Before sounddevice lists the devices: listing opens them.
         fifo_a, fifo_b = PacedFifo(work / "a.fifo"), PacedFifo(work / "b.fifo")
-        from voice.audio.microphone import Microphone, has_microphone, input_devices
-        from voice.audio.playback import AudioDeviceError
+        from voice.audio.devices import AudioDeviceError, input_devices
+        from voice.audio.microphone import Microphone, has_microphone
         sent = (work / "sent.raw").read_bytes()
         mic = Microphone({MIC_NAME!r}, block_ms=30, stall_s=0.4)
         result = {{"has": has_microphone(), "devices": [list(d) for d in input_devices()],
@@ -578,8 +578,8 @@ def test_no_microphone(tmp_path: Path) -> None:
     env = alsa_env(speaker_only_config(tmp_path))
     code = """
         import json
-        from voice.audio.microphone import Microphone, has_microphone, input_devices
-        from voice.audio.playback import AudioDeviceError, output_devices
+        from voice.audio.devices import AudioDeviceError, input_devices, output_devices
+        from voice.audio.microphone import Microphone, has_microphone
         result = {"has": has_microphone(), "has_named": has_microphone("numb"),
                   "inputs": input_devices(), "outputs": output_devices()}
         for device in (None, "usb mic", 3):

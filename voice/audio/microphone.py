@@ -9,11 +9,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from .playback import AudioDeviceError, _sounddevice, match_device
+from .devices import AudioDeviceError, find_input_device, input_devices, load_sounddevice
 from .pcm import to_int16
 from .resample import Resampler
 from .wav import TARGET_RATE, read_wav
@@ -38,35 +38,6 @@ class AudioSource(Protocol):
     def close(self) -> None:
         """Stop; chunks() then ends. Safe to call from another thread, and more than once."""
         ...
-
-
-class InputDevice(NamedTuple):
-    """A device that can record, as PortAudio lists it."""
-
-    index: int
-    name: str
-    channels: int
-    default_rate: int
-
-
-def input_devices() -> list[InputDevice]:
-    """Every device that can record."""
-    sd = _sounddevice()
-    try:
-        return [InputDevice(int(d["index"]), str(d["name"]), int(d["max_input_channels"]),
-                            int(d["default_samplerate"]))
-                for d in sd.query_devices() if d["max_input_channels"] > 0]
-    except sd.PortAudioError as err:
-        raise AudioDeviceError(f"Could not list audio devices: {err}") from err
-
-
-def find_input_device(spec: int | str | None) -> int | None:
-    """Index of the input device SPEC names (an index, or part of a name); None: not found.
-
-    With SPEC None, the system's default input device, or None when there is none.
-    """
-    devices = [(device.index, device.name) for device in input_devices()]
-    return match_device(spec, devices, _sounddevice().default.device[0])
 
 
 def has_microphone(device: int | str | None = None) -> bool:
@@ -108,7 +79,7 @@ class Microphone:
         The device is opened at RATE if it accepts it, else at its default rate and resampled.
         CAPTURE_RATE forces the rate the device is opened at.
         """
-        sd = _sounddevice()
+        sd = load_sounddevice()
         index = find_input_device(device)
         if index is None:
             names = ", ".join(f"{d.index}: {d.name}" for d in input_devices()) or "none"
@@ -233,7 +204,7 @@ class Microphone:
         self._wake()
 
     def _open(self) -> None:
-        sd = _sounddevice()
+        sd = load_sounddevice()
         self._close_stream()
         self._drain()
         self._finished.clear()

@@ -10,9 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.errors import NumbLegsError
-
 from ..runtime import trace
+from .devices import AudioDeviceError, find_output_device, load_sounddevice, output_devices
 from .pcm import Audio
 from .resample import resample
 
@@ -20,61 +19,6 @@ _LOGGER = logging.getLogger(__name__)
 
 # Checked between blocks: stop() cuts playback within one block plus the device's latency.
 BLOCK_SECONDS = 0.05
-PORTAUDIO_HINT = "Install PortAudio (sudo apt-get install libportaudio2)."
-
-
-class AudioDeviceError(NumbLegsError):
-    """No usable audio output: PortAudio missing, no such device, or the device failed."""
-
-
-def _sounddevice() -> ModuleType:
-    """Import sounddevice on demand: it loads libportaudio at import, raising OSError without."""
-    try:
-        import sounddevice
-    except ImportError as err:
-        raise AudioDeviceError(f"The Python package sounddevice is missing ({err}). "
-                               "Reinstall numb-legs (pip install numb-legs).") from err
-    except OSError as err:
-        raise AudioDeviceError(f"The audio library is not available ({err}). {PORTAUDIO_HINT}") \
-            from err
-    return sounddevice
-
-
-def output_devices() -> list[tuple[int, str]]:
-    """(index, name) of every device that can play sound."""
-    sd = _sounddevice()
-    try:
-        return [(int(d["index"]), str(d["name"])) for d in sd.query_devices()
-                if d["max_output_channels"] > 0]
-    except sd.PortAudioError as err:
-        raise AudioDeviceError(f"Could not list audio devices: {err}") from err
-
-
-def match_device(spec: int | str | None, devices: list[tuple[int, str]],
-                 default: object) -> int | None:
-    """Index of the device SPEC names among DEVICES: an index, or part of a name.
-
-    With SPEC None, DEFAULT (PortAudio's default device) when it is among DEVICES. Pure, and
-    shared by microphones and speakers.
-    """
-    indexes = {index for index, _ in devices}
-    if spec is None:
-        return default if isinstance(default, int) and default in indexes else None
-    if isinstance(spec, int) or spec.strip().isdigit():
-        return int(spec) if int(spec) in indexes else None
-    wanted = spec.strip().casefold()
-    found = [index for index, name in devices if wanted in name.casefold()]
-    if len(found) > 1:
-        _LOGGER.debug("Device %r matches %s; using %s", spec, found, found[0])
-    return found[0] if found else None
-
-
-def find_output_device(spec: int | str | None) -> int | None:
-    """Index of the output device SPEC names (an index, or part of a name); None: not found.
-
-    With SPEC None, the system's default output device, or None when there is none.
-    """
-    return match_device(spec, output_devices(), _sounddevice().default.device[1])
 
 
 class AudioOutput:
@@ -88,7 +32,7 @@ class AudioOutput:
                 raise AudioDeviceError("No audio output device was found.")
             raise AudioDeviceError(f"The audio output device {device!r} was not found "
                                    f"(output devices: {names}).")
-        sd = _sounddevice()
+        sd = load_sounddevice()
         try:
             info = sd.query_devices(index)
         except sd.PortAudioError as err:
@@ -110,7 +54,7 @@ class AudioOutput:
         all of them avoids a start-up gap per sentence, and ALSA's file plugin (used by the
         tests) truncates its file on every open.
         """
-        sd = _sounddevice()
+        sd = load_sounddevice()
         stream: Any = None
         rate = channels = 0
         try:

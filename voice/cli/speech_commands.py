@@ -155,8 +155,7 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
 
 def devices(out: TextIO) -> int:
     """List microphones and speakers with their indexes, for --input-device/--output-device."""
-    from ..audio.microphone import input_devices
-    from ..audio.playback import output_devices
+    from ..audio.devices import input_devices, output_devices
 
     inputs = input_devices()
     outputs = output_devices()

@@ -26,10 +26,10 @@ from rapidfuzz import fuzz
 from intents.normalize import normalize
 
 from ..asr.recognizer import Recognizer, understand_best
+from ..audio.devices import AudioDeviceError
 from ..audio.earcons import earcon
 from ..audio.endpoint import Endpointer, SpeechEnd, SpeechStart
 from ..audio.microphone import AudioSource
-from ..audio.playback import AudioDeviceError
 from ..dialogue.skill import Reply, Skill
 from . import trace
 from .barge_in import BargeIn

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from ..audio.pcm import Audio
-from ..audio.playback import AudioDeviceError, AudioOutput, find_output_device, output_devices
+from ..audio.devices import AudioDeviceError, find_output_device, output_devices
+from ..audio.playback import AudioOutput
 from ..tts.synthesizer import (DEFAULT_RATE, DEFAULT_VOLUME, INSTALL_HINT, SpeechError,
                                Synthesizer, VoiceNotFoundError)
 
