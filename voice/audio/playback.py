@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime import trace
 from .devices import AudioDeviceError, find_output_device, load_sounddevice, output_devices
 from .pcm import Audio
 from .resample import resample
@@ -59,7 +58,6 @@ class AudioOutput:
         rate = channels = 0
         try:
             for audio in chunks:
-                trace.mark("audio_ready")
                 if stop_event.is_set():
                     break
                 if len(audio.samples) == 0:

@@ -14,6 +14,7 @@ from ..audio.devices import AudioDeviceError, find_output_device, output_devices
 from ..audio.playback import AudioOutput
 from ..tts.synthesizer import (DEFAULT_RATE, DEFAULT_VOLUME, INSTALL_HINT, SpeechError,
                                Synthesizer, VoiceNotFoundError)
+from . import trace
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -145,7 +146,10 @@ class TtsSpeaker:
         stop = threading.Event()
         try:
             with self._say_lock:
-                return self.available and self._output.play(audio, stop)
+                if not self.available:
+                    return False
+                trace.mark("audio_ready")
+                return self._output.play(audio, stop)
         except AudioDeviceError as err:
             _LOGGER.warning("Could not play a sound: %s", err)
             return False
@@ -191,6 +195,7 @@ class TtsSpeaker:
             if isinstance(item, BaseException):
                 raise item
             if isinstance(item, Audio):
+                trace.mark("audio_ready")  # handed to the audio output (bench/latency_budget.py)
                 yield item
 
 
