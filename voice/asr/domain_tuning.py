@@ -24,13 +24,13 @@ from knowledge.loader import load_knowledge
 
 from ..dialogue.responses import load_responses
 from .language_model import arpa_trigram
-from .pronunciations import pronunciations, read_dictionary
+from .phones import pronunciations, read_dictionary
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLES_PER_TEMPLATE = 60
 _BUILDERS = (("voice", "asr/domain_tuning.py"), ("voice", "asr/language_model.py"),
-             ("voice", "asr/pronunciations.py"), ("voice", "data/ipa_arpabet.toml"),
+             ("voice", "asr/phones.py"), ("voice", "data/ipa_arpabet.toml"),
              ("voice", "data/responses.toml"))
 _SEED = 20261124  # fixed: the same data always gives the same model (and cache hit)
 

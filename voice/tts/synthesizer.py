@@ -19,7 +19,7 @@ import numpy as np
 from knowledge.errors import NumbLegsError
 
 from ..audio.pcm import Audio
-from ..asr.pronunciations import respell
+from .spellings import respell
 
 _LOGGER = logging.getLogger(__name__)
 
