@@ -20,9 +20,9 @@ from intents.cache import cache_dir, fingerprint
 from intents.loader import load_intents
 from intents.normalize import normalize
 from intents.templates import cover, expand, sample, widest
+from knowledge.datafile import Node, read_package_toml
 from knowledge.loader import load_knowledge
 
-from ..dialogue.responses import load_responses
 from .language_model import arpa_trigram
 from .phones import pronunciations, read_dictionary
 
@@ -51,6 +51,22 @@ def _spoken_forms(text: str) -> tuple[str, ...]:
     if "'" in text or "’" in text:  # only a written contraction has a second form
         forms.append(normalize(text, keep_fillers=True, stem=False, expand_contractions=False))
     return tuple(form for form in dict.fromkeys(forms) if form)
+
+
+@lru_cache(maxsize=1)
+def dialogue_words() -> tuple[str, ...]:
+    """What the dialogue listens for besides the intents: menu numbers, "tell me more", "what
+    should I do" (voice/data/responses.toml: menu_words, more.words, more.action_words).
+
+    Read from the data file, not through the dialogue's loader, which sits above the
+    recognisers; that loader checks the file, and a test checks that both read the same words.
+    """
+    label, data = read_package_toml("voice", "responses.toml")
+    root = Node(label, data)
+    more = root.get("more")
+    groups = (*(group.texts() for group in root.get("menu_words").list()),
+              more.get("words").texts(), more.get("action_words").texts())
+    return tuple(word for words in groups for word in words)
 
 
 def domain_sentences(extra: tuple[str, ...] = (), *, balanced: bool = False) -> list[str]:
@@ -104,12 +120,8 @@ def domain_sentences(extra: tuple[str, ...] = (), *, balanced: bool = False) -> 
                 add(phrase)
     for phrase in (*symptoms, *aliases):
         add(phrase)
-    responses = load_responses()
-    # What the dialogue listens for besides the intents: menu numbers, "tell me more", "what
-    # should I do".
-    for words in (*responses.menu_words, responses.more.words, responses.more.action_words):
-        for word in words:
-            add(word)
+    for word in dialogue_words():
+        add(word)
     for text in extra:
         add(text)
     if not balanced:
