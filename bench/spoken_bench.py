@@ -78,7 +78,7 @@ def _engines(vosk_every: int) -> list[tuple[str, object, bool, int]]:
         ("PocketSphinx, domain", SphinxRecognizer("domain"), True, 1),
         ("PocketSphinx, open", SphinxRecognizer("open"), True, 1),
     ]
-    from voice.asr.model_download import find_vosk_model, project_models_dir, user_models_dir
+    from voice.asr.installed_models import find_vosk_model, project_models_dir, user_models_dir
     from voice.asr.vosk_engine import VoskRecognizer
 
     english = find_vosk_model(None, os.environ, project_models_dir(), user_models_dir())

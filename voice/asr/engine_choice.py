@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from knowledge.errors import NumbLegsError
 
-from .model_download import find_vosk_model, project_models_dir, user_models_dir
+from .installed_models import find_vosk_model, project_models_dir, user_models_dir
 from .recognizer import Recognizer, choose_engine
 
 _LOGGER = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Vosk speech models: the catalog, finding an installed model, and downloading one safely.
+"""Download a Vosk model safely: resumed, checked and installed in one step.
 
 A download goes to ``TARGET/.NAME.zip.part`` (resumed with an HTTP Range request), is checked
 (size, SHA-256/MD5 when known, every member's CRC), unpacked into a hidden folder inside TARGET
@@ -15,60 +15,29 @@ import re
 import shutil
 import socket
 import ssl
-import sys
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path, PurePosixPath
-from typing import Any, TextIO
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from knowledge.datafile import Node, read_package_toml
-from knowledge.errors import NumbLegsError
+from .download_progress import amounts, size_text
+from .installed_models import BrokenModelError, check_vosk_model
+from .model_catalog import (CATALOG_PAGE, ModelCatalog, ModelEntry, ModelError, load_catalog,
+                            resolve_model)
 
 _LOGGER = logging.getLogger(__name__)
 
-ENV_MODEL = "NUMB_LEGS_VOSK_MODEL"
-CATALOG_PAGE = "https://alphacephei.com/vosk/models"
 DEFAULT_TIMEOUT = 30.0
 _CHUNK = 64 * 1024
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
 
 Progress = Callable[[int, int], None]
 Opener = Callable[..., Any]
-
-
-# -- errors ------------------------------------------------------------------------------------
-
-class ModelError(NumbLegsError):
-    """A speech model cannot be found, checked, downloaded or installed."""
-
-
-class UnknownModelError(ModelError):
-    """The name is not in the catalog and is not the address of a zip."""
-
-
-class BrokenModelError(ModelError):
-    """A folder that should hold a Vosk model does not hold a complete one."""
-
-    def __init__(self, path: Path, problems: list[str], origin: str = "") -> None:
-        self.path = path
-        self.problems = problems
-        where = f"{path} (from {origin})" if origin else str(path)
-        if not path.exists():
-            message = (f"The Vosk model folder {where} does not exist. Check the path, or run "
-                       "'numb-legs download-model' to install a model.")
-        else:
-            message = (f"The Vosk model folder {where} is broken: {'; '.join(problems)}. Delete "
-                       "it and run 'numb-legs download-model', or pass --model with a complete "
-                       "model folder.")
-        super().__init__(message)
 
 
 class ModelOfflineError(ModelError):
@@ -106,211 +75,6 @@ class ModelTargetError(ModelError):
 class ModelArchiveError(ModelError):
     """The downloaded zip is damaged or does not hold a Vosk model (it has been deleted)."""
 
-
-# -- catalog ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One downloadable model. SIZE is None and digests are "" when nothing is known in advance."""
-
-    name: str
-    url: str
-    size: int | None
-    sha256: str = ""
-    md5: str = ""
-    language: str = ""
-    licence: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class ModelCatalog:
-    default: str
-    models: tuple[ModelEntry, ...]
-
-    def get(self, name: str) -> ModelEntry | None:
-        return next((entry for entry in self.models if entry.name == name), None)
-
-
-@lru_cache(maxsize=1)
-def load_catalog() -> ModelCatalog:
-    """The shipped catalog, voice/data/models.toml (parsed once per process)."""
-    label, data = read_package_toml("voice", "models.toml")
-    return catalog_from_dict(label, data)
-
-
-def catalog_from_dict(label: str, data: dict[str, Any]) -> ModelCatalog:
-    """Validate DATA (read from LABEL) and build the catalog."""
-    root = Node(label, data)
-    root.reject_unknown({"schema_version", "default", "models"})
-    root.require_version(1)
-    entries: list[ModelEntry] = []
-    for item in root.get("models").list(min_len=1):
-        item.reject_unknown({"name", "language", "url", "size", "sha256", "md5", "licence",
-                             "description"})
-        name = item.get("name").text()
-        if not _NAME.match(name):
-            raise item.get("name").fail(f"{name!r} is not a folder name (letters, digits, . - _)")
-        if any(entry.name == name for entry in entries):
-            raise item.get("name").fail(f"model {name!r} appears twice")
-        url = item.get("url").text()
-        if not url.startswith("https://"):
-            raise item.get("url").fail(f"{url!r} is not an https address")
-        entries.append(ModelEntry(
-            name=name, url=url, size=item.get("size").integer(1, 10**12),
-            sha256=_digest(item.get("sha256"), 64), md5=_digest(item.optional("md5", ""), 32),
-            language=item.get("language").text(), licence=item.get("licence").text(),
-            description=item.get("description").text()))
-    default = root.get("default")
-    if not any(entry.name == default.text() for entry in entries):
-        raise default.fail(f"{default.value!r} is not one of the models")
-    return ModelCatalog(default=default.text(), models=tuple(entries))
-
-
-def _digest(node: Node, length: int) -> str:
-    if not isinstance(node.value, str):
-        raise node.fail("must be a string of hex digits, or \"\" when unknown")
-    value = node.value.strip().lower()
-    if value and not re.fullmatch(f"[0-9a-f]{{{length}}}", value):
-        raise node.fail(f"must be {length} hex digits, or \"\" when unknown")
-    return value
-
-
-def resolve_model(name_or_url: str | None, catalog: ModelCatalog) -> ModelEntry:
-    """The catalog entry for a name (None: the default) or URL; an unknown URL gets a bare entry."""
-    text = (name_or_url or "").strip() or catalog.default
-    entry = catalog.get(text) or catalog.get(text.removesuffix(".zip"))
-    if entry is not None:
-        return entry
-    if "://" not in text:
-        known = ", ".join(entry.name for entry in catalog.models)
-        raise UnknownModelError(
-            f"I don't know a model called {text!r}. Known models: {known}. You can also give "
-            f"the address of a Vosk model zip from {CATALOG_PAGE}.")
-    parts = urllib.parse.urlsplit(text)
-    if parts.scheme not in ("http", "https"):
-        raise UnknownModelError(f"{text} is not an http or https address.")
-    for entry in catalog.models:
-        if entry.url == text:
-            return entry
-    base = PurePosixPath(urllib.parse.unquote(parts.path)).name
-    name = base[:-4] if base.lower().endswith(".zip") else ""
-    if not _NAME.match(name):
-        raise UnknownModelError(f"{text} does not end in the name of a .zip file, so I can't "
-                                "tell what to call the model.")
-    return ModelEntry(name=name, url=text, size=None)
-
-
-# -- finding and checking installed models ---------------------------------------------------------
-
-def project_models_dir() -> Path:
-    """The checkout's models/ folder (where a developer unzips a model)."""
-    return Path(__file__).resolve().parents[2] / "models"
-
-
-def user_models_dir() -> Path:
-    """Per-user model folder, e.g. ~/.local/share/numb-legs/models on Linux."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("numb-legs", appauthor=False)) / "models"
-
-
-def find_vosk_model(explicit: str | None, env: Mapping[str, str], project_models: Path,
-                    user_data: Path) -> Path | None:
-    """The Vosk model to use: --model, then $NUMB_LEGS_VOSK_MODEL, then models/, then user data.
-
-    A folder the person named (option or variable) must be complete, else BrokenModelError: it is
-    never skipped silently. In models/ and the user data folder, the first complete model folder
-    in name order wins; incomplete ones are skipped with a warning. None when there is none.
-    """
-    for chosen, origin in ((explicit, "--model"), (env.get(ENV_MODEL), f"${ENV_MODEL}")):
-        if chosen and chosen.strip():
-            path = Path(chosen.strip()).expanduser()
-            problems = check_vosk_model(path)
-            if problems:
-                raise BrokenModelError(path, problems, origin)
-            return path
-    for folder in (project_models, user_data):
-        found = _first_model_in(folder)
-        if found is not None:
-            return found
-    return None
-
-
-def _first_model_in(folder: Path) -> Path | None:
-    if not folder.is_dir():
-        return None
-    if not check_vosk_model(folder):  # a model unzipped straight into the folder
-        return folder
-    try:
-        children = sorted(folder.iterdir())
-    except OSError as err:
-        _LOGGER.warning("Cannot look inside %s: %s", folder, err)
-        return None
-    for child in children:
-        # Hidden names are downloads in progress (.NAME.zip.part, .NAME.*.unpacking).
-        if child.name.startswith(".") or not child.is_dir():
-            continue
-        problems = check_vosk_model(child)
-        if not problems:
-            _LOGGER.debug("Using the Vosk model in %s", child)
-            return child
-        _LOGGER.warning("Skipping %s: not a complete Vosk model (%s)", child, "; ".join(problems))
-    return None
-
-
-def check_vosk_model(path: Path) -> list[str]:
-    """What is missing from a Vosk model folder, as short sentences; empty when it looks usable.
-
-    Mirrors what Vosk's Model constructor reads (vosk-api src/model.cc): the current layout has
-    am/final.mdl and conf/model.conf, the old one final.mdl and mfcc.conf at the top.
-    """
-    path = Path(path)
-    if not path.exists():
-        return [f"{path} does not exist"]
-    if not path.is_dir():
-        return [f"{path} is a file, not a folder"]
-    old_layout = (path / "final.mdl").is_file() and not (path / "am" / "final.mdl").exists()
-    if old_layout:
-        required, features, graph = ["final.mdl", "mfcc.conf"], (), ""
-    else:
-        required = ["am/final.mdl", "conf/model.conf"]
-        features, graph = ("conf/mfcc.conf", "conf/fbank.conf"), "graph/"
-    problems = [_file_problem(path, rel) for rel in required]
-    if features and not any((path / rel).is_file() for rel in features):
-        problems.append(f"{features[0]} (or {features[1]}) is missing")
-    if not (path / f"{graph}HCLG.fst").is_file():
-        lookahead = [f"{graph}{name}" for name in ("HCLr.fst", "Gr.fst", "disambig_tid.int")]
-        missing = [rel for rel in lookahead if not (path / rel).is_file()]
-        if len(missing) == len(lookahead):
-            problems.append(f"the decoding graph is missing ({graph}HCLG.fst, or {graph}HCLr.fst "
-                            f"with {graph}Gr.fst)")
-        else:
-            problems.extend(f"{rel} is missing" for rel in missing)
-    if (path / "ivector" / "final.ie").is_file():
-        problems.extend(_file_problem(path, f"ivector/{name}") for name in (
-            "final.dubm", "final.mat", "global_cmvn.stats", "online_cmvn.conf", "splice.conf"))
-    return [problem for problem in problems if problem]
-
-
-def _file_problem(root: Path, rel: str) -> str:
-    file = root / rel
-    if not file.is_file():
-        return f"{rel} is missing"
-    if file.stat().st_size == 0:
-        return f"{rel} is empty"
-    return ""
-
-
-def installed_model(name_or_url: str | None, target_dir: Path,
-                    catalog: ModelCatalog | None = None) -> Path | None:
-    """The folder of that model in TARGET_DIR when it is installed and complete, else None."""
-    entry = resolve_model(name_or_url, catalog or load_catalog())
-    folder = Path(target_dir).expanduser() / entry.name
-    return folder if folder.is_dir() and not check_vosk_model(folder) else None
-
-
-# -- downloading -------------------------------------------------------------------------------
 
 def download_model(name_or_url: str | None, target_dir: Path, *,
                    catalog: ModelCatalog | None = None, progress: Progress | None = None,
@@ -482,7 +246,7 @@ def _stream(entry: ModelEntry, part: Path, response: Any, have: int, total: int 
 
 
 def _truncated(entry: ModelEntry, done: int, total: int | None, why: str) -> ModelTruncatedError:
-    where = f"at {_amounts(done, total)}" if total else f"after {_size_text(done)}"
+    where = f"at {amounts(done, total)}" if total else f"after {size_text(done)}"
     return ModelTruncatedError(
         f"The download of {entry.name} stopped {where} ({why}). Run the same command again to "
         "resume where it stopped.")
@@ -586,89 +350,3 @@ def _remove(path: Path) -> None:
         pass
     except OSError as err:
         _LOGGER.warning("Could not delete %s: %s", path, err)
-
-
-# -- progress for people -----------------------------------------------------------------------
-
-class TextProgress:
-    """Download progress that a screen reader reads well.
-
-    On a terminal one line is redrawn in place; otherwise (a pipe, a log, a screen reader's
-    transcript) a plain line is printed at every 10%, e.g. "Downloaded 40% (16 of 40 MB)".
-    """
-
-    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None,
-                 label: str = "Downloading") -> None:
-        self.stream = stream if stream is not None else sys.stdout
-        isatty = getattr(self.stream, "isatty", None)
-        self.live = live if live is not None else bool(isatty and isatty())
-        self.label = label
-        self._last = 0
-        self._drawn = False
-        self._width = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if total > 0:
-            percent = min(100, done * 100 // total)
-            if self.live:
-                if percent != self._last or not self._drawn:
-                    self._draw(f"{self.label}: {percent}% ({_amounts(done, total)})")
-                self._last = percent
-            elif percent // 10 * 10 > self._last:
-                self._last = percent // 10 * 10
-                self._line(f"Downloaded {self._last}% ({_amounts(done, total)})")
-            return
-        step = done // 10_000_000  # size unknown: every 10 MB
-        if self.live:
-            self._draw(f"{self.label}: {_size_text(done)}")
-        elif step > self._last:
-            self._last = step
-            self._line(f"Downloaded {_size_text(done)}")
-
-    def finish(self) -> None:
-        """End a redrawn line, so what follows starts on a fresh line."""
-        if self.live and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
-
-    def _draw(self, text: str) -> None:
-        # Pad over the previous text rather than send terminal escapes.
-        self.stream.write("\r" + text.ljust(self._width))
-        self.stream.flush()
-        self._width = len(text)
-        self._drawn = True
-
-    def _line(self, text: str) -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
-
-
-def _amounts(done: int, total: int) -> str:
-    """'16 of 41 MB': kB below a megabyte, one decimal below ten units."""
-    unit, scale = _unit(total)
-    return f"{_scaled(done, scale, total)} of {_scaled(total, scale, total)} {unit}"
-
-
-def _size_text(size: int) -> str:
-    unit, scale = _unit(size)
-    return f"{_scaled(size, scale, size)} {unit}"
-
-
-def _unit(total: int) -> tuple[str, int]:
-    return ("MB", 1_000_000) if total >= 1_000_000 else ("kB", 1_000)
-
-
-def _scaled(value: int, scale: int, total: int) -> str:
-    return f"{value / scale:.1f}" if total / scale < 10 else f"{value / scale:.0f}"
-
-
-def catalog_lines(catalog: ModelCatalog | None = None) -> list[str]:
-    """One plain sentence per catalog model, for `numb-legs download-model --list`."""
-    catalog = catalog or load_catalog()
-    lines = []
-    for entry in catalog.models:
-        default = " (the default)" if entry.name == catalog.default else ""
-        size = _size_text(entry.size) if entry.size else "size unknown"
-        lines.append(f"{entry.name}{default}: {size}, {entry.licence}. {entry.description}")
-    return lines

@@ -85,9 +85,10 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def download(args: argparse.Namespace, out: TextIO) -> int:
-    from ..asr.model_download import (TextProgress, UnknownModelError, catalog_lines,
-                                      download_model, installed_model, load_catalog,
-                                      resolve_model, user_models_dir)
+    from ..asr.download_progress import TextProgress
+    from ..asr.installed_models import installed_model, user_models_dir
+    from ..asr.model_catalog import UnknownModelError, catalog_lines, load_catalog, resolve_model
+    from ..asr.model_download import download_model
 
     if args.list:
         out.write("\n".join(catalog_lines()) + "\n")
