@@ -101,7 +101,7 @@ def _engines(vosk_every: int) -> list[tuple[str, object, bool, int]]:
 def skill_intent(skill, hypotheses: list[str]) -> str:
     """What the skill does with a recogniser's n-best, as `understand --wav` does: the safety
     stage hears every transcript, then the best understood one is answered."""
-    from voice.asr.recognizer import understand_best
+    from voice.asr.nbest import understand_best
 
     text, _ = understand_best(skill.matcher, hypotheses)
     skill.reset()
@@ -166,7 +166,8 @@ def natural(every: int = 1) -> dict[str, float]:
     channel normalisation carries from one clip to the next, so order matters).
     """
     from tests.test_spoken import natural_lines
-    from voice.asr.recognizer import transcribe_bytes, understand_best
+    from voice.asr.nbest import understand_best
+    from voice.asr.recognizer import transcribe_bytes
     from voice.asr.sphinx_engine import SphinxRecognizer
 
     skill = bench_skill()

@@ -14,7 +14,8 @@ from intents.meaning import default_matcher
 from intents.understand import Understanding
 from tests.speech import pcm16, silence, speak, to_16k
 from voice.asr.language_model import arpa_trigram
-from voice.asr.recognizer import RecognizerError, choose_engine, transcribe_bytes
+from voice.asr.engine_choice import choose_engine
+from voice.asr.recognizer import RecognizerError, transcribe_bytes
 
 
 def test_engine_choice_is_a_pure_decision(tmp_path):

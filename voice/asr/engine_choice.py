@@ -1,4 +1,5 @@
-"""Open the speech engine the settings ask for: find a Vosk model, choose, load, tune."""
+"""Choose the speech engine (a pure decision) and open it as the settings ask: find a Vosk
+model, choose, load, tune."""
 
 from __future__ import annotations
 
@@ -8,14 +9,43 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from knowledge.errors import NumbLegsError
 
 from .installed_models import find_vosk_model, project_models_dir, user_models_dir
-from .recognizer import Recognizer, choose_engine
+from .recognizer import Recognizer, RecognizerError
 
 _LOGGER = logging.getLogger(__name__)
 _PREPARE_WAIT_S = 60.0  # then open_recognizer builds it itself
+ENGINES = ("vosk", "sphinx")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    engine: str       # "vosk" or "sphinx"
+    note: str         # said once to the user when the choice is a fallback, else ""
+
+
+def choose_engine(requested: str | None, vosk_model: Path | None) -> EngineChoice:
+    """Vosk when a model was found, else PocketSphinx; a forced engine is honoured.
+
+    Pure: the caller looks for the model (so this is tested without disks or devices).
+    """
+    if requested == "sphinx":
+        return EngineChoice("sphinx", "")
+    if requested == "vosk":
+        if vosk_model is None:
+            raise RecognizerError(
+                "You asked for the Vosk engine, but no Vosk model was found. Install one with "
+                "'numb-legs download-model', or pass --model PATH.")
+        return EngineChoice("vosk", "")
+    if requested not in (None, ""):
+        raise RecognizerError(f"Unknown speech engine {requested!r}: use vosk or sphinx.")
+    if vosk_model is not None:
+        return EngineChoice("vosk", "")
+    return EngineChoice("sphinx", "No Vosk speech model is installed, so I'm using PocketSphinx. "
+                                  "For better recognition run: numb-legs download-model.")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import sys
 from typing import TextIO
 
 from ..asr.engine_choice import EngineOptions, open_recognizer, prepare_in_background
-from ..asr.recognizer import transcribe_bytes, understand_best
+from ..asr.nbest import understand_best
+from ..asr.recognizer import transcribe_bytes
 from ..audio.wav import AudioFileError, read_wav
 
 _LOGGER = logging.getLogger(__name__)

@@ -25,7 +25,8 @@ from rapidfuzz import fuzz
 
 from intents.normalize import normalize
 
-from ..asr.recognizer import Recognizer, understand_best
+from ..asr.nbest import understand_best
+from ..asr.recognizer import Recognizer
 from ..audio.devices import AudioDeviceError
 from ..audio.earcons import earcon
 from ..audio.endpoint import Endpointer, SpeechEnd, SpeechStart
