@@ -21,7 +21,7 @@ from pathlib import Path
 from knowledge.datafile import Node, parse_toml, read_package_toml
 from knowledge.errors import DataFileError
 
-from ..dialogue.responses import EmergencyNumbers, load_emergency_numbers, locale_territory
+from ..dialogue.emergency_numbers import EmergencyNumbers, load_emergency_numbers, locale_territory
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from intents.meaning import default_matcher
 from knowledge.loader import load_knowledge
 
 from ..audio.pcm import Audio
-from ..dialogue.responses import load_emergency_numbers, load_responses
+from ..dialogue.emergency_numbers import load_emergency_numbers
+from ..dialogue.responses import load_responses
 from ..dialogue.skill import Reply, Skill
 from ..tts.synthesizer import VoiceNotFoundError
 from .settings import Settings, choose_emergency_number, current_locale, save, voice_cycle
