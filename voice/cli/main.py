@@ -148,7 +148,8 @@ def _speech_options(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from ..runtime.voice_output import build_skill, open_voice
+    from ..runtime.skill_setup import build_skill
+    from ..runtime.voice_output import open_voice
 
     command = args.command or "auto"
     from ..runtime.settings import config_path, describe, load, reset

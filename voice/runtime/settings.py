@@ -200,7 +200,8 @@ class EmergencyChoice:
 def choose_emergency_number(option: str | None, saved: str | None, locale_name: str | None,
                             numbers: EmergencyNumbers) -> EmergencyChoice:
     """The number to tell people to call: --emergency-number, else the settings file, else the
-    locale's territory in NUMBERS, else its default (the order voice.runtime.voice_output.emergency_number uses)."""
+    locale's territory in NUMBERS, else its default (the order skill_setup.emergency_number
+    uses)."""
     if option:
         return EmergencyChoice(option, "option", locale_name)
     if saved:

@@ -1,4 +1,4 @@
-"""Wire the pieces together: matcher + knowledge + responses -> skill, and a speaker."""
+"""The voice: every reply printed and spoken in the background, and spoken settings changed."""
 
 from __future__ import annotations
 
@@ -9,19 +9,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from intents.meaning import default_matcher
-from knowledge.loader import load_knowledge
-
 from ..audio.pcm import Audio
-from ..dialogue.emergency_numbers import load_emergency_numbers
-from ..dialogue.responses import load_responses
-from ..dialogue.skill import Reply, Skill
+from ..dialogue.skill import Reply
 from ..tts.synthesizer import VoiceNotFoundError
-from .settings import Settings, choose_emergency_number, current_locale, save, voice_cycle
+from .settings import Settings, save, voice_cycle
 from .speaker import Speaker, open_speaker
 
 _LOGGER = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -31,20 +25,6 @@ class SpeechOptions:
     volume: float | None = None
     voice: str | None = None
     device: str | None = None
-
-
-def emergency_number(override: str | None) -> str:
-    """OVERRIDE (the option or the saved setting), else the number for the current locale."""
-    return choose_emergency_number(override, None, current_locale(),
-                                   load_emergency_numbers()).number
-
-
-def build_skill(number: str | None = None, *, one_shot: bool = False) -> Skill:
-    """The skill over the shipped data; raises DataFileError if a data file is broken.
-
-    ONE_SHOT: one question and one answer (`numb-legs ask`), so nothing is offered or asked."""
-    return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number(number),
-                 one_shot=one_shot)
 
 
 class Voice:
