@@ -1,9 +1,9 @@
 """The spoken set in noise: every engine and mode here, same audio, intent accuracy and RTF.
 
 Questions from tests/data/spoken.tsv are spoken by espeak-ng (tests/speech.py's Klatt voices at
-120-160 words a minute), resampled to 16 kHz by numb-legs' own resampler (voice/wavio.py, as
-`understand --wav` and the microphone do; sox-resampled audio scores a few points lower, see
-the README), then pink noise is mixed in at 20, 10 and
+120-160 words a minute), resampled to 16 kHz by numb-legs' own resampler
+(voice/audio/resample.py, as `understand --wav` and the microphone do; sox-resampled audio scores
+a few points lower, see the README), then pink noise is mixed in at 20, 10 and
 5 dB SNR (bench/noise.py). Each clip goes through the recogniser in streaming-sized chunks and
 its n-best through understand_best(), the code path of `numb-legs understand --wav`. WAVs are
 cached in bench/out/spoken/.

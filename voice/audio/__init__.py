@@ -1,1 +1,2 @@
-"""Audio in and out: devices, the microphone, playback, WAV files, resampling, endpointing, earcons."""
+"""Audio in and out: devices, the microphone, playback, WAV files, resampling, endpointing,
+earcons."""

@@ -17,7 +17,7 @@ from knowledge.diary.timeparse import spoken_duration
 
 _LOGGER = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN = 0, 1, 2  # the same codes as voice/cli.py
+EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN = 0, 1, 2  # the same codes as voice/cli/main.py
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
