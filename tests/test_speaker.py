@@ -1,6 +1,8 @@
 """Speech output with the real espeak-ng and PortAudio; playback goes to an ALSA file device."""
 
 import json
+import subprocess
+import sys
 import textwrap
 
 import numpy as np
@@ -21,6 +23,38 @@ SPEECH_RMS = 500
 @pytest.fixture(scope="module")
 def synth() -> Synthesizer:
     return Synthesizer()
+
+
+_SPEAK_AFTER_IMPORTING_EVERYTHING = textwrap.dedent("""
+    import importlib
+    import pkgutil
+
+    import intents
+    import knowledge
+    import voice
+
+
+    def test_speak_after_importing_everything():
+        for package in (voice, intents, knowledge):
+            for found in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                if found.name != "voice.__main__":
+                    importlib.import_module(found.name)
+        from voice.tts.synthesizer import Synthesizer
+
+        assert Synthesizer().synthesize("Hello.").samples.size
+""")
+
+
+def test_a_test_run_that_spoke_ends_without_a_teardown_error(tmp_path) -> None:
+    # pyttsx3's driver, left to the interpreter's shutdown, printed "Exception ignored in
+    # DriverProxy.__del__" after a pytest run that imported every module before speaking (as the
+    # suite does since tests/test_layers.py); only under pytest, hence a pytest run here.
+    test = tmp_path / "test_exit.py"
+    test.write_text(_SPEAK_AFTER_IMPORTING_EVERYTHING, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             str(test)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Exception ignored" not in result.stdout + result.stderr
 
 
 def test_synthesize_gives_audible_speech_of_plausible_length(synth: Synthesizer) -> None:

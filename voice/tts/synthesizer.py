@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import re
 import io
@@ -101,7 +102,23 @@ def _engine() -> Any:
     # pyttsx3 caches engines in a weak dictionary; holding it here keeps the espeak driver (which
     # can be initialised once per process) from being torn down and rebuilt.
     _ENGINE = engine
+    atexit.register(_release_engine)
     return engine
+
+
+def _release_engine() -> None:
+    """At exit, drop the engine while every module is whole, so pyttsx3 tears its driver down.
+
+    Left to the interpreter's shutdown, pyttsx3's DriverProxy.__del__ can run after that module's
+    globals are cleared, and prints "Exception ignored ... 'NoneType' object has no attribute
+    'suppress'" (seen at the end of the test suite when every module had been imported first).
+    """
+    global _ENGINE
+    if _ENGINE_LOCK.acquire(blocking=False):  # a synthesis still running must not hold up exit
+        try:
+            _ENGINE = None
+        finally:
+            _ENGINE_LOCK.release()
 
 
 @contextlib.contextmanager
