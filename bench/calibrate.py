@@ -13,19 +13,30 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import cache
 from pathlib import Path
-
-from functools import lru_cache
 
 import numpy as np
 
 from intents.banks import MEANING_BANK, bank_vectors
 from intents.embedding import default_encoder
 from intents.matcher import default_word_matcher as default_matcher
-from intents.meaning import (FEATURES, OUT_OF_DOMAIN, TEMPLATE_WRITER, Calibration, MeaningMatcher,
-                             Evidence, SemanticIndex, _Semantic, candidate_features, candidates,
-                             episode_told, labelled_rows, load_calibration,
-                             symptoms_told)
+from intents.meaning import (
+    FEATURES,
+    OUT_OF_DOMAIN,
+    TEMPLATE_WRITER,
+    Calibration,
+    Evidence,
+    MeaningMatcher,
+    SemanticIndex,
+    _Semantic,
+    candidate_features,
+    candidates,
+    episode_told,
+    labelled_rows,
+    load_calibration,
+    symptoms_told,
+)
 from intents.model import Match
 from intents.safety import default_safety
 from tests import devset
@@ -114,7 +125,7 @@ def decide(matcher: MeaningMatcher, line: devset.Line, evidence: Evidence) -> Ma
     return matcher.choose(evidence) if evidence.reading.words else evidence.reading.match
 
 
-@lru_cache(maxsize=None)
+@cache
 def _alarm(text: str) -> bool:
     return default_safety().assess(text).alarm
 

@@ -99,6 +99,7 @@ def spoken(every: int = 1) -> dict:
     domain mode and the skill, with every n-best transcript heard by the safety stage."""
     import noise
     from spoken_bench import clip_file
+
     from voice.asr.nbest import understand_best
     from voice.asr.recognizer import transcribe_bytes
     from voice.asr.sphinx_engine import SphinxRecognizer

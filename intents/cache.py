@@ -11,9 +11,10 @@ import logging
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -100,7 +100,7 @@ class SemanticIndex:
         self.k = k
         labels = [label for label, _, _ in rows]
         self.labels = tuple(dict.fromkeys(labels))
-        self._members = {label: np.array([i for i, l in enumerate(labels) if l == label])
+        self._members = {label: np.array([i for i, own in enumerate(labels) if own == label])
                          for label in self.labels}
         # Cause questions and described cases alike say which cause they are about.
         causes = [(i, detail) for i, (label, detail, _) in enumerate(rows)

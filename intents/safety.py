@@ -19,9 +19,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
 from functools import lru_cache
 from importlib import resources
+from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -595,8 +595,8 @@ def background() -> ThreadPoolExecutor:
 def load_backstop() -> Backstop:
     """The shipped model and bank; raises a NumbLegsError naming what to reinstall."""
     try:
-        from .embedding import default_encoder
         from .banks import SAFETY_BANK, bank_vectors
+        from .embedding import default_encoder
     except ImportError as error:
         raise SafetyUnavailable(f"The sentence-embedding runtime is not installed ({error}); "
                                 "reinstall numb-legs with make setup.") from error
@@ -654,7 +654,7 @@ def load_examples() -> list[tuple[str, str, str]]:
 def read_labelled(lines: Iterable[str], label: str) -> list[tuple[str, str, str]]:
     """Rows of a labelled safety set; '#' lines are its header and comments."""
     rows = []
-    for number, row in enumerate(csv.reader((l for l in lines), delimiter="\t",
+    for number, row in enumerate(csv.reader((line for line in lines), delimiter="\t",
                                             quoting=csv.QUOTE_NONE), start=1):
         if not row or row[0].startswith("#"):
             continue

@@ -16,7 +16,6 @@ from rapidfuzz import fuzz, process
 
 from .normalize import normalize
 
-
 _WORD_CUTOFF = 75.0
 
 

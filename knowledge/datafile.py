@@ -8,7 +8,6 @@ never ``assert`` (which ``python -O`` strips).
 from __future__ import annotations
 
 import math
-
 import re
 import sys
 from collections.abc import Iterator, Mapping

@@ -13,8 +13,8 @@ import pytest
 
 from tests.audio_env import alsa_env, read_raw_int16, rms, run_python
 from tests.audio_in_env import MIC_NAME, speaker_only_config, write_capture_config
-from voice.audio.microphone import WavSource, choose_capture_format
 from voice.audio.endpoint import Endpointer, Event, SpeechEnd, SpeechStart
+from voice.audio.microphone import WavSource, choose_capture_format
 from voice.audio.resample import Resampler, resample
 from voice.audio.wav import AudioFileError, read_wav
 

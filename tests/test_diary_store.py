@@ -8,16 +8,24 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 import sys
 import textwrap
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from knowledge.diary.store import (MIGRATIONS, SCHEMA_VERSION, DiaryError, DiaryStore,
-                                   DiaryVersionError, DiaryWriteError, Episode, NoSuchEpisode)
+from knowledge.diary.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    DiaryError,
+    DiaryStore,
+    DiaryVersionError,
+    DiaryWriteError,
+    Episode,
+    NoSuchEpisode,
+)
 from knowledge.errors import NumbLegsError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ import pytest
 from intents.meaning import default_matcher
 from intents.understand import Understanding
 from tests.speech import pcm16, silence, speak, to_16k
-from voice.asr.language_model import arpa_trigram
 from voice.asr.engine_choice import choose_engine
+from voice.asr.language_model import arpa_trigram
 from voice.asr.recognizer import RecognizerError, transcribe_bytes
 
 

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from knowledge import load_knowledge
-from voice.tts.spellings import respell, synthesiser_spellings
 from voice.dialogue.responses import load_responses
+from voice.tts.spellings import respell, synthesiser_spellings
 from voice.tts.synthesizer import Synthesizer, speakable
 
 

@@ -85,7 +85,8 @@ def _chart(weeks: list[tuple[datetime, int]]) -> tuple[str, str]:
         words += " Week by week: " + "; ".join(
             f"{w.day} {w.strftime('%b')}: {c}" for w, c in weeks) + "."
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
-             f'aria-labelledby="chart-title" aria-describedby="chart-desc" viewBox="0 0 {width} {height + bottom}" '
+             f'aria-labelledby="chart-title" aria-describedby="chart-desc" '
+             f'viewBox="0 0 {width} {height + bottom}" '
              f'width="{width}" height="{height + bottom}">',
              '<title id="chart-title">Episodes per week</title>',
              f'<desc id="chart-desc">{escape(words)}</desc>',

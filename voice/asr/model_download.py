@@ -27,8 +27,7 @@ from typing import Any
 
 from .download_progress import amounts, size_text
 from .installed_models import BrokenModelError, check_vosk_model
-from .model_catalog import (CATALOG_PAGE, ModelCatalog, ModelEntry, ModelError, load_catalog,
-                            resolve_model)
+from .model_catalog import CATALOG_PAGE, ModelCatalog, ModelEntry, ModelError, load_catalog, resolve_model
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from intents.model import IntentMatcher
-    from intents.model import Match
+    from intents.model import IntentMatcher, Match
     from intents.safety import SafetyStage
 
 RANK_PENALTY = 0.02  # confidence a hypothesis loses for each place it stands below the best
 
 
-def understand_best(matcher: "IntentMatcher", hypotheses: list[str],
-                    safety: "SafetyStage | None" = None) -> tuple[str, "Match"]:
+def understand_best(matcher: IntentMatcher, hypotheses: list[str],
+                    safety: SafetyStage | None = None) -> tuple[str, Match]:
     """Pick the transcript the matcher understands best among the recogniser's n-best.
 
     With SAFETY, a red flag in any of the n-best wins: a recogniser that puts "my face is

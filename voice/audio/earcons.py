@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -35,7 +35,7 @@ def names() -> list[str]:
     return list(_table()[1])
 
 
-@lru_cache(maxsize=None)
+@cache
 def earcon(name: str) -> Audio:
     """The sound called NAME (listening, done, not_understood, timer)."""
     volume, sounds = _table()

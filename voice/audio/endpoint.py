@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 
@@ -56,7 +56,7 @@ class SpeechEnd:
     sample: int
 
 
-Event = Union[SpeechStart, SpeechEnd]
+Event = SpeechStart | SpeechEnd
 
 
 def frame_level_dbfs(frame: np.ndarray) -> float:

@@ -14,8 +14,16 @@ from datetime import datetime, timedelta
 
 from knowledge.diary.store import DiaryError, DiaryStore, Episode
 from knowledge.diary.summary import Summary, period_from_text, summarise
-from knowledge.diary.timeparse import (Heard, When, number_words, parse, parse_legs,
-                                       spoken_duration, spoken_when, start_time)
+from knowledge.diary.timeparse import (
+    Heard,
+    When,
+    number_words,
+    parse,
+    parse_legs,
+    spoken_duration,
+    spoken_when,
+    start_time,
+)
 from knowledge.diary.words import DiaryWords, load_words
 from knowledge.model import Answer
 

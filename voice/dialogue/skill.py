@@ -4,7 +4,8 @@ Red flags win over everything: the safety stage (intents/safety.py) hears every 
 in every dialogue state, even one too long to answer. When it is unsure it asks one question, and
 only a clear "no" lets the conversation go on ("not sure" is never taken as no). Confidence
 drives the turn: a clear match is answered, a middling one is confirmed ("Did you mean ...?"),
-and no match gets a menu of three topics, never a shrug. The "I'm not a doctor" notice is said once per conversation.
+and no match gets a menu of three topics, never a shrug. The "I'm not a doctor" notice is said once
+per conversation.
 
 Answers are for the ear: the first part says the one thing that matters (knowledge.model.Answer),
 then offers more; "yes", "tell me more", "go on" or "next" say the next part, "what should I do?"
@@ -21,16 +22,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from intents.model import IntentMatcher
-from intents.model import Match
+from intents.model import IntentMatcher, Match
 from intents.normalize import normalize
 from intents.safety import NO, UNSURE, YES, Assessment, SafetyStage, classify_answer, default_safety
 from knowledge.diary.store import DiaryStore
 from knowledge.model import Answer, KnowledgeBase
 
 from .diary_dialogue import Journal
-from .responses import Responses
 from .relief_routine import DONE, Routine
+from .responses import Responses
 from .symptom_check import SymptomCheck
 
 _LOGGER = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from knowledge.datafile import Node, read_package_toml
 from intents.normalize import normalize
+from knowledge.datafile import Node, read_package_toml
 
 
 @dataclass(frozen=True)

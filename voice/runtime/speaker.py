@@ -9,11 +9,17 @@ import threading
 from collections.abc import Iterator
 from typing import Protocol
 
-from ..audio.pcm import Audio
 from ..audio.devices import AudioDeviceError, find_output_device, output_devices
+from ..audio.pcm import Audio
 from ..audio.playback import AudioOutput
-from ..tts.synthesizer import (DEFAULT_RATE, DEFAULT_VOLUME, INSTALL_HINT, SpeechError,
-                               Synthesizer, VoiceNotFoundError)
+from ..tts.synthesizer import (
+    DEFAULT_RATE,
+    DEFAULT_VOLUME,
+    INSTALL_HINT,
+    SpeechError,
+    Synthesizer,
+    VoiceNotFoundError,
+)
 from . import trace
 
 _LOGGER = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import re
 import io
 import logging
 import os
+import re
 import sys
 import tempfile
 import threading
