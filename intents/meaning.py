@@ -338,7 +338,7 @@ def read_examples(lines: Iterable[str], label: str) -> list[tuple[str, str, str,
 
 
 def load_examples() -> list[tuple[str, str, str, str]]:
-    text = resources.files("intents").joinpath("data", EXAMPLES_FILE).read_text("utf-8")
+    text = resources.files("intents").joinpath("data").joinpath(EXAMPLES_FILE).read_text("utf-8")
     return read_examples(text.splitlines(), f"intents/data/{EXAMPLES_FILE}")
 
 

@@ -432,7 +432,7 @@ class SafetyStage:
         """Token positions of negations, except those inside a sign ("cannot feel", "no pulse")
         and those that only say "I don't know" ("not sure": the sign still counts)."""
         inside = {i for start, end in negative_spans for i in range(start, end)}
-        unsure = set()
+        unsure: set[int] = set()
         for phrase in self._lists["uncertain"]:
             for i in _occurrences(tokens, phrase):
                 unsure.update(range(i, i + len(phrase)))
@@ -517,8 +517,8 @@ def _tokens(text: str, keep_marks: bool = False) -> list[str]:
     for piece in pieces:
         piece = _TYPED_NOT.sub(lambda m: _TYPED_NOT_WORDS[m.group(1)], piece.lower())
         piece = _IS_NOT_POSSESSIVE.sub(" is ", piece)
-        words = _POSSESSIVE.sub("", normalize(piece, keep_fillers=True, stem=False))
-        words = words.replace("'", "").split()
+        said = _POSSESSIVE.sub("", normalize(piece, keep_fillers=True, stem=False))
+        words = said.replace("'", "").split()
         if words:
             if out:
                 out.append(_BOUNDARY)
@@ -647,7 +647,7 @@ def _one_sentence(template: str, pick: int) -> str:
 
 def load_examples() -> list[tuple[str, str, str]]:
     """The example bank: (label, category, sentence) rows of intents/data/safety_examples.tsv."""
-    text = resources.files("intents").joinpath("data", "safety_examples.tsv").read_text("utf-8")
+    text = resources.files("intents").joinpath("data").joinpath("safety_examples.tsv").read_text("utf-8")
     return read_labelled(text.splitlines(), "intents/data/safety_examples.tsv")
 
 

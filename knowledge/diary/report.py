@@ -122,9 +122,10 @@ def render_html(episodes: list[Episode], recent: Summary, made: datetime) -> str
     flagged = sum(1 for e in episodes if e.red_flags)
     span = (f"{len(episodes)} episodes recorded from {_day(episodes[0].started_at)} to "
             f"{_day(episodes[-1].started_at)}." if episodes else "No episodes have been recorded.")
-    median = sorted(durations)[len(durations) // 2] if durations else None
-    if durations and len(durations) % 2 == 0:
-        median = round((sorted(durations)[len(durations) // 2 - 1] + median) / 2)
+    ordered = sorted(durations)
+    median = ordered[len(ordered) // 2] if ordered else None
+    if ordered and len(ordered) % 2 == 0:
+        median = round((ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2)
     trend = "" if recent.previous_count is None else \
         f" ({recent.previous_count} in the 30 days before)"
     items = [

@@ -126,10 +126,10 @@ def domain_sentences(extra: tuple[str, ...] = (), *, balanced: bool = False) -> 
         add(text)
     if not balanced:
         return list(sentences)
-    largest = max(len(own) for own in per_intent)
+    largest = max(len(group) for group in per_intent)
     weighted = list(sentences)
-    for own in per_intent:
-        weighted.extend(own * (largest // len(own) - 1))
+    for group in per_intent:
+        weighted.extend(group * (largest // len(group) - 1))
     for text in extra:
         weighted.extend([_speakable(text)] * max(1, largest // 4))
     return weighted

@@ -99,6 +99,7 @@ def check_vosk_model(path: Path) -> list[str]:
     if not path.is_dir():
         return [f"{path} is a file, not a folder"]
     old_layout = (path / "final.mdl").is_file() and not (path / "am" / "final.mdl").exists()
+    features: tuple[str, ...]
     if old_layout:
         required, features, graph = ["final.mdl", "mfcc.conf"], (), ""
     else:

@@ -32,7 +32,7 @@ class SphinxRecognizer:
 
         self.mode = mode
         hmm, dictionary = bundled_model()
-        options = {"hmm": str(hmm), "loglevel": "FATAL"}
+        options: dict[str, str | float] = {"hmm": str(hmm), "loglevel": "FATAL"}
         if mode == "domain":
             from .domain_tuning import build_sphinx_domain
 

@@ -70,7 +70,7 @@ def find_output_device(spec: int | str | None) -> int | None:
 class InputDevice(NamedTuple):
     """A device that can record, as PortAudio lists it."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # PortAudio's name; shadows tuple.index, never called
     name: str
     channels: int
     default_rate: int

@@ -70,7 +70,7 @@ def check_microphone(device: str | None) -> Check:
     audio = np.frombuffer(b"".join(samples), dtype="<i2").astype(np.float64)
     if audio.size == 0:
         return Check(name, False, f"{mic.name} sent no sound.", "check the cable and try again.")
-    level = 10 * np.log10(max(np.mean(audio ** 2), 1e-12) / 32768.0 ** 2)
+    level = 10 * np.log10(max(float(np.mean(audio ** 2)), 1e-12) / 32768.0 ** 2)
     if level < SILENT_DBFS:
         return Check(name, False, f"{mic.name} hears only silence ({level:.0f} dBFS).",
                      "unmute it or raise its level (alsamixer), or pick another with "

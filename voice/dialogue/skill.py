@@ -506,8 +506,8 @@ class Skill:
             topics = f"{', '.join(names[:-1])}, or {names[-1]}"
             return self._say(f"{lead} {self.r.one_shot_menu.replace('{topics}', topics)}", "unknown",
                              remember=False)
-        topics = [f"{i + 1}: {self.r.names[intent]}." for i, intent in enumerate(self.r.menu)]
-        text = f"{lead} {self.r.menu_intro} {' '.join(topics)}"
+        numbered = [f"{i + 1}: {self.r.names[intent]}." for i, intent in enumerate(self.r.menu)]
+        text = f"{lead} {self.r.menu_intro} {' '.join(numbered)}"
         reply = self._say(text, "unknown", remember=False)
         self.ctx.menu_open = True
         return reply

@@ -50,8 +50,8 @@ class Settings:
             step = RATE_STEP if what == "faster" else -RATE_STEP
             rate = max(RATE_RANGE[0], min(RATE_RANGE[1], self.rate + step))
             return replace(self, rate=rate), rate == self.rate
-        step = VOLUME_STEP if what == "louder" else -VOLUME_STEP
-        volume = round(max(0.1, min(1.0, self.volume + step)), 2)
+        volume_step = VOLUME_STEP if what == "louder" else -VOLUME_STEP
+        volume = round(max(0.1, min(1.0, self.volume + volume_step)), 2)
         return replace(self, volume=volume), volume == self.volume
 
 
