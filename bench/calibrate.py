@@ -14,20 +14,32 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from intents.banks import MEANING_BANK, bank_vectors
 from intents.embedding import default_encoder
 from intents.matcher import default_word_matcher as default_matcher
-from intents.meaning import (FEATURES, OUT_OF_DOMAIN, TEMPLATE_WRITER, Calibration, MeaningMatcher,
-                             Evidence, SemanticIndex, _Semantic, candidate_features, candidates,
-                             body_elsewhere, episode_told, labelled_rows, load_calibration,
-                             symptoms_told)
+from intents.meaning import (
+    FEATURES,
+    OUT_OF_DOMAIN,
+    TEMPLATE_WRITER,
+    Calibration,
+    Evidence,
+    MeaningMatcher,
+    SemanticIndex,
+    _Semantic,
+    body_elsewhere,
+    candidate_features,
+    candidates,
+    episode_told,
+    labelled_rows,
+    load_calibration,
+    symptoms_told,
+)
 from intents.model import Match
 from intents.safety import default_safety
 from tests import devset
@@ -188,7 +200,7 @@ def decide(matcher: MeaningMatcher, line: devset.Line, evidence: Evidence) -> Ma
     return matcher.choose(evidence) if evidence.reading.words else evidence.reading.match
 
 
-@lru_cache(maxsize=None)
+@cache
 def _alarm(text: str) -> bool:
     return default_safety().assess(text).alarm
 

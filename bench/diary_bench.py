@@ -32,9 +32,9 @@ def diary_figures(log_runs: int = LOG_RUNS, summary_runs: int = SUMMARY_RUNS,
     from intents.meaning import default_matcher
     from knowledge import load_knowledge
     from knowledge.diary.store import DiaryStore, Episode
-    from voice.journal import Journal
-    from voice.responses import load_responses
-    from voice.skill import Skill
+    from voice.dialogue.diary_dialogue import Journal
+    from voice.dialogue.responses import load_responses
+    from voice.dialogue.skill import Skill
 
     now = datetime.now().replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="numb-legs-diary-bench-") as folder:

@@ -2,7 +2,7 @@
 
 The process runs between virtual ALSA devices (tests/listen_harness.py): a microphone fed in
 real time through a FIFO, a speaker FIFO drained by a thread. With NUMB_LEGS_TRACE set, it
-writes a timestamp at each stage boundary (voice/trace.py, CLOCK_MONOTONIC, shared by every
+writes a timestamp at each stage boundary (voice/runtime/trace.py, CLOCK_MONOTONIC, shared by every
 process), and the harness knows, on the same clock, when each question's last loud sample went
 into the microphone pipe and when the speaker first carried sound. Stages of a turn:
 

@@ -648,7 +648,7 @@ def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
         f"{budget['turns']} of {budget['asked']} turns of the real `numb-legs listen --always-listen "
         "--engine sphinx` process between virtual ALSA devices (microphone: a FIFO fed in real "
         "time; speaker: a FIFO drained by a thread). The process marks each stage boundary "
-        "(`NUMB_LEGS_TRACE`, `voice/trace.py`, CLOCK_MONOTONIC shared with the harness); the "
+        "(`NUMB_LEGS_TRACE`, `voice/runtime/trace.py`, CLOCK_MONOTONIC shared with the harness); the "
         "harness knows when a question's last loud sample went into the microphone pipe and when "
         "the speaker first carried sound. A turn counts when it went through every stage.",
         "",

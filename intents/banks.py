@@ -45,7 +45,7 @@ def fingerprint(rows: Sequence[Row]) -> str:
 def shipped_vectors(name: str, rows: Sequence[Row]) -> np.ndarray | None:
     """The shipped vectors of bank NAME when made from exactly ROWS and these weights, else None."""
     try:
-        data = resources.files("intents").joinpath("data", name).read_bytes()
+        data = resources.files("intents").joinpath("data").joinpath(name).read_bytes()
         with np.load(io.BytesIO(data), allow_pickle=False) as bank:
             if str(bank["fingerprint"]) != fingerprint(rows):
                 _LOGGER.warning("The shipped bank %s is out of date; encoding it (run "
@@ -87,7 +87,7 @@ def main() -> int:
 
     encoder = load_encoder()
     for name, rows in _sources().items():
-        path = Path(str(resources.files("intents").joinpath("data", name)))
+        path = Path(str(resources.files("intents").joinpath("data").joinpath(name)))
         print(f"Wrote {build(path, rows(), encoder)} vectors to {path}")
     return 0
 

@@ -6,8 +6,8 @@ import hashlib
 import logging
 import os
 import re
-import time
 import threading
+import time
 import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence

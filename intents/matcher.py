@@ -278,6 +278,7 @@ class Matcher:
         known = {self._vocab_index[w] for w in words if w in self._vocab_index}
         unknown = {w for w in words if w not in self._vocab_index}
         query_weight = sum(self._weights[i] for i in known) + self._oov_weight * len(unknown)
+        common: np.ndarray
         if known:
             slices = [self._flat_postings[self._offsets[i]:self._offsets[i + 1]] for i in known]
             weights = np.repeat(self._weights[list(known)], [len(rows) for rows in slices])

@@ -103,7 +103,7 @@ class SemanticIndex:
         self.k = k
         labels = [label for label, _, _ in rows]
         self.labels = tuple(dict.fromkeys(labels))
-        self._members = {label: np.array([i for i, l in enumerate(labels) if l == label])
+        self._members = {label: np.array([i for i, own in enumerate(labels) if own == label])
                          for label in self.labels}
         # Cause questions and described cases alike say which cause they are about.
         causes = [(i, detail) for i, (label, detail, _) in enumerate(rows)
@@ -357,7 +357,7 @@ def read_examples(lines: Iterable[str], label: str) -> list[tuple[str, str, str,
 
 
 def load_examples() -> list[tuple[str, str, str, str]]:
-    text = resources.files("intents").joinpath("data", EXAMPLES_FILE).read_text("utf-8")
+    text = resources.files("intents").joinpath("data").joinpath(EXAMPLES_FILE).read_text("utf-8")
     return read_examples(text.splitlines(), f"intents/data/{EXAMPLES_FILE}")
 
 

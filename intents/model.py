@@ -8,7 +8,8 @@ from typing import Any, Protocol
 INTENT_NAMES: tuple[str, ...] = (
     "causes_overview", "cause_info", "symptom_check", "relief_now", "see_doctor", "diagnostics",
     "prevention", "emergency", "journal_log", "journal_summary", "help", "repeat", "stop",
-    "slower", "faster", "louder", "quieter", "change_voice", "next", "previous", "yes", "no", "goodbye", "unknown",
+    "slower", "faster", "louder", "quieter", "change_voice", "next", "previous", "yes", "no", "goodbye",
+    "unknown",
 )
 SLOT_NAMES: frozenset[str] = frozenset({"cause", "symptom"})
 

@@ -19,9 +19,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
 from functools import lru_cache
 from importlib import resources
+from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -434,7 +434,7 @@ class SafetyStage:
         """Token positions of negations, except those inside a sign ("cannot feel", "no pulse")
         and those that only say "I don't know" ("not sure": the sign still counts)."""
         inside = {i for start, end in negative_spans for i in range(start, end)}
-        unsure = set()
+        unsure: set[int] = set()
         for phrase in self._lists["uncertain"]:
             for i in _occurrences(tokens, phrase):
                 unsure.update(range(i, i + len(phrase)))
@@ -525,8 +525,8 @@ def _tokens(text: str, keep_marks: bool = False) -> list[str]:
     for piece in pieces:
         piece = _TYPED_NOT.sub(lambda m: _TYPED_NOT_WORDS[m.group(1)], piece.lower())
         piece = _IS_NOT_POSSESSIVE.sub(" is ", piece)
-        words = _POSSESSIVE.sub("", normalize(piece, keep_fillers=True, stem=False))
-        words = words.replace("'", "").split()
+        said = _POSSESSIVE.sub("", normalize(piece, keep_fillers=True, stem=False))
+        words = said.replace("'", "").split()
         if words:
             if out:
                 out.append(_BOUNDARY)
@@ -603,8 +603,8 @@ def background() -> ThreadPoolExecutor:
 def load_backstop() -> Backstop:
     """The shipped model and bank; raises a NumbLegsError naming what to reinstall."""
     try:
-        from .embedding import default_encoder
         from .banks import SAFETY_BANK, bank_vectors
+        from .embedding import default_encoder
     except ImportError as error:
         raise SafetyUnavailable(f"The sentence-embedding runtime is not installed ({error}); "
                                 "reinstall numb-legs with make setup.") from error
@@ -663,14 +663,14 @@ def _one_sentence(template: str, pick: int) -> str:
 
 def load_examples() -> list[tuple[str, str, str]]:
     """The example bank: (label, category, sentence) rows of intents/data/safety_examples.tsv."""
-    text = resources.files("intents").joinpath("data", "safety_examples.tsv").read_text("utf-8")
+    text = resources.files("intents").joinpath("data").joinpath("safety_examples.tsv").read_text("utf-8")
     return read_labelled(text.splitlines(), "intents/data/safety_examples.tsv")
 
 
 def read_labelled(lines: Iterable[str], label: str) -> list[tuple[str, str, str]]:
     """Rows of a labelled safety set; '#' lines are its header and comments."""
     rows = []
-    for number, row in enumerate(csv.reader((l for l in lines), delimiter="\t",
+    for number, row in enumerate(csv.reader((line for line in lines), delimiter="\t",
                                             quoting=csv.QUOTE_NONE), start=1):
         if not row or row[0].startswith("#"):
             continue

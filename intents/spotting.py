@@ -16,7 +16,6 @@ from rapidfuzz import fuzz, process
 
 from .normalize import normalize
 
-
 _WORD_CUTOFF = 75.0
 
 
@@ -83,8 +82,9 @@ class PhraseSpotter:
                                          [self._phrases[p] for p in self._single],
                                          scorer=fuzz.ratio, score_cutoff=self._min_threshold,
                                          dtype=np.float32)
-                block = scores[np.ix_(multi, self._single)]
-                scores[np.ix_(multi, self._single)] = np.maximum(block, squashed)
+                rows = np.asarray(multi, dtype=np.intp)
+                block = scores[np.ix_(rows, self._single)]
+                scores[np.ix_(rows, self._single)] = np.maximum(block, squashed)
         hits = np.argwhere(scores >= self._thresholds[None, :])
         if hits.size == 0:
             return []

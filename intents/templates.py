@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 

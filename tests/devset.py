@@ -51,24 +51,24 @@ def correct(line: Line, match) -> bool:
 
 def score(matcher, lines: list[Line]) -> dict[str, float]:
     """MATCHER's figures on LINES (matcher: a Matcher, a MeaningMatcher or an Understanding)."""
-    return tally(lines, [matcher.match(l.text) for l in lines])
+    return tally(lines, [matcher.match(line.text) for line in lines])
 
 
 def tally(lines: list[Line], results: list) -> dict[str, float]:
     """The figures of RESULTS, each the match of the line at the same place in LINES."""
     pairs = list(zip(lines, results))
-    in_domain = [(l, m) for l, m in pairs if l.intent != "unknown"]
-    ood = [m for l, m in pairs if l.intent == "unknown"]
-    red = [m for l, m in pairs if l.category == "red_flag" or l.intent == "emergency"]
+    in_domain = [(line, m) for line, m in pairs if line.intent != "unknown"]
+    ood = [m for line, m in pairs if line.intent == "unknown"]
+    red = [m for line, m in pairs if line.category == "red_flag" or line.intent == "emergency"]
     # Confidently wrong: answered as something else without asking "did you mean" first.
-    wrong = [m for l, m in pairs
+    wrong = [m for line, m in pairs
              if m.intent != "unknown" and not getattr(m, "needs_confirmation", False)
-             and not correct(l, m)]
+             and not correct(line, m)]
     return {
         "wrong": len(wrong) / len(lines), "n": len(lines),
-        "in_domain": sum(correct(l, m) for l, m in in_domain) / len(in_domain),
-        "at_once": sum(correct(l, m) and not getattr(m, "needs_confirmation", False)
-                       for l, m in in_domain) / len(in_domain),
+        "in_domain": sum(correct(line, m) for line, m in in_domain) / len(in_domain),
+        "at_once": sum(correct(line, m) and not getattr(m, "needs_confirmation", False)
+                       for line, m in in_domain) / len(in_domain),
         "ood_rejected": sum(m.intent == "unknown" for m in ood) / len(ood),
         "red_flags": sum(m.intent == "emergency" for m in red) / len(red) if red else float("nan"),
         "n_in_domain": len(in_domain), "n_ood": len(ood), "n_red": len(red),

@@ -15,10 +15,10 @@ from knowledge.diary.store import DiaryStore
 from knowledge.diary.summary import FREQUENT, LENGTHENING, ONE_SIDED, RED_FLAGS, Period, Summary
 from knowledge.model import FIRST_MAX_SENTENCES, PART_MAX_WORDS, Answer, sentence_count
 from knowledge.queries import RankedCause
-from voice.journal import Journal
-from voice.responses import load_responses
-from voice.skill import Skill
-from voice.symptoms import result_answer
+from voice.dialogue.diary_dialogue import Journal
+from voice.dialogue.responses import load_responses
+from voice.dialogue.skill import Skill
+from voice.dialogue.symptom_check import result_answer
 
 NOW = datetime(2026, 11, 24, 20, 15)
 

@@ -13,9 +13,10 @@ import pytest
 
 from tests.audio_env import alsa_env, read_raw_int16, rms, run_python
 from tests.audio_in_env import MIC_NAME, speaker_only_config, write_capture_config
-from voice.audio_in import WavSource, choose_capture_format
-from voice.endpoint import Endpointer, Event, SpeechEnd, SpeechStart
-from voice.wavio import AudioFileError, Resampler, read_wav, resample
+from voice.audio.endpoint import Endpointer, Event, SpeechEnd, SpeechStart
+from voice.audio.microphone import WavSource, choose_capture_format
+from voice.audio.resample import Resampler, resample
+from voice.audio.wav import AudioFileError, read_wav
 
 RATE = 16000
 QUESTION = "why are my legs numb"
@@ -410,8 +411,8 @@ def test_microphone_is_bit_exact_and_reports_a_device_that_stops(tmp_path: Path,
         work = Path({str(tmp_path)!r})
         # Before sounddevice lists the devices: listing opens them.
         fifo_a, fifo_b = PacedFifo(work / "a.fifo"), PacedFifo(work / "b.fifo")
-        from voice.audio_in import Microphone, has_microphone, input_devices
-        from voice.audio_out import AudioDeviceError
+        from voice.audio.devices import AudioDeviceError, input_devices
+        from voice.audio.microphone import Microphone, has_microphone
         sent = (work / "sent.raw").read_bytes()
         mic = Microphone({MIC_NAME!r}, block_ms=30, stall_s=0.4)
         result = {{"has": has_microphone(), "devices": [list(d) for d in input_devices()],
@@ -478,7 +479,7 @@ def test_pause_drops_audio_until_resume(tmp_path: Path) -> None:
         from tests.audio_in_env import PacedFifo
         work = Path({str(tmp_path)!r})
         fifo = PacedFifo(work / "mic.fifo")
-        from voice.audio_in import Microphone
+        from voice.audio.microphone import Microphone
         mic = Microphone()
         fifo.play((work / "sent.raw").read_bytes(), 960, 32000)
         got, paused_at = [], None
@@ -517,7 +518,7 @@ def test_microphone_opened_at_48k_is_resampled_in_the_consumer(tmp_path: Path,
         from tests.audio_in_env import PacedFifo
         work = Path({str(tmp_path)!r})
         fifo = PacedFifo(work / "mic.fifo", pipe_bytes=8192)
-        from voice.audio_in import Microphone
+        from voice.audio.microphone import Microphone
         mic = Microphone(capture_rate=48000, block_ms=30)
         fifo.play((work / "sent.raw").read_bytes(), 2 * mic.block_frames, 4 * 96000)
         got = bytearray()
@@ -548,9 +549,9 @@ def test_flooding_device_drops_the_oldest_blocks_and_speaker_still_works(
     code = """
         import json, threading, time
         import numpy as np
-        from voice.audio_in import Microphone, has_microphone
-        from voice.audio_out import AudioOutput
-        from voice.tts import Audio
+        from voice.audio.microphone import Microphone, has_microphone
+        from voice.audio.playback import AudioOutput
+        from voice.audio.pcm import Audio
         mic = Microphone(queue_s=0.3)
         blocks = mic.chunks()
         next(blocks)  # opens the stream
@@ -577,8 +578,8 @@ def test_no_microphone(tmp_path: Path) -> None:
     env = alsa_env(speaker_only_config(tmp_path))
     code = """
         import json
-        from voice.audio_in import Microphone, has_microphone, input_devices
-        from voice.audio_out import AudioDeviceError, output_devices
+        from voice.audio.devices import AudioDeviceError, input_devices, output_devices
+        from voice.audio.microphone import Microphone, has_microphone
         result = {"has": has_microphone(), "has_named": has_microphone("numb"),
                   "inputs": input_devices(), "outputs": output_devices()}
         for device in (None, "usb mic", 3):

@@ -8,7 +8,7 @@ import pytest
 
 from tests.listen_harness import ListenRun
 from tests.speech import pcm16, silence, speak, to_16k
-from voice.barge_in import BargeIn
+from voice.runtime.barge_in import BargeIn
 
 ASSISTANT = ["--engine", "sphinx", "--voice", "en-us+klatt"]
 
@@ -112,9 +112,10 @@ def test_a_red_flag_said_over_an_answer_cuts_it_and_gets_emergency_advice(tmp_pa
 
 def test_the_assistant_s_own_emergency_advice_heard_back_is_not_a_new_red_flag():
     """Echo guard: the reply being said, heard back through the microphone, is not a barge-in."""
-    from voice.listen import _ECHO_SIMILARITY
     from rapidfuzz import fuzz
+
     from intents.normalize import normalize
+    from voice.runtime.listener import _ECHO_SIMILARITY
 
     saying = "Call 999 now. This may be a stroke, and every minute matters."
     heard = "this may be a stroke and every minute matters"

@@ -90,7 +90,7 @@ def test_ask_with_unusable_input_says_so_and_exits_1(tmp_path, text, message):
 
 
 def test_chat_conversation_from_stdin(tmp_path):
-    script = "what is raynaud's disease\nrepeat\nset an alarm\ntwo\ngoodbye\n".encode()
+    script = b"what is raynaud's disease\nrepeat\nset an alarm\ntwo\ngoodbye\n"
     result = run(["--no-speech", "chat"], stdin=script, tmp_path=tmp_path)
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr

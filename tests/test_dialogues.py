@@ -9,8 +9,8 @@ import pytest
 
 from intents.meaning import default_matcher
 from knowledge import load_knowledge
-from voice.responses import load_responses
-from voice.skill import Skill
+from voice.dialogue.responses import load_responses
+from voice.dialogue.skill import Skill
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -14,8 +14,8 @@ import pytest
 from intents.meaning import default_matcher
 from knowledge import load_knowledge
 from knowledge.diary.store import DiaryStore, Episode
-from voice.responses import load_responses
-from voice.skill import Skill
+from voice.dialogue.responses import load_responses
+from voice.dialogue.skill import Skill
 
 NOW = datetime(2026, 11, 24, 20, 15)
 

@@ -9,8 +9,8 @@ import pytest
 from intents.meaning import default_matcher
 from knowledge import load_knowledge
 from knowledge.diary.store import DiaryStore, Episode
-from voice.responses import load_responses
-from voice.skill import Skill
+from voice.dialogue.responses import load_responses
+from voice.dialogue.skill import Skill
 
 from .test_diary_store import _unwritable_folder
 

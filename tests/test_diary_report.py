@@ -11,8 +11,6 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from knowledge.diary.report import render_html, weekly_counts
 from knowledge.diary.store import DiaryStore, Episode
 from knowledge.diary.summary import Period, summarise

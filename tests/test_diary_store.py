@@ -8,16 +8,24 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 import sys
 import textwrap
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from knowledge.diary.store import (MIGRATIONS, SCHEMA_VERSION, DiaryError, DiaryStore,
-                                   DiaryVersionError, DiaryWriteError, Episode, NoSuchEpisode)
+from knowledge.diary.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    DiaryError,
+    DiaryStore,
+    DiaryVersionError,
+    DiaryWriteError,
+    Episode,
+    NoSuchEpisode,
+)
 from knowledge.errors import NumbLegsError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,8 +193,8 @@ FULL_DISK = """
     from intents.meaning import default_matcher
     from knowledge import load_knowledge
     from knowledge.diary.store import DiaryStore
-    from voice.responses import load_responses
-    from voice.skill import Skill
+    from voice.dialogue.responses import load_responses
+    from voice.dialogue.skill import Skill
     now = datetime(2026, 11, 24, 20, 15)
     store = DiaryStore(Path(sys.argv[1]))
     store.count()  # open it: WAL and shared memory exist before the limit

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from knowledge.diary.store import DiaryStore, Episode
-from knowledge.diary.summary import (FREQUENT, LENGTHENING, ONE_SIDED, RED_FLAGS, period_from_text,
-                                     summarise)
+from knowledge.diary.summary import FREQUENT, LENGTHENING, ONE_SIDED, RED_FLAGS, period_from_text, summarise
 from knowledge.diary.words import load_words
 
 NOW = datetime(2026, 11, 24, 20, 15)  # a Tuesday

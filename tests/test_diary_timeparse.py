@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.diary.timeparse import (parse, parse_activity, parse_duration, parse_legs,
-                                       parse_signs, spoken_duration, spoken_when, start_time)
+from knowledge.diary.timeparse import (
+    parse,
+    parse_activity,
+    parse_duration,
+    parse_legs,
+    parse_signs,
+    spoken_duration,
+    spoken_when,
+    start_time,
+)
 from knowledge.diary.words import load_words
 
 if sys.version_info >= (3, 11):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from voice.earcons import earcon, names
+from voice.audio.earcons import earcon, names
 
 
 def test_each_state_has_its_own_audible_sound():

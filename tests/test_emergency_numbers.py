@@ -12,13 +12,13 @@ import pytest
 
 from knowledge.datafile import read_package_toml
 from knowledge.errors import DataFileError
-from voice.config import Settings, choose_emergency_number, describe
-from voice.responses import (
+from voice.dialogue.emergency_numbers import (
     emergency_numbers_from_dict,
     load_emergency_numbers,
-    load_responses,
     locale_territory,
 )
+from voice.dialogue.responses import load_responses
+from voice.runtime.settings import Settings, choose_emergency_number, describe
 
 ROOT = Path(__file__).resolve().parent.parent
 EU = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",

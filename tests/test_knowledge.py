@@ -127,6 +127,6 @@ def test_the_content_faults_of_the_safety_audit_stay_fixed():
 
 
 def test_help_says_to_call():
-    from voice.responses import load_responses
+    from voice.dialogue.responses import load_responses
 
     assert "call {number} at once" in load_responses().help.first

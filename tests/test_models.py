@@ -24,27 +24,31 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import DataFileError, NumbLegsError
-from voice.models import (
+from voice.asr.download_progress import TextProgress
+from voice.asr.installed_models import (
     ENV_MODEL,
     BrokenModelError,
-    ModelArchiveError,
+    check_vosk_model,
+    find_vosk_model,
+    installed_model,
+)
+from voice.asr.model_catalog import (
     ModelCatalog,
-    ModelChecksumError,
     ModelEntry,
     ModelError,
+    UnknownModelError,
+    catalog_from_dict,
+    load_catalog,
+    resolve_model,
+)
+from voice.asr.model_download import (
+    ModelArchiveError,
+    ModelChecksumError,
     ModelHTTPError,
     ModelOfflineError,
     ModelTargetError,
     ModelTruncatedError,
-    TextProgress,
-    UnknownModelError,
-    catalog_from_dict,
-    check_vosk_model,
     download_model,
-    find_vosk_model,
-    installed_model,
-    load_catalog,
-    resolve_model,
 )
 
 NAME = "vosk-model-test-0.1"

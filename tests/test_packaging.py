@@ -30,8 +30,9 @@ def test_wheel_ships_data_and_runs_outside_the_checkout(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(site), NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
     # -I would drop PYTHONPATH; -P is 3.11+. A working directory without the sources is enough.
     result = subprocess.run([sys.executable, "-c", "import voice, sys; print(voice.__file__); "
-                             "from voice.cli import main; sys.exit(main(['--no-speech', 'ask', "
-                             "'what is a slipped disc']))"], cwd=elsewhere, env=env,
+                             "from voice.cli.main import main; "
+                             "sys.exit(main(['--no-speech', 'ask', 'what is a slipped disc']))"],
+                            cwd=elsewhere, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(str(site))

@@ -13,8 +13,9 @@ import pytest
 from intents.meaning import default_matcher
 from intents.understand import Understanding
 from tests.speech import pcm16, silence, speak, to_16k
-from voice.language_model import arpa_trigram
-from voice.recognizer import RecognizerError, choose_engine, transcribe_bytes
+from voice.asr.engine_choice import choose_engine
+from voice.asr.language_model import arpa_trigram
+from voice.asr.recognizer import RecognizerError, transcribe_bytes
 
 
 def test_engine_choice_is_a_pure_decision(tmp_path):
@@ -72,7 +73,7 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def sphinx():
-    from voice.sphinx_engine import SphinxRecognizer
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
     return SphinxRecognizer("domain")
 
@@ -101,7 +102,7 @@ def test_sphinx_hears_garbage_when_the_audio_is_mangled(sphinx, tmp_path):
 
 
 def test_sphinx_open_vocabulary_mode_loads_and_transcribes(tmp_path):
-    from voice.sphinx_engine import SphinxRecognizer
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
     recognizer = SphinxRecognizer("open")
     assert recognizer.mode == "open"
@@ -123,7 +124,7 @@ KOREAN = ["안녕하세요", "다리 가 저려 요", "도와주 세요", "<UNK>
 
 @pytest.fixture(scope="module")
 def vosk_korean():
-    from voice.vosk_engine import VoskRecognizer
+    from voice.asr.vosk_engine import VoskRecognizer
 
     return VoskRecognizer(korean_model(), phrases=KOREAN)
 
@@ -157,7 +158,7 @@ def pcm16_any(path: Path) -> bytes:
 
 
 def test_vosk_open_vocabulary_mode(tmp_path):
-    from voice.vosk_engine import VoskRecognizer
+    from voice.asr.vosk_engine import VoskRecognizer
 
     recognizer = VoskRecognizer(korean_model())
     assert recognizer.mode == "open"
@@ -166,7 +167,7 @@ def test_vosk_open_vocabulary_mode(tmp_path):
 
 
 def test_vosk_broken_model_folder_is_a_clear_error(tmp_path):
-    from voice.vosk_engine import VoskRecognizer
+    from voice.asr.vosk_engine import VoskRecognizer
 
     (tmp_path / "am").mkdir()
     (tmp_path / "am" / "final.mdl").write_bytes(b"not a model")
@@ -175,8 +176,8 @@ def test_vosk_broken_model_folder_is_a_clear_error(tmp_path):
 
 
 def test_the_domain_model_is_built_in_the_background_on_a_first_start(tmp_path, monkeypatch):
-    from voice.domain import sphinx_domain_cached
-    from voice.engines import EngineOptions, prepare_in_background
+    from voice.asr.domain_tuning import sphinx_domain_cached
+    from voice.asr.engine_choice import EngineOptions, prepare_in_background
 
     monkeypatch.setenv("NUMB_LEGS_CACHE_DIR", str(tmp_path))
     extra = ("hey numb legs",)

@@ -8,12 +8,21 @@ from pathlib import Path
 import pytest
 
 from intents.meaning import default_matcher
-from intents.safety import (ALARM, NO, NONE, UNSURE, YES, SafetyStage, classify_answer,
-                            default_safety, read_labelled)
+from intents.safety import (
+    ALARM,
+    NO,
+    NONE,
+    UNSURE,
+    YES,
+    SafetyStage,
+    classify_answer,
+    default_safety,
+    read_labelled,
+)
 from knowledge.loader import load_knowledge
-from voice.responses import load_responses
-from voice.skill import MAX_UTTERANCE_CHARS, Skill
-from voice.tts import speakable
+from voice.dialogue.responses import load_responses
+from voice.dialogue.skill import MAX_UTTERANCE_CHARS, Skill
+from voice.tts.synthesizer import speakable
 
 DATA = Path(__file__).parent / "data"
 

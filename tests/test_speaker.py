@@ -1,15 +1,17 @@
 """Speech output with the real espeak-ng and PortAudio; playback goes to an ALSA file device."""
 
 import json
+import subprocess
+import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 from tests.audio_env import read_raw_int16, rms, run_python, virtual_speaker
-from voice.wavio import resample
-from voice.speaker import SilentSpeaker, open_speaker, split_sentences
-from voice.tts import SpeechError, Synthesizer, VoiceNotFoundError
+from voice.audio.resample import resample
+from voice.runtime.speaker import SilentSpeaker, open_speaker, split_sentences
+from voice.tts.synthesizer import SpeechError, Synthesizer, VoiceNotFoundError
 
 SENTENCE = "Change your position and stretch your legs."
 REPLY = ("Change your position and stretch your legs. Then walk a few steps. "
@@ -21,6 +23,38 @@ SPEECH_RMS = 500
 @pytest.fixture(scope="module")
 def synth() -> Synthesizer:
     return Synthesizer()
+
+
+_SPEAK_AFTER_IMPORTING_EVERYTHING = textwrap.dedent("""
+    import importlib
+    import pkgutil
+
+    import intents
+    import knowledge
+    import voice
+
+
+    def test_speak_after_importing_everything():
+        for package in (voice, intents, knowledge):
+            for found in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                if found.name != "voice.__main__":
+                    importlib.import_module(found.name)
+        from voice.tts.synthesizer import Synthesizer
+
+        assert Synthesizer().synthesize("Hello.").samples.size
+""")
+
+
+def test_a_test_run_that_spoke_ends_without_a_teardown_error(tmp_path) -> None:
+    # pyttsx3's driver, left to the interpreter's shutdown, printed "Exception ignored in
+    # DriverProxy.__del__" after a pytest run that imported every module before speaking (as the
+    # suite does since tests/test_layers.py); only under pytest, hence a pytest run here.
+    test = tmp_path / "test_exit.py"
+    test.write_text(_SPEAK_AFTER_IMPORTING_EVERYTHING, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             str(test)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Exception ignored" not in result.stdout + result.stderr
 
 
 def test_synthesize_gives_audible_speech_of_plausible_length(synth: Synthesizer) -> None:
@@ -105,16 +139,16 @@ def test_open_speaker_disabled_is_silent() -> None:
 
 def test_importing_audio_out_does_not_load_portaudio(tmp_path) -> None:
     env, _ = virtual_speaker(tmp_path)
-    result = run_python("import sys, voice.audio_out, voice.speaker; "
+    result = run_python("import sys, voice.audio.playback, voice.runtime.speaker; "
                         "print('sounddevice' in sys.modules)", env)
     assert result.stdout.strip() == "False"
 
 
 _SAY = textwrap.dedent("""
     import json
-    from voice.audio_out import AudioOutput
-    from voice.speaker import TtsSpeaker, split_sentences
-    from voice.tts import Synthesizer
+    from voice.audio.playback import AudioOutput
+    from voice.runtime.speaker import TtsSpeaker, split_sentences
+    from voice.tts.synthesizer import Synthesizer
 
     text = {text!r}
     synth = Synthesizer()
@@ -144,9 +178,9 @@ def test_say_plays_through_the_default_alsa_device(tmp_path) -> None:
 
 _STOP = textwrap.dedent("""
     import json, threading, time
-    from voice.audio_out import AudioOutput
-    from voice.speaker import TtsSpeaker
-    from voice.tts import Synthesizer
+    from voice.audio.playback import AudioOutput
+    from voice.runtime.speaker import TtsSpeaker
+    from voice.tts.synthesizer import Synthesizer
 
     # The ALSA null sink is not paced, so playback itself is instant; 300 sentences keep the
     # synthesis pipeline busy for seconds (each pyttsx3 run takes at least 10 ms).
@@ -181,8 +215,8 @@ def test_stop_cuts_say_short(tmp_path) -> None:
 
 _STOP_BETWEEN_CHUNKS = textwrap.dedent("""
     import json, threading
-    from voice.audio_out import AudioOutput
-    from voice.tts import Synthesizer
+    from voice.audio.playback import AudioOutput
+    from voice.tts.synthesizer import Synthesizer
 
     synth = Synthesizer()
     first, second = synth.synthesize("First sentence."), synth.synthesize("Second sentence.")
@@ -212,10 +246,10 @@ def test_player_stops_at_the_next_block(tmp_path) -> None:
 
 _LEAD = textwrap.dedent("""
     import json
-    from voice.audio_out import AudioOutput
-    from voice.earcons import earcon
-    from voice.speaker import TtsSpeaker
-    from voice.tts import Synthesizer
+    from voice.audio.playback import AudioOutput
+    from voice.audio.earcons import earcon
+    from voice.runtime.speaker import TtsSpeaker
+    from voice.tts.synthesizer import Synthesizer
 
     output = AudioOutput(None)
     sound = earcon("understood")

@@ -85,7 +85,8 @@ def _chart(weeks: list[tuple[datetime, int]]) -> tuple[str, str]:
         words += " Week by week: " + "; ".join(
             f"{w.day} {w.strftime('%b')}: {c}" for w, c in weeks) + "."
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
-             f'aria-labelledby="chart-title" aria-describedby="chart-desc" viewBox="0 0 {width} {height + bottom}" '
+             f'aria-labelledby="chart-title" aria-describedby="chart-desc" '
+             f'viewBox="0 0 {width} {height + bottom}" '
              f'width="{width}" height="{height + bottom}">',
              '<title id="chart-title">Episodes per week</title>',
              f'<desc id="chart-desc">{escape(words)}</desc>',
@@ -121,9 +122,10 @@ def render_html(episodes: list[Episode], recent: Summary, made: datetime) -> str
     flagged = sum(1 for e in episodes if e.red_flags)
     span = (f"{len(episodes)} episodes recorded from {_day(episodes[0].started_at)} to "
             f"{_day(episodes[-1].started_at)}." if episodes else "No episodes have been recorded.")
-    median = sorted(durations)[len(durations) // 2] if durations else None
-    if durations and len(durations) % 2 == 0:
-        median = round((sorted(durations)[len(durations) // 2 - 1] + median) / 2)
+    ordered = sorted(durations)
+    median = ordered[len(ordered) // 2] if ordered else None
+    if ordered and len(ordered) % 2 == 0:
+        median = round((ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2)
     trend = "" if recent.previous_count is None else \
         f" ({recent.previous_count} in the 30 days before)"
     items = [

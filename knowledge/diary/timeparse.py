@@ -121,7 +121,7 @@ def parse_duration(text: str, lexicon: DiaryWords | None = None) -> int | None:
     """Seconds the episode lasted ("for ten minutes", "half an hour"); "ten minutes ago" is a time."""
     lexicon = lexicon or load_words()
     words = tokens(text)
-    for start, end, seconds in _amounts(words, lexicon):
+    for _start, end, seconds in _amounts(words, lexicon):
         if end < len(words) and words[end] in lexicon.ago:
             continue
         return seconds if seconds > 0 else None
@@ -144,7 +144,7 @@ def parse_when(text: str, now: datetime, lexicon: DiaryWords | None = None) -> W
     lexicon = lexicon or load_words()
     words = tokens(text)
     # "ten minutes ago", "an hour ago"
-    for start, end, seconds in _amounts(words, lexicon):
+    for _start, end, seconds in _amounts(words, lexicon):
         if end < len(words) and words[end] in lexicon.ago:
             return When(now - timedelta(seconds=seconds))
     part = _day_part(words, lexicon)

@@ -1,0 +1,2 @@
+"""Speech recognition: the recogniser interface, engine choice, Vosk and PocketSphinx, domain
+tuning, models."""

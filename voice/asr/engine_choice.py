@@ -1,0 +1,111 @@
+"""Choose the speech engine (a pure decision) and open it as the settings ask: find a Vosk
+model, choose, load, tune."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.errors import NumbLegsError
+
+from .installed_models import find_vosk_model, project_models_dir, user_models_dir
+from .recognizer import Recognizer, RecognizerError
+
+_LOGGER = logging.getLogger(__name__)
+_PREPARE_WAIT_S = 60.0  # then open_recognizer builds it itself
+ENGINES = ("vosk", "sphinx")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    engine: str       # "vosk" or "sphinx"
+    note: str         # said once to the user when the choice is a fallback, else ""
+
+
+def choose_engine(requested: str | None, vosk_model: Path | None) -> EngineChoice:
+    """Vosk when a model was found, else PocketSphinx; a forced engine is honoured.
+
+    Pure: the caller looks for the model (so this is tested without disks or devices).
+    """
+    if requested == "sphinx":
+        return EngineChoice("sphinx", "")
+    if requested == "vosk":
+        if vosk_model is None:
+            raise RecognizerError(
+                "You asked for the Vosk engine, but no Vosk model was found. Install one with "
+                "'numb-legs download-model', or pass --model PATH.")
+        return EngineChoice("vosk", "")
+    if requested not in (None, ""):
+        raise RecognizerError(f"Unknown speech engine {requested!r}: use vosk or sphinx.")
+    if vosk_model is not None:
+        return EngineChoice("vosk", "")
+    return EngineChoice("sphinx", "No Vosk speech model is installed, so I'm using PocketSphinx. "
+                                  "For better recognition run: numb-legs download-model.")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    engine: str | None = None      # "vosk", "sphinx" or None (automatic)
+    model: str | None = None       # --model PATH
+    open_vocabulary: bool = False  # no domain grammar / language model
+    extra_phrases: tuple[str, ...] = ()  # e.g. the wake phrase, so it can be recognised
+
+
+def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
+    """Start building what open_recognizer(OPTIONS) needs, in another process, if it is not on
+    disk yet; return a function that waits for it.
+
+    The very first start builds both the matcher and PocketSphinx's domain model. With them
+    built side by side on two cores, that start takes the longer of the two, not their sum.
+    Anything that goes wrong here is left for open_recognizer to meet and report.
+    """
+    if options.open_vocabulary:
+        return _ready
+    try:
+        model = find_vosk_model(options.model, os.environ, project_models_dir(),
+                                user_models_dir())
+        if choose_engine(options.engine, model).engine != "sphinx":
+            return _ready
+        from .domain_tuning import build_sphinx_domain, sphinx_domain_cached
+        from .sphinx_engine import bundled_model
+
+        if sphinx_domain_cached(options.extra_phrases):
+            return _ready
+        dictionary = bundled_model()[1]
+        # fork: nothing to import again, and no threads exist yet in this process. The child
+        # flushes its copy of the output buffers when it ends: empty them first, or pending
+        # output would be printed twice.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        worker = multiprocessing.get_context("fork").Process(
+            target=build_sphinx_domain, args=(dictionary, options.extra_phrases), daemon=True)
+        worker.start()
+    except (NumbLegsError, OSError, ValueError):
+        _LOGGER.debug("Could not prepare the recogniser in the background", exc_info=True)
+        return _ready
+    return lambda: worker.join(_PREPARE_WAIT_S)
+
+
+def _ready() -> None:
+    return None
+
+
+def open_recognizer(options: EngineOptions) -> tuple[Recognizer, str]:
+    """(recogniser, note to say once or ""). Raises a NumbLegsError the user can act on."""
+    model = find_vosk_model(options.model, os.environ, project_models_dir(), user_models_dir())
+    choice = choose_engine(options.engine, model)
+    if choice.engine == "vosk" and model is not None:
+        from .domain_tuning import vosk_grammar
+        from .vosk_engine import VoskRecognizer
+
+        phrases = None if options.open_vocabulary else vosk_grammar(options.extra_phrases)
+        return VoskRecognizer(model, phrases=phrases), choice.note
+    from .sphinx_engine import SphinxRecognizer
+
+    mode = "open" if options.open_vocabulary else "domain"
+    return SphinxRecognizer(mode, options.extra_phrases), choice.note

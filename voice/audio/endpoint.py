@@ -1,0 +1,174 @@
+"""Energy-based endpointing: where an utterance starts and ends in a stream of 16-bit audio.
+
+Pure and synchronous: feed it int16 chunks of any size, get SpeechStart and SpeechEnd events.
+
+The stream is cut into frames (30 ms by default) and each frame's level (RMS in dBFS) is compared
+with a threshold THRESHOLD_DB above the background level, and never below MIN_THRESHOLD_DBFS.
+The background level is the quietest frame of the last NOISE_WINDOW_S seconds, speech included:
+speech has quiet frames between syllables, so the estimate follows a fan that starts or stops
+within a few seconds without being carried away by the talking itself.
+
+Defaults, and why:
+* end_silence_ms = 540 (18 frames). Every 100 ms of trailing silence we wait for is 100 ms the
+  user waits for the answer, so this is as short as is safe: espeak-ng pauses at most ~210 ms
+  at a comma (130 words a minute) and ~90 ms between words, and most hesitations inside a
+  spoken sentence are under half a second. The end is declared at most end_silence_ms plus one
+  frame after the speech really stops (measured on espeak-ng speech in silence and in
+  noise: 430 to 560 ms after its last audible sample).
+* start_ms = 90: three loud frames in a row, so a click or a door knock does not start one.
+* pre_roll_ms = 300: the start is seen only once the voice is well above the threshold; the
+  soft beginning (an "f", an "h") is in the frames before, which are kept.
+* max_utterance_s = 10: questions here are short; a TV or a continuous noise must not make an
+  utterance grow without bound. A capped utterance ends with reason "max_length".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+EndReason = Literal["silence", "max_length", "end_of_input"]
+
+# Quieter than any real microphone: keeps digital silence (log of 0) finite.
+_SILENCE_DBFS = -120.0
+
+
+@dataclass(frozen=True)
+class SpeechStart:
+    """Speech began; SAMPLE is the stream position of its first loud frame."""
+
+    sample: int
+
+
+@dataclass(frozen=True)
+class SpeechEnd:
+    """Speech ended; AUDIO is the utterance (with pre-roll and the trailing silence) as int16.
+
+    SAMPLE is the stream position where the end was decided; REASON says why.
+    """
+
+    audio: bytes
+    reason: EndReason
+    sample: int
+
+
+Event = SpeechStart | SpeechEnd
+
+
+def frame_level_dbfs(frame: np.ndarray) -> float:
+    """RMS level of int16 samples in dB relative to full scale (0 dBFS is a full-scale square)."""
+    if len(frame) == 0:
+        return _SILENCE_DBFS
+    power = float(np.mean(frame.astype(np.float64) ** 2))
+    return max(_SILENCE_DBFS, 10.0 * math.log10(power / 32768.0**2)) if power > 0 else \
+        _SILENCE_DBFS
+
+
+class Endpointer:
+    """Splits a stream of int16 mono audio into utterances by level against the background."""
+
+    def __init__(self, rate: int = 16000, frame_ms: int = 30, start_ms: int = 90,
+                 end_silence_ms: int = 540, max_utterance_s: float = 10.0,
+                 pre_roll_ms: int = 300, threshold_db: float = 10.0,
+                 min_threshold_dbfs: float = -55.0, noise_window_s: float = 3.0) -> None:
+        if rate <= 0 or frame_ms <= 0:
+            raise ValueError(f"rate and frame_ms must be positive, not {rate} and {frame_ms}")
+        if min(start_ms, end_silence_ms, pre_roll_ms) < 0 or max_utterance_s <= 0:
+            raise ValueError("Endpointer durations must not be negative")
+        self.rate = rate
+        self.frame_samples = max(1, rate * frame_ms // 1000)
+        frame_s = self.frame_samples / rate
+        self.start_frames = max(1, math.ceil(start_ms / 1000 / frame_s - 1e-9))
+        self.end_frames = max(1, math.ceil(end_silence_ms / 1000 / frame_s - 1e-9))
+        self.max_samples = max(self.frame_samples, int(max_utterance_s * rate))
+        self.pre_roll_frames = math.ceil(pre_roll_ms / 1000 / frame_s - 1e-9)
+        self.threshold_db = threshold_db
+        self.min_threshold_dbfs = min_threshold_dbfs
+        self._levels: deque[float] = deque(maxlen=max(1, round(noise_window_s / frame_s)))
+        self._pending = bytearray()
+        self._ring: deque[bytes] = deque(maxlen=self.pre_roll_frames + self.start_frames)
+        self._utterance = bytearray()
+        self._in_speech = False
+        self._run = 0  # loud frames in a row before a start; quiet ones in a row after
+        self._position = 0  # samples framed so far
+
+    @property
+    def in_speech(self) -> bool:
+        return self._in_speech
+
+    @property
+    def noise_dbfs(self) -> float:
+        """The current background level estimate."""
+        return min(self._levels) if self._levels else _SILENCE_DBFS
+
+    @property
+    def threshold_dbfs(self) -> float:
+        """The level a frame must exceed to count as speech."""
+        return max(self.noise_dbfs + self.threshold_db, self.min_threshold_dbfs)
+
+    def feed(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[Event]:
+        """Feed int16 audio (raw little-endian bytes or an int16 array); return what happened."""
+        if isinstance(chunk, np.ndarray):
+            if chunk.dtype != np.int16:
+                raise TypeError(f"Endpointer takes int16 samples, not {chunk.dtype}")
+            chunk = chunk.astype("<i2", copy=False).tobytes()
+        self._pending += chunk
+        frame_bytes = 2 * self.frame_samples
+        events: list[Event] = []
+        while len(self._pending) >= frame_bytes:
+            frame = bytes(self._pending[:frame_bytes])
+            del self._pending[:frame_bytes]
+            events.extend(self._frame(frame))
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of the stream: close an utterance in progress (reason "end_of_input")."""
+        events: list[Event] = []
+        if self._in_speech:
+            self._utterance += self._pending[:len(self._pending) // 2 * 2]
+            events.append(self._end("end_of_input", self._position + len(self._pending) // 2))
+        self._pending.clear()
+        return events
+
+    def reset(self) -> None:
+        """Forget any utterance in progress (after a pause); the background estimate stays."""
+        self._pending.clear()
+        self._ring.clear()
+        self._utterance = bytearray()
+        self._in_speech = False
+        self._run = 0
+
+    def _frame(self, frame: bytes) -> list[Event]:
+        level = frame_level_dbfs(np.frombuffer(frame, dtype="<i2"))
+        self._levels.append(level)
+        loud = level > self.threshold_dbfs
+        self._position += self.frame_samples
+        if not self._in_speech:
+            self._ring.append(frame)
+            self._run = self._run + 1 if loud else 0
+            if self._run < self.start_frames:
+                return []
+            start = self._position - self._run * self.frame_samples
+            self._utterance = bytearray(b"".join(self._ring))
+            self._ring.clear()
+            self._in_speech = True
+            self._run = 0
+            return [SpeechStart(start)]
+        self._utterance += frame
+        self._run = 0 if loud else self._run + 1
+        if self._run >= self.end_frames:
+            return [self._end("silence", self._position)]
+        if len(self._utterance) >= 2 * self.max_samples:
+            return [self._end("max_length", self._position)]
+        return []
+
+    def _end(self, reason: EndReason, position: int) -> SpeechEnd:
+        audio = bytes(self._utterance[:2 * self.max_samples])
+        self._utterance = bytearray()
+        self._in_speech = False
+        self._run = 0
+        return SpeechEnd(audio, reason, position)

@@ -1,0 +1,116 @@
+"""Audio output through sounddevice (PortAudio), in small blocks so playback can be cut short."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .devices import AudioDeviceError, find_output_device, load_sounddevice, output_devices
+from .pcm import Audio
+from .resample import resample
+
+_LOGGER = logging.getLogger(__name__)
+
+# Checked between blocks: stop() cuts playback within one block plus the device's latency.
+BLOCK_SECONDS = 0.05
+
+
+class AudioOutput:
+    """One output device; plays Audio blocking, stoppable from another thread."""
+
+    def __init__(self, device: int | str | None = None) -> None:
+        index = find_output_device(device)
+        if index is None:
+            names = ", ".join(f"{i}: {name}" for i, name in output_devices()) or "none"
+            if device is None:
+                raise AudioDeviceError("No audio output device was found.")
+            raise AudioDeviceError(f"The audio output device {device!r} was not found "
+                                   f"(output devices: {names}).")
+        sd = load_sounddevice()
+        try:
+            info = sd.query_devices(index)
+        except sd.PortAudioError as err:
+            raise AudioDeviceError(f"Could not open audio output device {index}: {err}") from err
+        self.device = index
+        self.name = str(info["name"])
+        self.default_rate = int(info["default_samplerate"])
+        self.last_stream_format: tuple[int, int] | None = None  # (rate, channels) last opened
+        _LOGGER.debug("Audio output: %s (%s), default %s Hz", index, self.name, self.default_rate)
+
+    def play(self, audio: Audio, stop_event: threading.Event) -> bool:
+        """Play AUDIO to the end (True) or until STOP_EVENT is set (False)."""
+        return self.play_all([audio], stop_event)
+
+    def play_all(self, chunks: Iterable[Audio], stop_event: threading.Event) -> bool:
+        """Play CHUNKS back to back on one stream; True if all were played, False if stopped.
+
+        CHUNKS may block between items (the next sentence being synthesised). One stream for
+        all of them avoids a start-up gap per sentence, and ALSA's file plugin (used by the
+        tests) truncates its file on every open.
+        """
+        sd = load_sounddevice()
+        stream: Any = None
+        rate = channels = 0
+        try:
+            for audio in chunks:
+                if stop_event.is_set():
+                    break
+                if len(audio.samples) == 0:
+                    continue
+                if stream is None:
+                    rate, channels = self._stream_format(sd, audio.rate)
+                    stream = sd.OutputStream(device=self.device, samplerate=rate,
+                                             channels=channels, dtype="int16", latency="low")
+                    stream.start()
+                    self.last_stream_format = (rate, channels)
+                if not self._write(stream, _frames(audio, rate, channels), rate, stop_event):
+                    break
+            if stream is None:
+                return not stop_event.is_set()
+            # What is written is not yet heard: wait out the buffer, still listening for stop.
+            if stop_event.is_set() or stop_event.wait(float(stream.latency)):
+                stream.abort()  # drops what is still buffered, unlike stop()
+                return False
+            stream.stop()
+            return True
+        except sd.PortAudioError as err:
+            raise AudioDeviceError(f"Playing sound on {self.name!r} failed: {err}") from err
+        finally:
+            if stream is not None:
+                stream.close(ignore_errors=True)
+
+    def _write(self, stream: Any, frames: np.ndarray, rate: int,
+               stop_event: threading.Event) -> bool:
+        """Write FRAMES block by block; False as soon as STOP_EVENT is set."""
+        block = max(1, int(rate * BLOCK_SECONDS))
+        for start in range(0, len(frames), block):
+            if stop_event.is_set():
+                return False
+            if stream.write(frames[start:start + block]):
+                _LOGGER.debug("Output underflow on %s", self.name)
+        return True
+
+    def _stream_format(self, sd: ModuleType, rate: int) -> tuple[int, int]:
+        """The first of (speech rate, device rate) x (mono, stereo) the device accepts."""
+        refusals = []
+        for candidate_rate in dict.fromkeys((rate, self.default_rate)):
+            for channels in (1, 2):
+                try:
+                    sd.check_output_settings(device=self.device, samplerate=candidate_rate,
+                                             channels=channels, dtype="int16")
+                    return candidate_rate, channels
+                except sd.PortAudioError as err:
+                    refusals.append(f"{candidate_rate} Hz x {channels}: {err}")
+        raise AudioDeviceError(f"The audio output device {self.name!r} accepts none of the "
+                               f"formats tried ({'; '.join(refusals)}).")
+
+
+def _frames(audio: Audio, rate: int, channels: int) -> np.ndarray:
+    """AUDIO's samples at RATE as a (frames, CHANNELS) array, mono copied to every channel."""
+    samples = resample(audio.samples, audio.rate, rate)
+    return np.repeat(samples[:, np.newaxis], channels, axis=1)

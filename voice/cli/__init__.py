@@ -1,0 +1,1 @@
+"""The numb-legs command: its subcommands and the doctor."""

@@ -1,0 +1,122 @@
+"""`numb-legs doctor`: check each part, say what works and how to fix what does not."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge.errors import NumbLegsError
+
+_LOGGER = logging.getLogger(__name__)
+
+LISTEN_S = 1.5
+SILENT_DBFS = -85.0  # quieter than any live microphone's own noise: muted or disconnected
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        head = f"{'OK' if self.ok else 'Problem'}: {self.name}: {self.detail}"
+        return head + (f" Fix: {self.fix}" if self.fix else "")
+
+
+def _attempt(name: str, probe: Callable[[], Check]) -> Check:
+    try:
+        return probe()
+    except NumbLegsError as err:
+        return Check(name, False, str(err))
+    except Exception as err:  # noqa: BLE001 - the doctor reports, it never crashes
+        _LOGGER.debug("Check %s failed", name, exc_info=True)
+        return Check(name, False, f"{err.__class__.__name__}: {err}")
+
+
+def check_data() -> Check:
+    from intents.meaning import default_matcher
+    from knowledge.loader import load_knowledge
+
+    from ..dialogue.responses import load_responses
+
+    kb = load_knowledge()
+    load_responses()
+    default_matcher()
+    return Check("knowledge and settings", True,
+                 f"{len(kb.causes)} causes and {len(kb.red_flags)} red flags loaded.")
+
+
+def check_microphone(device: str | None) -> Check:
+    from ..audio.microphone import Microphone, has_microphone
+
+    name = "microphone"
+    if not has_microphone(device):
+        return Check(name, False, "no microphone was found.",
+                     "connect one, or pick one with --input-device (see numb-legs devices).")
+    mic = Microphone(device)
+    samples: list[bytes] = []
+    deadline = time.monotonic() + LISTEN_S
+    for chunk in mic.chunks():
+        samples.append(chunk)
+        if time.monotonic() > deadline:
+            break
+    mic.close()
+    audio = np.frombuffer(b"".join(samples), dtype="<i2").astype(np.float64)
+    if audio.size == 0:
+        return Check(name, False, f"{mic.name} sent no sound.", "check the cable and try again.")
+    level = 10 * np.log10(max(float(np.mean(audio ** 2)), 1e-12) / 32768.0 ** 2)
+    if level < SILENT_DBFS:
+        return Check(name, False, f"{mic.name} hears only silence ({level:.0f} dBFS).",
+                     "unmute it or raise its level (alsamixer), or pick another with "
+                     "--input-device.")
+    return Check(name, True, f"{mic.name} hears sound ({level:.0f} dBFS).")
+
+
+def check_recognizer(options) -> Check:
+    from ..asr.engine_choice import open_recognizer
+
+    start = time.perf_counter()
+    recognizer, note = open_recognizer(options)
+    took = time.perf_counter() - start
+    detail = f"{recognizer.name} ({recognizer.mode} mode) loaded in {took:.1f} s."
+    return Check("speech recognition", True, detail + (f" {note}" if note else ""))
+
+
+def check_speech(voice) -> Check:
+    from ..tts.synthesizer import Synthesizer
+
+    name = "text to speech"
+    audio = Synthesizer().synthesize("Testing.")
+    if audio.samples.size == 0 or not np.any(audio.samples):
+        return Check(name, False, "espeak-ng made no sound.", "sudo apt-get install espeak-ng")
+    if not voice.speaker.available:
+        return Check(name, False, f"speech works, but there is no sound output: {voice.speaker.reason}",
+                     "connect speakers or headphones, or pick a device with --output-device.")
+    return Check(name, True, "espeak-ng speaks and a sound output was found.")
+
+
+def run_doctor(voice, args, engine_options) -> int:
+    checks = [
+        _attempt("knowledge and settings", check_data),
+        _attempt("text to speech", lambda: check_speech(voice)),
+        _attempt("microphone", lambda: check_microphone(args.input_device)),
+        _attempt("speech recognition", lambda: check_recognizer(engine_options)),
+    ]
+    for check in checks:
+        voice.print(check.line())
+    problems = [c for c in checks if not c.ok]
+    if problems:
+        summary = (f"{len(problems)} of {len(checks)} checks found a problem: "
+                   + ", ".join(c.name for c in problems) + ". The fixes are on the screen.")
+    else:
+        summary = "All checks passed. numb-legs is ready."
+    from ..dialogue.skill import Reply
+
+    voice.deliver(Reply(summary, "help"), wait=True)
+    return 0 if not problems else 1

@@ -1,0 +1,306 @@
+"""The ``numb-legs`` command: ask, chat and understand (typed text in, printed and spoken out)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import queue
+import sys
+import threading
+from importlib import metadata
+from pathlib import Path
+from typing import TextIO
+
+from knowledge.errors import DataFileError, NumbLegsError
+
+_LOGGER = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1
+EXIT_BROKEN = 2
+TICK_S = 0.5  # how often a waiting conversation checks its timers
+# Commands whose output is for programs or that never speak: failures are printed only.
+_QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices", "diary",
+                             "settings"})
+
+
+def _version() -> str:
+    try:
+        return metadata.version("numb-legs")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="numb-legs",
+        description="Offline voice assistant: why are my legs numb, and what to do right now.")
+    parser.add_argument("--version", action="version", version=f"numb-legs {_version()}")
+    parser.add_argument("--debug", action="store_true", help="log what happens, to stderr")
+    speech = parser.add_argument_group("speech")
+    speech.add_argument("--no-speech", action="store_true", help="print replies, do not speak them")
+    speech.add_argument("--rate", type=int, help="speaking rate in words per minute (80 to 400)")
+    speech.add_argument("--volume", type=float, help="speaking volume, 0.0 to 1.0")
+    speech.add_argument("--voice", help="voice id or part of its name (espeak-ng voices)")
+    speech.add_argument("--output-device", help="speaker: device index or part of its name")
+    parser.add_argument("--emergency-number", help="number to call in an emergency "
+                        "(default: from your locale, else 112)")
+    hearing = parser.add_argument_group("speech recognition")
+    hearing.add_argument("--engine", choices=("vosk", "sphinx"),
+                         help="speech engine (default: Vosk when a model is installed, else "
+                              "PocketSphinx)")
+    hearing.add_argument("--model", metavar="PATH", help="Vosk model folder")
+    hearing.add_argument("--open-vocabulary", action="store_true",
+                         help="recognise any English, not only what numb-legs knows about")
+    hearing.add_argument("--input-device", help="microphone: device index or part of its name")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    ask = commands.add_parser("ask", help="answer one question, printed and spoken")
+    ask.add_argument("text", nargs="+", metavar="TEXT")
+    commands.add_parser("chat", help="a typed conversation, replies printed and spoken")
+    listen = commands.add_parser("listen", help="hands-free: listen to the microphone and answer "
+                                 "aloud (the default when a microphone exists)")
+    listen.add_argument("--wake-phrase", default="hey numb legs",
+                        help="what to say before a question (default: %(default)s)")
+    listen.add_argument("--always-listen", action="store_true",
+                        help="no wake phrase: treat everything heard as a question")
+    listen.add_argument("--follow-up", type=float, default=8.0, metavar="SECONDS",
+                        help="after an answer, listen this long without the wake phrase")
+    listen.add_argument("--no-barge-in", dest="barge_in", action="store_false",
+                        help="do not listen while speaking (use when the microphone hears the "
+                             "speaker loudly and there is no echo cancellation)")
+    listen.add_argument("--no-earcons", dest="earcons", action="store_false",
+                        help="no short sounds when listening starts and stops")
+    understand = commands.add_parser("understand", help="show what utterances mean")
+    understand.add_argument("--json", action="store_true", help="one JSON object per line")
+    understand.add_argument("--wav", action="store_true",
+                            help="the arguments are WAV files: transcribe them first")
+    understand.add_argument("text", nargs="*", metavar="TEXT",
+                            help="utterances (or WAV files with --wav); with none, one utterance "
+                                 "per line from standard input")
+    transcribe = commands.add_parser("transcribe", help="print what WAV files say")
+    transcribe.add_argument("--json", action="store_true", help="one JSON object per line")
+    transcribe.add_argument("files", nargs="+", metavar="FILE")
+    commands.add_parser("devices", help="list microphones and speakers")
+    settings = commands.add_parser("settings", help="show the saved speech settings")
+    settings.add_argument("--reset", action="store_true", help="back to the defaults")
+    commands.add_parser("doctor", help="check microphone, speech engine, voice and settings; "
+                        "say how to fix what fails")
+    download = commands.add_parser("download-model",
+                                   help="download a Vosk speech model for better recognition")
+    download.add_argument("name", nargs="?", metavar="NAME",
+                          help="a name from --list, or the https address of a Vosk model zip "
+                               "(default: vosk-model-small-en-us-0.15)")
+    download.add_argument("--target", type=Path, help="folder to install into (default: your "
+                          "user data folder)")
+    download.add_argument("--list", action="store_true", help="list the models you can download")
+    from .diary_commands import add_parser as add_diary_parser
+
+    add_diary_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    out = sys.stdout
+    try:
+        return _run(args, out)
+    except DataFileError as err:
+        _fail(f"numb-legs cannot start: {err}. Reinstall numb-legs, or undo the change to that file.",
+              args)
+        return EXIT_BROKEN
+    except NumbLegsError as err:
+        _fail(f"numb-legs: {err}", args)
+        return EXIT_BROKEN
+    except KeyboardInterrupt:
+        out.write("\n")
+        return EXIT_OK
+    except Exception as err:  # noqa: BLE001 - last line of defence: no traceback reaches a user
+        _LOGGER.debug("Unexpected failure", exc_info=True)
+        _fail(f"numb-legs hit an unexpected problem ({err.__class__.__name__}: {err}). "
+              "Run it again with --debug for details.", args)
+        return EXIT_BROKEN
+
+
+def _fail(message: str, args: argparse.Namespace) -> None:
+    sys.stderr.write(message + "\n")
+    if args.no_speech or getattr(args, "command", None) in _QUIET_COMMANDS:
+        return
+    # The person may not be looking at the screen: say that something is wrong, briefly.
+    try:
+        from ..runtime.voice_output import open_voice
+
+        voice = open_voice(_speech_options(args), out=sys.stderr)
+        if voice.speaker.available:
+            voice.speaker.say("Sorry, numb-legs cannot start. The details are on the screen.")
+    except NumbLegsError:
+        _LOGGER.debug("Could not speak the start-up failure", exc_info=True)
+
+
+def _speech_options(args: argparse.Namespace):
+    from ..runtime.voice_output import SpeechOptions
+
+    return SpeechOptions(enabled=not args.no_speech, rate=args.rate, volume=args.volume,
+                         voice=args.voice, device=args.output_device)
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from ..runtime.skill_setup import build_skill
+    from ..runtime.voice_output import open_voice
+
+    command = args.command or "auto"
+    from ..runtime.settings import config_path, describe, load, reset
+
+    path = config_path()
+    saved, problem = load(path)
+    if problem:
+        sys.stderr.write(problem + "\n")
+    if command == "settings":
+        if args.reset:
+            failed = reset(path)
+            out.write((failed or "Settings are back to the defaults.") + "\n")
+            return EXIT_BROKEN if failed else EXIT_OK
+        out.write("\n".join(describe(saved, path, emergency_option=args.emergency_number)) + "\n")
+        return EXIT_OK
+    if command == "download-model":
+        from .speech_commands import download
+
+        return download(args, out)
+    if command == "devices":
+        from .speech_commands import devices
+
+        return devices(out)
+    if command == "transcribe":
+        from .speech_commands import transcribe
+
+        args.files = [Path(f) for f in args.files]
+        return transcribe(args, out)
+    if command == "diary":
+        from .diary_commands import run as run_diary
+
+        return run_diary(args, out)
+    if command in ("listen", "auto"):
+        from .speech_commands import prepare_listening
+
+        prepare_listening(args)  # the speech model builds while the skill does
+    # The safety backstop's model loads on its own thread while the matcher loads here (after
+    # the fork above: a process must not fork while another of its threads holds a lock).
+    from intents.safety import default_safety
+
+    default_safety()
+    skill = build_skill(args.emergency_number or saved.emergency_number,
+                        one_shot=command == "ask")
+    if command == "understand" and args.wav:
+        from .speech_commands import understand_wav
+
+        if not args.text:
+            sys.stderr.write("numb-legs: understand --wav needs one or more WAV files.\n")
+            return EXIT_BAD_INPUT
+        args.files = [Path(f) for f in args.text]
+        return understand_wav(skill, args, out)
+    if command == "understand":
+        return _understand(skill, args, out)
+    voice = open_voice(_speech_options(args), out, saved, path)
+    if command == "doctor":
+        from .speech_commands import doctor
+
+        return doctor(voice, args)
+    if command in ("listen", "auto"):
+        from .speech_commands import listen
+
+        if command == "auto":
+            defaults = build_parser().parse_args(["listen"])
+            for key in ("wake_phrase", "always_listen", "follow_up", "barge_in", "earcons"):
+                setattr(args, key, getattr(defaults, key))
+        return listen(skill, voice, args, _chat)
+    if command == "ask":
+        reply = skill.respond(" ".join(args.text))
+        voice.deliver(reply, wait=True)
+        return EXIT_OK if reply.usable else EXIT_BAD_INPUT
+    return _chat(skill, voice)
+
+
+def _chat(skill, voice, greet: bool = True) -> int:
+    if greet:
+        voice.print("numb-legs: ask me about numb legs. Type a question and press Enter. "
+                    "Type help for ideas, goodbye to finish.")
+    voice.tell_once_if_silent()
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        # A thread, so timers (the relief routine's walk) can speak while nobody types.
+        try:
+            for line in sys.stdin:
+                lines.put(line)
+        except (OSError, UnicodeDecodeError, ValueError):
+            voice.print("That input was not readable text.")
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=TICK_S)
+        except queue.Empty:
+            due = skill.tick()
+            if due is not None:
+                from ..audio.earcons import earcon
+
+                voice.deliver(due, wait=False, lead=earcon("timer"))  # the timer's own sound
+            continue
+        if line is None:  # end of input
+            voice.wait()
+            return EXIT_OK
+        voice.stop()  # typing while it speaks interrupts it
+        reply = skill.respond(line.strip())
+        voice.deliver(reply, wait=reply.end)
+        if reply.end:
+            return EXIT_OK
+
+
+def _understand(skill, args: argparse.Namespace, out: TextIO) -> int:
+    status = EXIT_OK
+    for number, text in _utterances(args):
+        if text is None:
+            sys.stderr.write(f"Line {number} is not valid UTF-8 text; skipped it.\n")
+            status = EXIT_BAD_INPUT
+            continue
+        skill.reset()  # each line on its own: no context carried between them
+        reply = skill.respond(text)
+        match = reply.match
+        if not reply.usable:
+            status = EXIT_BAD_INPUT
+        if args.json:
+            record = {"text": text,
+                      "intent": reply.intent,
+                      "slots": match.slots if match else {},
+                      "confidence": round(match.confidence, 3) if match else 0.0,
+                      "confirm": bool(match and match.needs_confirmation),
+                      "reply": reply.text}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            intent = reply.intent
+            confidence = f"{match.confidence:.2f}" if match else "0.00"
+            out.write(f"{intent} ({confidence}) {json.dumps(match.slots) if match and match.slots else ''}"
+                      .rstrip() + f"\n  {reply.text}\n")
+    out.flush()
+    return status
+
+
+def _utterances(args: argparse.Namespace):
+    """(line number, text or None when unreadable) from the arguments or standard input."""
+    if args.text:
+        for number, text in enumerate(args.text, start=1):
+            yield number, text
+        return
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            yield number, raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield number, None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Commands around speech: transcribe, understand --wav, download-model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import TextIO
+
+from ..asr.engine_choice import EngineOptions, open_recognizer, prepare_in_background
+from ..asr.nbest import understand_best
+from ..asr.recognizer import transcribe_bytes
+from ..audio.wav import AudioFileError, read_wav
+
+_LOGGER = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 1
+
+
+def engine_options(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> EngineOptions:
+    return EngineOptions(engine=args.engine, model=args.model,
+                         open_vocabulary=args.open_vocabulary, extra_phrases=extra)
+
+
+def _recognizer(args: argparse.Namespace, err: TextIO):
+    recognizer, note = open_recognizer(engine_options(args))
+    if note:
+        err.write(note + "\n")
+    return recognizer
+
+
+class _WavFiles:
+    """The readable WAV files among PATHS, as 16 kHz audio; each unreadable one is reported."""
+
+    def __init__(self, paths) -> None:
+        self.paths = paths
+        self.status = EXIT_OK
+
+    def __iter__(self):
+        for path in self.paths:
+            try:
+                yield path, read_wav(path).to_bytes()
+            except AudioFileError as error:
+                sys.stderr.write(f"{path}: {error}\n")
+                self.status = EXIT_BAD_INPUT
+
+
+def transcribe(args: argparse.Namespace, out: TextIO) -> int:
+    """Print what each WAV file says (one line each, or JSON)."""
+    recognizer = _recognizer(args, sys.stderr)
+    files = _WavFiles(args.files)
+    for path, audio in files:
+        text = transcribe_bytes(recognizer, audio)
+        if args.json:
+            out.write(json.dumps({"file": str(path), "transcript": text,
+                                  "engine": recognizer.name, "mode": recognizer.mode}) + "\n")
+        else:
+            out.write(f"{path}: {text}\n")
+    out.flush()
+    return files.status
+
+
+def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
+    """`understand --wav`: the transcript and what it means, for each WAV file."""
+    recognizer = _recognizer(args, sys.stderr)
+    files = _WavFiles(args.files)
+    for path, audio in files:
+        transcribe_bytes(recognizer, audio)
+        hypotheses = recognizer.alternatives()
+        text, match = understand_best(skill.matcher, hypotheses)
+        skill.reset()
+        reply = skill.respond(text, nbest=hypotheses)
+        match = reply.match or match
+        record = {"file": str(path), "transcript": text, "intent": reply.intent,
+                  "slots": match.slots, "confidence": round(match.confidence, 3),
+                  "confirm": match.needs_confirmation, "reply": reply.text,
+                  "safety": skill.safety.assess_many(hypotheses or [text])[1].to_json(),
+                  "nbest": hypotheses[:5]}
+        if args.json:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            out.write(f"{path}: {text!r} -> {match.intent} ({match.confidence:.2f})\n  {reply.text}\n")
+    out.flush()
+    return files.status
+
+
+def download(args: argparse.Namespace, out: TextIO) -> int:
+    from ..asr.download_progress import TextProgress
+    from ..asr.installed_models import installed_model, user_models_dir
+    from ..asr.model_catalog import UnknownModelError, catalog_lines, load_catalog, resolve_model
+    from ..asr.model_download import download_model
+
+    if args.list:
+        out.write("\n".join(catalog_lines()) + "\n")
+        return EXIT_OK
+    target = args.target or user_models_dir()
+    try:
+        entry = resolve_model(args.name, load_catalog())
+    except UnknownModelError as error:
+        sys.stderr.write(f"numb-legs: {error}\n")
+        return EXIT_BAD_INPUT
+    found = installed_model(args.name, target)
+    if found:
+        out.write(f"{entry.name} is already installed in {found}.\n")
+        return EXIT_OK
+    out.write(f"Downloading {entry.name} into {target}.\n")
+    progress = TextProgress(out, label=f"Downloading {entry.name}")
+    try:
+        path = download_model(args.name, target, progress=progress)
+    except KeyboardInterrupt:
+        progress.finish()
+        out.write("Download stopped. Run the same command again to resume.\n")
+        return 130
+    finally:
+        progress.finish()
+    out.write(f"Installed {entry.name} in {path}.\n")
+    if args.target:
+        out.write(f"To use it, pass --model {path} or set NUMB_LEGS_VOSK_MODEL={path}.\n")
+    return EXIT_OK
+
+
+def prepare_listening(args: argparse.Namespace) -> None:
+    """Start building the recogniser's model in the background (see prepare_in_background)."""
+    from ..runtime.listener import DEFAULT_WAKE_PHRASE
+
+    wake = getattr(args, "wake_phrase", None) or DEFAULT_WAKE_PHRASE
+    args.recognizer_ready = prepare_in_background(engine_options(args, extra=(wake,)))
+
+
+def listen(skill, voice, args: argparse.Namespace, chat) -> int:
+    """The hands-free loop; typed chat when there is no microphone or it is lost for good."""
+    from ..audio.microphone import Microphone, has_microphone
+    from ..runtime.listener import Listener, ListenOptions
+
+    if not has_microphone(args.input_device):
+        wanted = f" called {args.input_device!r}" if args.input_device else ""
+        voice.print(f"No microphone{wanted} was found, so type your questions instead.")
+        return chat(skill, voice)
+    options = ListenOptions(wake_phrase=args.wake_phrase, always_listening=args.always_listen,
+                            follow_up_s=args.follow_up, barge_in=args.barge_in,
+                            earcons=args.earcons)
+    getattr(args, "recognizer_ready", lambda: None)()
+    # The safety backstop finishes loading before the microphone opens: loading it while
+    # listening competes with the audio for two cores, and a starved audio thread drops sound.
+    skill.safety.has_backstop  # noqa: B018 - waits for the load; its result is not needed here
+    recognizer, note = open_recognizer(engine_options(args, extra=(args.wake_phrase,)))
+    if note:
+        voice.print(note)
+    listener = Listener(lambda: Microphone(args.input_device), recognizer, skill, voice, options,
+                        typed=sys.stdin)
+    status = listener.run()
+    if status < 0:
+        return chat(skill, voice, greet=False)
+    return status
+
+
+def devices(out: TextIO) -> int:
+    """List microphones and speakers with their indexes, for --input-device/--output-device."""
+    from ..audio.devices import input_devices, output_devices
+
+    inputs = input_devices()
+    outputs = output_devices()
+    out.write("Microphones (use --input-device):\n")
+    out.write("".join(f"  {d.index}: {d.name}\n" for d in inputs) or "  none\n")
+    out.write("Speakers (use --output-device):\n")
+    out.write("".join(f"  {index}: {name}\n" for index, name in outputs) or "  none\n")
+    return EXIT_OK
+
+
+def doctor(voice, args: argparse.Namespace) -> int:
+    from .doctor import run_doctor
+
+    return run_doctor(voice, args, engine_options(args))

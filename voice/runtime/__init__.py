@@ -1,0 +1,1 @@
+"""Running the assistant: the hands-free listener, barge-in, speaking replies, settings, tracing."""

@@ -1,0 +1,392 @@
+"""The hands-free loop: wake phrase or Enter, listen, understand, answer, listen for a follow-up.
+
+States: WAITING (only the wake phrase, Enter or typed text gets attention) and LISTENING (every
+utterance is handled, until FOLLOW_UP_S of silence). While the assistant speaks, the microphone
+is paused, so its own voice never triggers it, unless barge-in is on (the default): then the
+microphone stays open and only an utterance that is wholly "stop" (or similar) or starts with the
+wake phrase cuts the speech short, as soon as the recogniser's partial result shows it. A question
+met by silence is asked once more, then it goes back to waiting. Every change of state has its own
+short sound.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import NamedTuple, TextIO
+
+from rapidfuzz import fuzz
+
+from intents.normalize import normalize
+
+from ..asr.nbest import understand_best
+from ..asr.recognizer import Recognizer
+from ..audio.devices import AudioDeviceError
+from ..audio.earcons import earcon
+from ..audio.endpoint import Endpointer, SpeechEnd, SpeechStart
+from ..audio.microphone import AudioSource
+from ..dialogue.skill import Reply, Skill
+from . import trace
+from .barge_in import BargeIn
+from .voice_output import Voice
+
+_LOGGER = logging.getLogger(__name__)
+# A red flag heard while speaking that matches the reply being said this closely (rapidfuzz
+# partial ratio) is the assistant's own voice coming back through the microphone.
+_ECHO_SIMILARITY = 80
+
+DEFAULT_WAKE_PHRASE = "hey numb legs"
+FOLLOW_UP_S = 8.0
+PRE_ROLL_CHUNKS = 6      # chunks kept before speech starts, fed to the recogniser with it
+REOPEN_TRIES = 3
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    wake_phrase: str = DEFAULT_WAKE_PHRASE
+    always_listening: bool = False   # no wake phrase: every utterance is for the assistant
+    follow_up_s: float = FOLLOW_UP_S
+    end_silence_ms: int = 400
+    earcons: bool = True
+    barge_in: bool = True            # "stop" or the wake phrase cuts the assistant's speech
+
+
+class _Fed(NamedTuple):
+    started: bool             # an utterance began with this block
+    partial: str              # the transcript so far while in an utterance, else ""
+    ended: list[str] | None   # the n-best when an utterance ended with this block, else None
+
+
+class _Utterances:
+    """Cuts the microphone's blocks into utterances and streams each into the recogniser.
+
+    Streaming starts just before the speech (a few blocks are kept), so the soft start of a
+    word is heard and the final result is ready moments after the end.
+    """
+
+    def __init__(self, recognizer: Recognizer, end_silence_ms: int, traced: bool = False) -> None:
+        self.recognizer = recognizer
+        self.endpointer = Endpointer(end_silence_ms=end_silence_ms)
+        self._recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
+        self._feeding = False
+        self._traced = traced  # stage marks for the latency budget (bench/latency_budget.py)
+
+    @property
+    def in_speech(self) -> bool:
+        return self._feeding
+
+    def reset(self) -> None:
+        """Forget any utterance in progress (typed input or an interruption came first)."""
+        self.endpointer.reset()
+        self._recent.clear()
+        self._feeding = False
+
+    def feed(self, chunk: bytes) -> _Fed:
+        events = self.endpointer.feed(chunk)
+        partial = self.recognizer.accept(chunk) if self._feeding else ""
+        if not self._feeding:
+            self._recent.append(chunk)
+        started, ended = False, None
+        for event in events:
+            if isinstance(event, SpeechStart):
+                started = self._feeding = True
+                for earlier in self._recent:
+                    partial = self.recognizer.accept(earlier)
+                self._recent.clear()
+            elif isinstance(event, SpeechEnd):
+                if self._traced:
+                    trace.mark("endpoint")
+                self._feeding = False
+                self.recognizer.finish()
+                if self._traced:
+                    trace.mark("decoded")
+                ended = self.recognizer.alternatives()
+                self.endpointer.reset()
+        return _Fed(started, partial, ended)
+
+
+class Listener:
+    """Runs the loop over an audio source until goodbye, end of input or Ctrl-C."""
+
+    def __init__(self, source_factory: Callable[[], AudioSource], recognizer: Recognizer,
+                 skill: Skill, voice: Voice, options: ListenOptions,
+                 clock: Callable[[], float] = time.monotonic, typed: TextIO | None = None) -> None:
+        self._source_factory = source_factory
+        self.recognizer = recognizer
+        self.skill = skill
+        self.voice = voice
+        self.options = options
+        self.clock = clock
+        self._barge = BargeIn(options.wake_phrase)
+        # The microphone's blocks, shared by the loop and by barge-in listening while speaking.
+        self._chunks: Iterator[bytes] | None = None
+        # The n-best of an utterance that cut speech short, for the loop to handle next.
+        self._interrupted: list[str] | None = None
+        self._listening_until = 0.0 if not options.always_listening else float("inf")
+        self._reprompted = False
+        self._typed: queue.Queue[str | None] = queue.Queue()
+        self._typed_input = typed
+        self._source: AudioSource | None = None
+        self._greeted = False
+        self._started_listening = False  # was the assistant listening when speech began?
+        self.finished = False
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Listen until goodbye; returns the process exit code."""
+        if self._typed_input is not None:
+            threading.Thread(target=self._read_typed, daemon=True).start()
+        tries = 0
+        while not self.finished:
+            try:
+                source = self._source_factory()
+                self._loop(source)
+                return 0
+            except AudioDeviceError as err:
+                tries += 1
+                _LOGGER.debug("Audio device failed", exc_info=True)
+                if tries > REOPEN_TRIES:
+                    self._say_plain(f"{err} I can't hear you any more. Type your questions "
+                                    "instead, and press Enter after each one.")
+                    return -1  # the caller falls back to typed chat
+                self._say_plain(f"{err} Trying to open the microphone again.")
+                time.sleep(min(2.0, 0.5 * tries))
+        return 0
+
+    def _greeting(self) -> str:
+        if self.options.always_listening:
+            return "numb-legs is listening. Ask about numb legs at any time. Say goodbye to finish."
+        return (f"numb-legs is ready. Say \"{self.options.wake_phrase}\" and then your question, "
+                "or press Enter to talk. Say goodbye to finish.")
+
+    def _loop(self, source: AudioSource) -> None:
+        utterances = _Utterances(self.recognizer, self.options.end_silence_ms, traced=True)
+        self._source = source
+        self._chunks = iter(source.chunks())
+        try:
+            for chunk in self._chunks:
+                if self._interrupted is not None:
+                    hypotheses, self._interrupted = self._interrupted, None
+                    self._after_interruption(hypotheses)
+                    utterances.reset()
+                if not self._greeted:
+                    # Said once the microphone delivers sound: from now on it really listens.
+                    self._greeted = True
+                    self.voice.print(self._greeting())
+                if self._handle_typed():
+                    utterances.reset()
+                if self.finished:
+                    return
+                if not utterances.endpointer.in_speech:
+                    # A person who started speaking inside the window is not cut off by it.
+                    due = self.skill.tick()
+                    if due is not None:
+                        self._answer(due, lead="timer")
+                    self._check_timeout()
+                fed = utterances.feed(chunk)
+                if fed.started:
+                    self._started_listening = self._is_listening()
+                if fed.ended is not None:
+                    self._heard(fed.ended)
+                    if self.finished:
+                        return
+        finally:
+            self._chunks = None
+            source.close()
+
+    # -- what was heard -----------------------------------------------------------------------
+
+    def _heard(self, hypotheses: list[str]) -> None:
+        best = hypotheses[0] if hypotheses else ""
+        rest = self._after_wake_phrase(hypotheses)
+        if not (self._is_listening() or self._started_listening):
+            if rest is None:
+                _LOGGER.debug("Ignored (no wake phrase): %r", best)
+                return
+            self._start_listening()
+        if rest is not None:
+            # Already listening, a person may still say the wake phrase first (people do when
+            # they were not heard): it is an address, not a question. Alone, it only keeps the
+            # assistant listening; "hey numb legs" must not be answered as "why are my legs numb".
+            if not rest:
+                self._start_listening()
+                return
+            hypotheses = [rest]
+        text, _ = understand_best(self.skill.matcher, hypotheses)
+        trace.mark("matched")
+        if not text:
+            return
+        self.voice.print(f"You said: {text}")
+        # Through respond(), like typed text: menus, "pause" in the routine, context.
+        reply = self.skill.respond(text, nbest=hypotheses)
+        trace.mark("replied")
+        # Heard while the first sentence is synthesised: understood, or not.
+        self._answer(reply, lead="not_understood" if reply.intent == "unknown" else "understood")
+
+    def _after_wake_phrase(self, hypotheses: list[str]) -> str | None:
+        """The words after the wake phrase, if an utterance starts with it; else None."""
+        for text in hypotheses[:3]:
+            rest = self._barge.wake_rest(text)
+            if rest is not None:
+                return rest
+        return None
+
+    def _after_interruption(self, hypotheses: list[str]) -> None:
+        """Handle what the person said when they cut the assistant short.
+
+        "stop" alone only stops the speech (already done); "hey numb legs, what next" or
+        "stop, what causes it" goes on to be answered like any question.
+        """
+        if any(self._barge.is_stop(text) for text in hypotheses[:3]):
+            return
+        rest = self._after_wake_phrase(hypotheses)
+        if rest is not None:
+            hypotheses = [rest] if rest else []
+        if hypotheses:
+            self._heard(hypotheses)
+
+    def _answer(self, reply: Reply, lead: str = "") -> None:
+        """Say REPLY, after the earcon called LEAD (if any, and earcons are on)."""
+        self._speak(reply, lead)
+        if reply.end:
+            self.finished = True
+            return
+        self._reprompted = False
+        self._start_listening(earcon=False)
+
+    def _speak(self, reply: Reply, lead: str = "") -> None:
+        sound = earcon(lead) if lead and self.options.earcons else None
+        if self.options.barge_in and self._chunks is not None and self.voice.speaker.available:
+            self.voice.deliver(reply, wait=False, lead=sound)
+            self._listen_while_speaking(reply.text)
+            return
+        # The microphone is paused while speaking: the assistant must not hear itself.
+        source = self._source
+        pause = getattr(source, "pause", None)
+        resume = getattr(source, "resume", None)
+        if pause:
+            pause()
+        try:
+            self.voice.deliver(reply, wait=True, lead=sound)
+        finally:
+            if resume:
+                resume()
+
+    def _listen_while_speaking(self, saying: str = "") -> None:
+        """Until the speech ends: cut it short if the person says "stop", the wake phrase, or a
+        red flag ("my face is drooping" needs no wake phrase, whatever is being said).
+
+        Anything else heard meanwhile is dropped, as it was when the microphone was paused: it
+        may be the assistant's own voice coming back through the microphone. So is a red flag
+        that is only the assistant's own words (SAYING, its current reply) heard back.
+        """
+        if self._chunks is None:
+            return
+        utterances = _Utterances(self.recognizer, self.options.end_silence_ms)
+        cut = False
+        while self.voice.speaking or utterances.in_speech:
+            if not cut and not self._typed.empty():
+                self.voice.stop()  # typing (or Enter) interrupts too; the loop handles the line
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                self.voice.wait()
+                return
+            fed = utterances.feed(chunk)
+            if fed.ended is not None:
+                hypotheses = fed.ended
+                if not cut and self.voice.speaking and hypotheses \
+                        and self._barge.interrupts(hypotheses[0]):
+                    self._cut_short()  # the partial result missed it; the final did not
+                    cut = True
+                elif not cut and hypotheses and self._red_flag(hypotheses, saying):
+                    _LOGGER.debug("Red flag said over the speech: %r", hypotheses[0])
+                    self._cut_short()
+                    self._interrupted = hypotheses
+                    return
+                if cut:
+                    self._interrupted = hypotheses
+                    return
+            elif utterances.in_speech and not cut and fed.partial \
+                    and self._barge.interrupts(fed.partial):
+                _LOGGER.debug("Barge-in on %r", fed.partial)
+                self._cut_short()
+                cut = True
+
+    def _red_flag(self, hypotheses: list[str], saying: str) -> bool:
+        """True when HYPOTHESES raise the safety alarm and are not SAYING heard back."""
+        if not self.skill.safety.assess_many(hypotheses)[1].alarm:
+            return False
+        echo = fuzz.partial_ratio(normalize(hypotheses[0]), normalize(saying)) if saying else 0
+        return echo < _ECHO_SIMILARITY
+
+    def _cut_short(self) -> None:
+        self.voice.stop()
+        self._start_listening()  # the rising "listening" sound says it heard and stopped
+
+    def _say_plain(self, text: str) -> None:
+        self._speak(Reply(text, "unknown"))
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def _is_listening(self) -> bool:
+        return self.clock() < self._listening_until
+
+    def _start_listening(self, earcon: bool = True) -> None:
+        if earcon:
+            self._earcon("listening")
+        if not self.options.always_listening:
+            self._listening_until = self.clock() + self.options.follow_up_s
+
+    def _check_timeout(self) -> None:
+        if self.options.always_listening or self._listening_until == 0.0:
+            return
+        if self.clock() < self._listening_until:
+            return
+        last = self.skill.ctx.last_text
+        if last.rstrip().endswith("?") and not self._reprompted:
+            self._reprompted = True
+            self._speak(Reply(self.skill.r.reprompt, "unknown"))
+            self._listening_until = self.clock() + self.options.follow_up_s
+            return
+        self._listening_until = 0.0
+        self._earcon("done")
+        self.voice.print("Waiting. Say the wake phrase or press Enter to talk.")
+
+    def _earcon(self, name: str) -> None:
+        if self.options.earcons:
+            self.voice.play(earcon(name))
+
+    # -- typed input and push-to-talk ---------------------------------------------------------
+
+    def _read_typed(self) -> None:
+        stream = self._typed_input or sys.stdin
+        try:
+            for line in stream:
+                self._typed.put(line.rstrip("\r\n"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            _LOGGER.debug("Typed input stopped", exc_info=True)
+
+    def _handle_typed(self) -> bool:
+        handled = False
+        while True:
+            try:
+                line = self._typed.get_nowait()
+            except queue.Empty:
+                return handled
+            handled = True
+            if line is None:
+                continue
+            if not line.strip():
+                self._start_listening()  # Enter alone: push to talk
+                continue
+            self._answer(self.skill.respond(line))
+            if self.finished:
+                return True

@@ -1,0 +1,234 @@
+"""Speech settings that persist between runs: a small TOML file in the user's config folder.
+
+Written atomically (temporary file, fsync, rename), so a crash never leaves half a file. A
+corrupt file is reported, moved aside (so nothing the person wrote is lost) and replaced by
+defaults; a file that cannot be written is reported and the settings still apply for this run.
+"""
+
+from __future__ import annotations
+
+import locale
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+
+from knowledge.datafile import Node, parse_toml, read_package_toml
+from knowledge.errors import DataFileError
+
+from ..dialogue.emergency_numbers import EmergencyNumbers, load_emergency_numbers, locale_territory
+
+_LOGGER = logging.getLogger(__name__)
+
+RATE_RANGE = (80, 400)
+RATE_STEP = 30
+VOLUME_STEP = 0.2
+_NUMBER = re.compile(r"^\+?[0-9 ]{2,15}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    rate: int = 175                    # words a minute
+    volume: float = 1.0                # 0..1
+    voice: str | None = None           # espeak-ng voice; None: the system's default
+    emergency_number: str | None = None  # None: from the locale
+
+    def changed(self, what: str, voices: tuple[str, ...] = ()) -> tuple[Settings, bool]:
+        """The settings after "slower", "faster", "louder", "quieter" or "change_voice" (the
+        next of VOICES after the current one); True if at the limit (nothing changed)."""
+        if what == "change_voice":
+            if not voices:
+                return self, True
+            position = voices.index(self.voice) if self.voice in voices else -1
+            return replace(self, voice=voices[(position + 1) % len(voices)]), False
+        if what in ("slower", "faster"):
+            step = RATE_STEP if what == "faster" else -RATE_STEP
+            rate = max(RATE_RANGE[0], min(RATE_RANGE[1], self.rate + step))
+            return replace(self, rate=rate), rate == self.rate
+        volume_step = VOLUME_STEP if what == "louder" else -VOLUME_STEP
+        volume = round(max(0.1, min(1.0, self.volume + volume_step)), 2)
+        return replace(self, volume=volume), volume == self.volume
+
+
+@lru_cache(maxsize=1)
+def voice_cycle() -> tuple[str, ...]:
+    """The voices "use a different voice" steps through (voice/data/voices.toml)."""
+    label, data = read_package_toml("voice", "voices.toml")
+    return Node(label, data).get("cycle").texts(min_len=1)
+
+
+def config_path(env: Mapping[str, str] = os.environ) -> Path:
+    if env.get("NUMB_LEGS_CONFIG"):
+        return Path(env["NUMB_LEGS_CONFIG"])
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("numb-legs", appauthor=False)) / "settings.toml"
+
+
+def load(path: Path) -> tuple[Settings, str | None]:
+    """The saved settings (defaults where missing or wrong) and a message when something was."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Settings(), None
+    except OSError as err:
+        return Settings(), f"Your settings file {path} could not be read ({err.strerror}); " \
+                           "using the default settings."
+    try:
+        data = parse_toml(str(path), raw)
+    except DataFileError as err:
+        aside = path.with_name(f"{path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            path.replace(aside)
+            where = f"It was moved to {aside}."
+        except OSError:
+            where = "It could not be moved aside."
+        return Settings(), f"Your settings file was damaged ({err.problem}). Using the default " \
+                           f"settings. {where}"
+    values: dict[str, object] = {}
+    problems = []
+    known = {field.name for field in fields(Settings)}
+    for key, value in data.items():
+        problem = _check(key, value) if key in known else "is not a setting"
+        if problem:
+            problems.append(f"{key} {problem}")
+        else:
+            values[key] = value
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if problems:
+        return settings, "Some settings were ignored: " + "; ".join(problems) + "."
+    return settings, None
+
+
+def _check(key: str, value: object) -> str:
+    if key == "rate":
+        ok = isinstance(value, int) and not isinstance(value, bool) and \
+            RATE_RANGE[0] <= value <= RATE_RANGE[1]
+        return "" if ok else f"must be a whole number from {RATE_RANGE[0]} to {RATE_RANGE[1]}"
+    if key == "volume":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+        return "" if ok else "must be a number above 0 and at most 1"
+    if key == "voice":
+        return "" if isinstance(value, str) and value.strip() else "must be a voice name"
+    if key == "emergency_number":
+        return "" if isinstance(value, str) and _NUMBER.match(value) else "must be a phone number"
+    return "is not a setting"
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(ch if ch >= " " else f"\\u{ord(ch):04x}" for ch in escaped)
+    return f'"{escaped}"'
+
+
+def dumps(settings: Settings) -> str:
+    lines = ["# numb-legs speech settings. Edit freely, or run: numb-legs settings --reset"]
+    for field in fields(Settings):
+        value = getattr(settings, field.name)
+        if value is None:
+            continue
+        text = _toml_string(value) if isinstance(value, str) else repr(value)
+        lines.append(f"{field.name} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def save(settings: Settings, path: Path) -> str | None:
+    """Write SETTINGS; None when saved, else why they will not be remembered."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(dumps(settings))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as err:
+        _LOGGER.debug("Could not save settings", exc_info=True)
+        return f"I couldn't save your settings to {path} ({err.strerror or err}). They apply " \
+               "until you close numb-legs, but won't be remembered."
+    return None
+
+
+def reset(path: Path) -> str | None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as err:
+        return f"I couldn't remove {path} ({err.strerror})."
+    return None
+
+
+def current_locale(env: Mapping[str, str] = os.environ) -> str | None:
+    """The locale the emergency number is chosen from: LC_ALL, LC_MESSAGES, LANG, else Python's."""
+    return env.get("LC_ALL") or env.get("LC_MESSAGES") or env.get("LANG") or locale.getlocale()[0]
+
+
+@dataclass(frozen=True)
+class EmergencyChoice:
+    """The emergency number in effect and where it came from."""
+
+    number: str
+    origin: str                    # "option", "settings", "locale" or "default"
+    locale_name: str | None = None  # the locale it was chosen from
+
+    def explained(self) -> str:
+        """ "999 (from your locale en_GB)", for people to read."""
+        shown = _without_codeset(self.locale_name)
+        if self.origin == "option":
+            why = "set with --emergency-number"
+        elif self.origin == "settings":
+            why = "set in your settings file"
+        elif self.origin == "locale":
+            why = f"from your locale {shown}"
+        elif not self.locale_name:
+            why = "the default, as no locale is set"
+        elif not locale_territory(self.locale_name):
+            why = f"the default, as your locale {shown} names no country"
+        else:
+            why = f"the default, as no number is listed for your locale {shown}"
+        return f"{self.number} ({why})"
+
+
+def choose_emergency_number(option: str | None, saved: str | None, locale_name: str | None,
+                            numbers: EmergencyNumbers) -> EmergencyChoice:
+    """The number to tell people to call: --emergency-number, else the settings file, else the
+    locale's territory in NUMBERS, else its default (the order skill_setup.emergency_number
+    uses)."""
+    if option:
+        return EmergencyChoice(option, "option", locale_name)
+    if saved:
+        return EmergencyChoice(saved, "settings", locale_name)
+    entry = numbers.for_locale(locale_name)
+    return EmergencyChoice(entry.number, "locale" if entry.territory else "default", locale_name)
+
+
+def _without_codeset(name: str | None) -> str:
+    """ "en_GB.UTF-8" -> "en_GB": the codeset says nothing about the country."""
+    return re.sub(r"\.[^@]*", "", name or "")
+
+
+def describe(settings: Settings, path: Path, emergency_option: str | None = None,
+             env: Mapping[str, str] = os.environ) -> list[str]:
+    """The settings for people to read; the emergency number as it is in effect, and why."""
+    default = Settings()
+
+    def note(name: str) -> str:
+        return " (default)" if getattr(settings, name) == getattr(default, name) else ""
+
+    return [
+        f"Settings file: {path}",
+        f"Speaking rate: {settings.rate} words a minute{note('rate')}",
+        f"Volume: {round(settings.volume * 100)} percent{note('volume')}",
+        f"Voice: {settings.voice or 'the system default'}{note('voice')}",
+        "Emergency number: " + choose_emergency_number(
+            emergency_option, settings.emergency_number, current_locale(env),
+            load_emergency_numbers()).explained(),
+    ]
