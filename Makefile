@@ -22,7 +22,10 @@ QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
 run: setup
 	$(VENV)/bin/numb-legs
 
+# Lint and types first (seconds), then every test.
 test: setup-test
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: setup-test $(VENV)/.bench-installed

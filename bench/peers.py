@@ -335,7 +335,7 @@ class HassilFuzzyPeer:
         from hassil import Intents
         from hassil.fuzzy import FuzzyNgramMatcher, SlotCombinationInfo
 
-        from voice.language_model import arpa_trigram
+        from voice.asr.language_model import arpa_trigram
 
         self._strict = HassilPeer(conv)
         intents = Intents.from_dict(hassil_dict(conv))
@@ -440,7 +440,7 @@ class PadaciosoPeer:
 
     def recognize(self, text: str) -> tuple[str, dict[str, list[str]]]:
         best = None
-        match = self._match_known if self.known_values_only else self.container._match  # noqa: SLF001
+        match = self._match_known if self.known_values_only else self.container._match  # noqa: SLF001 - padacioso has no public one
         for intent, regexes in self.container.intent_samples.items():
             found = match(text, intent, regexes)
             if found and (best is None or found["conf"] > best["conf"]):
@@ -462,8 +462,8 @@ class PadaciosoPeer:
         container = self.container
         for regex in regexes:
             penalty = 0.15 if "*" in regex else 0.0
-            for matchers, case_penalty in ((container._cased_matchers, 0.0),  # noqa: SLF001
-                                           (container._uncased_matchers, 0.05)):  # noqa: SLF001
+            for matchers, case_penalty in ((container._cased_matchers, 0.0),  # noqa: SLF001 - as padacioso does
+                                           (container._uncased_matchers, 0.05)):  # noqa: SLF001 - as padacioso does
                 entities = matchers[regex].match(query)
                 if entities is None:
                     continue

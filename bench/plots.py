@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402 - after choosing the Agg backend
 
 CATEGORY_ORDER = ("clean", "paraphrase", "lay", "asr", "command", "ood", "red_flag")
 CATEGORY_LABEL = {"ood": "out-of-domain\nrejected", "red_flag": "red flags\ncaught",

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tests import devset  # noqa: E402
-from tests.audio_env import virtual_speaker  # noqa: E402
+from tests import devset  # noqa: E402 - after sys.path is set
+from tests.audio_env import virtual_speaker  # noqa: E402 - after sys.path is set
 
 
 def accuracy(*paths: Path) -> dict[str, float]:
@@ -457,7 +457,8 @@ def readme_section(figures: dict, stamp: str, command: str) -> str:
         "tune them) and `tests/data/intent_dev.tsv` (writer N, apart from everything; the meaning "
         "matcher's decision bands were chosen on both). Held-out sets, never used to tune: "
         "`tests/data/heldout.tsv` (the project's first), `tests/data/intent_heldout.tsv` "
-        "(writers O and P) and `tests/data/intent_heldout2.tsv` (writers X and Y). Every writer worked alone from the article and the brief in "
+        "(writers O and P) and `tests/data/intent_heldout2.tsv` (writers X and Y). Every "
+        "writer worked alone from the article and the brief in "
         "`tests/data/WRITERS.md`. Confidently wrong = answered as something it is not without "
         "asking \"did you mean\" first, as a share of all lines. First sound is the first "
         "non-silent audio written to a virtual ALSA speaker (the `file` plugin), from process "

@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import noise  # noqa: E402
+import noise  # noqa: E402 - after sys.path is set
 
-from tests.speech import VOICES, speak  # noqa: E402
-from tests.test_spoken import load as spoken_set  # noqa: E402
-from voice.audio.wav import read_wav  # noqa: E402
+from tests.speech import VOICES, speak  # noqa: E402 - after sys.path is set
+from tests.test_spoken import load as spoken_set  # noqa: E402 - after sys.path is set
+from voice.audio.wav import read_wav  # noqa: E402 - after sys.path is set
 
 CACHE = ROOT / "bench" / "out" / "spoken"
 CONDITIONS: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0)  # None: clean

@@ -18,9 +18,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.listen_harness import MIC_RATE, ListenRun  # noqa: E402
-from tests.speech import VOICES, pcm16, silence, speak, to_16k  # noqa: E402
-from tests.test_spoken import load as spoken_set  # noqa: E402
+from tests.listen_harness import MIC_RATE, ListenRun  # noqa: E402 - after sys.path is set
+from tests.speech import VOICES, pcm16, silence, speak, to_16k  # noqa: E402 - after sys.path is set
+from tests.test_spoken import load as spoken_set  # noqa: E402 - after sys.path is set
 
 SPEECH_LEVEL = 300  # int16: about -40 dBFS
 

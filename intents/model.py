@@ -58,6 +58,11 @@ class Match:
     needs_confirmation: bool = False
     guess: str = ""     # best intent even when rejected, for debugging and benchmarks
 
+    def names(self, slot: str) -> list[str]:
+        """The list slot SLOT (features, mentioned causes, red flags...) as names; [] if absent."""
+        value = self.slots.get(slot)
+        return [str(item) for item in value] if isinstance(value, (list, tuple)) else []
+
     def to_json(self) -> dict[str, Any]:
         return {"intent": self.intent, "slots": self.slots, "confidence": round(self.confidence, 3),
                 "matched": self.matched, "confirm": self.needs_confirmation}

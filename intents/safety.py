@@ -247,7 +247,7 @@ class SafetyStage:
             try:
                 self._backstop = self._pending.result()
             # Whatever went wrong while loading, the rules go on: the stage never raises.
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:  # noqa: BLE001 - any failure: the rules go on alone
                 _LOGGER.warning("Safety backstop off: %s", error)
                 self._reduced = str(error) or type(error).__name__
             self._pending = None
@@ -634,8 +634,8 @@ def bank_examples() -> list[tuple[str, str, str]]:
     # should never sound like emergencies ("my joints are swollen and now my feet go numb").
     from .meaning import load_examples as intent_examples
 
-    for intent, _, _, sentence in intent_examples():
-        if intent != "emergency":
+    for name, _, _, sentence in intent_examples():
+        if name != "emergency":
             rows.append(("harmless", "intent", sentence))
     return list(dict.fromkeys(rows))
 

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-import peers  # noqa: E402
+import peers  # noqa: E402 - after sys.path is set
 
 TEMPLATES = {
     "cause_info": ["(what is|tell me about) [a|an] {cause}"],

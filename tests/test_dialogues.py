@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,11 +11,6 @@ from intents.meaning import default_matcher
 from knowledge import load_knowledge
 from voice.dialogue.responses import load_responses
 from voice.dialogue.skill import Skill
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DIALOGUES = tomllib.loads((Path(__file__).parent / "data" / "dialogues.toml").read_text("utf-8"))
 

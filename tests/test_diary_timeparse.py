@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from datetime import datetime
 from pathlib import Path
 
@@ -19,11 +19,6 @@ from knowledge.diary.timeparse import (
     start_time,
 )
 from knowledge.diary.words import load_words
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 CASES = tomllib.loads((Path(__file__).parent / "data" / "diary_phrases.toml").read_text("utf-8"))
 NOW = datetime(2026, 11, 24, 20, 15)

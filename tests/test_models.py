@@ -103,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: ThreadingHTTPServer
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        served: Served = self.server.served  # type: ignore[attr-defined]
+        served: Served = self.server.served  # type: ignore[attr-defined]  # set on the server below
         header = self.headers.get("Range")
         served.ranges.append(header)
         data = served.files.get(self.path.lstrip("/"))
@@ -143,7 +143,7 @@ def server():
     httpd.daemon_threads = True
     served = Served(files={f"{NAME}.zip": MODEL_ZIP},
                     base=f"http://127.0.0.1:{httpd.server_address[1]}")
-    httpd.served = served  # type: ignore[attr-defined]
+    httpd.served = served  # type: ignore[attr-defined]  # the handler reads it
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()

@@ -9,8 +9,8 @@ import pytest
 from rapidfuzz import fuzz
 
 from tests.speech import pcm16, speak, to_16k
-from voice.recognizer import RecognizerError, transcribe_bytes
-from voice.whisper_engine import WEIGHTS_FILE, WhisperRecognizer, check_weights, find_model
+from voice.asr.recognizer import RecognizerError, transcribe_bytes
+from voice.asr.whisper_engine import WEIGHTS_FILE, WhisperRecognizer, check_weights, find_model
 
 
 @pytest.fixture(scope="module")

@@ -338,8 +338,8 @@ class Skill:
             follow = r.cause_offers.get(cause.id, r.offers.get(intent, ""))
             return self._give(intent, cause.answer, match, follow=follow)
         if intent == "symptom_check":
-            features = [str(f) for f in match.slots.get("features", [])]  # type: ignore[union-attr]
-            mentioned = [str(c) for c in match.slots.get("mentioned", [])]  # type: ignore[union-attr]
+            features = match.names("features")
+            mentioned = match.names("mentioned")
             self.ctx.reading = None
             return self._symptom_turn(SymptomCheck(kb, present=features, mentioned=mentioned), match,
                                       first=True)
@@ -448,7 +448,7 @@ class Skill:
                           follow=self.r.offers.get("symptom_check", ""))
 
     def _emergency(self, match: Match) -> Reply:
-        flags = [str(f) for f in match.slots.get("red_flags", [])]  # type: ignore[union-attr]
+        flags = match.names("red_flags")
         advice = (self.kb.red_flag(flags[0]).advice_for(self.number) if flags
                   else self.r.emergency_generic.replace("{number}", self.number))
         # Said whole and at once, never in parts: nothing is more important than this.

@@ -99,7 +99,7 @@ def load(path: Path) -> tuple[Settings, str | None]:
             problems.append(f"{key} {problem}")
         else:
             values[key] = value
-    settings = Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]  # each value was checked above
     if problems:
         return settings, "Some settings were ignored: " + "; ".join(problems) + "."
     return settings, None
