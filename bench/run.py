@@ -167,6 +167,7 @@ def collect(quick: bool) -> dict:
     timed("safety_typed", safety_bench.typed)
     timed("safety_cost", safety_bench.cost, 1 if quick else 3)
     timed("safety_spoken", safety_bench.spoken, 16 if quick else 1)
+    timed("safety_whisper", safety_bench.spoken_whisper, 16 if quick else 1)
     timed("vosk_korean", voice_bench._vosk_korean)  # noqa: SLF001 (its own figure)
     # Quick mode: two turns and one warm start, which is enough to see a regression and keeps
     # `make bench-quick` to about three minutes.
@@ -358,6 +359,12 @@ def safety_rows(figures: dict) -> list[str]:
             f"voices): emergencies caught / false alarms | | {_pct(spoken['caught'])} "
             f"({_pct(spoken['at_once'])} at once) / {_pct(spoken['false_alarms'])} | "
             "≥ 95% / ≤ 10% |")
+    whisper = figures.get("safety_whisper")
+    if whisper:
+        rows.append(
+            f"| the same, heard by Whisper tiny.en alone (domain prompt; not yet fused into the "
+            f"assistant, issue 14) | | {_pct(whisper['caught'])} ({_pct(whisper['at_once'])} at "
+            f"once) / {_pct(whisper['false_alarms'])} | ≥ 95% / ≤ 10% |")
     if cost:
         rows.append(f"| time the safety stage adds per utterance ({cost['utterances']} lines) | "
                     f"median {cost['median_ms']:.2f} ms, p95 {cost['p95_ms']:.1f} ms | | "
@@ -375,7 +382,10 @@ def safety_section(figures: dict) -> list[str]:
              "(`tests/data/safety_dev.tsv`, tuned on; `tests/data/safety_heldout.tsv`, never "
              "tuned on), each line to a fresh skill (`bench/safety_bench.py`).", "",
              *safety_rows(figures), ""]
-    for name, result in (*typed.items(), *((("spoken held-out", spoken),) if spoken else ())):
+    whisper = figures.get("safety_whisper")
+    heard = [("spoken held-out", spoken)] if spoken else []
+    heard += [("spoken held-out, Whisper tiny.en alone", whisper)] if whisper else []
+    for name, result in (*typed.items(), *heard):
         misses, alarms = result["misses"], result["alarms"]
         lines += [f"<details><summary>{name}: {len(misses)} emergencies not given advice at once, "
                   f"{len(alarms)} false alarms</summary>\n",

@@ -123,6 +123,34 @@ def spoken(every: int = 1) -> dict:
     return result
 
 
+def spoken_whisper(every: int = 1) -> dict:
+    """The same held-out lines and voices as spoken(), heard by Whisper tiny.en alone (with the
+    domain prompt of voice/data/whisper.toml): what a second recogniser would give the safety
+    stage. Not yet the assistant's path: Whisper is not fused with PocketSphinx yet."""
+    import noise
+    from spoken_bench import clip_file
+
+    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.whisper_engine import WhisperRecognizer, load_prompt
+
+    skill = _skill()
+    recognizer = WhisperRecognizer(prompt=load_prompt())
+    rows = _lines(SETS["held-out"])[::every]
+    outcomes, heard_as = [], []
+    for index, (_, _, text) in enumerate(rows):
+        voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
+        heard = transcribe_bytes(recognizer,
+                                 noise.read_pcm(clip_file(text, voice, speed, None)).tobytes())
+        heard_as.append(heard)
+        outcomes.append(_outcome(skill, heard, [heard]) if heard else "none")
+    result = _score(rows, outcomes)
+    by_text = dict(zip((text for _, _, text in rows), heard_as))
+    result["misses"] = [(c, t, o, by_text[t]) for c, t, o in result["misses"]]
+    result["alarms"] = [(c, t, o, by_text[t]) for c, t, o in result["alarms"]]
+    result["voices"] = [f"{v} at {s} wpm" for v, s in SPOKEN_VOICES]
+    return result
+
+
 if __name__ == "__main__":
     import json
 

@@ -43,10 +43,17 @@ class WhisperModelSpec:
 
 
 @lru_cache(maxsize=1)
+def load_prompt() -> str:
+    """The domain words given to Whisper before each utterance (voice/data/whisper.toml)."""
+    label, data = read_package_toml("voice", "whisper.toml")
+    return Node(label, data).get("prompt").text()
+
+
+@lru_cache(maxsize=1)
 def load_specs() -> dict[str, WhisperModelSpec]:
     label, data = read_package_toml("voice", "whisper.toml")
     root = Node(label, data)
-    root.reject_unknown({"schema_version", "models"})
+    root.reject_unknown({"schema_version", "prompt", "models"})
     root.require_version(1)
     specs = {}
     for node in root.get("models").list(min_len=1):
