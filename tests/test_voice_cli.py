@@ -83,4 +83,37 @@ def test_devices_and_doctor_without_hardware(tmp_path):
     assert "Problem: microphone: no microphone was found. Fix:" in doctor.stdout
     assert "OK: knowledge and settings" in doctor.stdout
     assert "OK: speech recognition" in doctor.stdout
+    # The second recogniser: installed (the test tools' package), loads, hears a sentence.
+    assert "OK: second recogniser (Whisper): whisper-tiny.en loaded in" in doctor.stdout
     assert "Traceback" not in doctor.stderr
+
+
+def test_whisper_understands_a_wav_and_the_same_file_the_same_way_each_time(tmp_path):
+    question = speak("my face is drooping and I can't lift my arm", tmp_path / "q.wav",
+                     "en-gb+f3", 150)
+    result = numb_legs(["--engine", "whisper", "understand", "--json", "--wav",
+                        *[str(question)] * 4], tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["intent"] for r in records] == ["emergency"] * 4, records
+    assert len({r["transcript"] for r in records}) == 1, records
+    assert records[0]["engine"] == "whisper"
+
+
+def test_damaged_whisper_weights_are_named_and_the_domain_recogniser_carries_on(tmp_path):
+    import shutil
+
+    from voice.asr.whisper_engine import WEIGHTS_FILE, find_model
+
+    damaged = tmp_path / "whisper"
+    shutil.copytree(find_model()[0], damaged)
+    with open(damaged / WEIGHTS_FILE, "r+b") as handle:
+        handle.write(b"\0" * 64)
+    question = speak("my face is drooping", tmp_path / "q.wav", "en-us+klatt", 140)
+    result = numb_legs(["--engine", "whisper", "understand", "--json", "--wav", str(question)],
+                       tmp_path, env={"NUMB_LEGS_WHISPER_MODEL": str(damaged)})
+    assert result.returncode == 0, result.stderr
+    assert "damaged" in result.stderr and "download-model whisper-tiny.en" in result.stderr
+    assert "PocketSphinx" in result.stderr and "Traceback" not in result.stderr
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["engine"] == "sphinx" and record["intent"] == "emergency"

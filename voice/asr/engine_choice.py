@@ -18,7 +18,7 @@ from .recognizer import Recognizer, RecognizerError
 
 _LOGGER = logging.getLogger(__name__)
 _PREPARE_WAIT_S = 60.0  # then open_recognizer builds it itself
-ENGINES = ("vosk", "sphinx")
+ENGINES = ("vosk", "sphinx", "whisper")
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ def choose_engine(requested: str | None, vosk_model: Path | None) -> EngineChoic
 
     Pure: the caller looks for the model (so this is tested without disks or devices).
     """
-    if requested == "sphinx":
-        return EngineChoice("sphinx", "")
+    if requested in ("sphinx", "whisper"):
+        return EngineChoice(requested, "")
     if requested == "vosk":
         if vosk_model is None:
             raise RecognizerError(
@@ -41,7 +41,8 @@ def choose_engine(requested: str | None, vosk_model: Path | None) -> EngineChoic
                 "'numb-legs download-model', or pass --model PATH.")
         return EngineChoice("vosk", "")
     if requested not in (None, ""):
-        raise RecognizerError(f"Unknown speech engine {requested!r}: use vosk or sphinx.")
+        raise RecognizerError(f"Unknown speech engine {requested!r}: use "
+                              f"{', '.join(ENGINES[:-1])} or {ENGINES[-1]}.")
     if vosk_model is not None:
         return EngineChoice("vosk", "")
     return EngineChoice("sphinx", "No Vosk speech model is installed, so I'm using PocketSphinx. "
@@ -64,7 +65,7 @@ def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
     built side by side on two cores, that start takes the longer of the two, not their sum.
     Anything that goes wrong here is left for open_recognizer to meet and report.
     """
-    if options.open_vocabulary:
+    if options.open_vocabulary or options.engine == "whisper":
         return _ready
     try:
         model = find_vosk_model(options.model, os.environ, project_models_dir(),
@@ -99,6 +100,19 @@ def open_recognizer(options: EngineOptions) -> tuple[Recognizer, str]:
     """(recogniser, note to say once or ""). Raises a NumbLegsError the user can act on."""
     model = find_vosk_model(options.model, os.environ, project_models_dir(), user_models_dir())
     choice = choose_engine(options.engine, model)
+    if choice.engine == "whisper":
+        from .whisper_engine import WhisperRecognizer, load_prompt
+
+        try:
+            return WhisperRecognizer(models_dir=user_models_dir(),
+                                     prompt="" if options.open_vocabulary else load_prompt()), ""
+        except RecognizerError as err:
+            # Missing or damaged weights: said once, and the domain recogniser carries on.
+            _LOGGER.warning("Whisper unavailable: %s", err)
+            fallback = EngineOptions(engine="sphinx", open_vocabulary=options.open_vocabulary,
+                                     extra_phrases=options.extra_phrases)
+            recognizer, _ = open_recognizer(fallback)
+            return recognizer, f"{err} Until then I'm using PocketSphinx."
     if choice.engine == "vosk" and model is not None:
         from .domain_tuning import vosk_grammar
         from .vosk_engine import VoskRecognizer

@@ -88,6 +88,40 @@ def check_recognizer(options) -> Check:
     return Check("speech recognition", True, detail + (f" {note}" if note else ""))
 
 
+# Plain words: the check is whether the recogniser works at all, not how well it knows the
+# domain (tiny.en hears espeak-ng's "my legs are numb" as "my legs warmed up").
+TEST_SENTENCE = "hello, can you hear me"
+
+
+def check_whisper() -> Check:
+    """The second recogniser: its weights are there and whole, it loads, and it hears a
+    sentence the synthesiser says."""
+    from rapidfuzz import fuzz
+
+    from intents.normalize import normalize
+
+    from ..asr.installed_models import user_models_dir
+    from ..asr.recognizer import SAMPLE_RATE, transcribe_bytes
+    from ..asr.whisper_engine import WhisperRecognizer, load_prompt
+    from ..audio.pcm import to_int16
+    from ..audio.resample import resample
+    from ..tts.synthesizer import Synthesizer
+
+    name = "second recogniser (Whisper)"
+    start = time.perf_counter()
+    recognizer = WhisperRecognizer(models_dir=user_models_dir(), prompt=load_prompt())
+    took = time.perf_counter() - start
+    audio = Synthesizer().synthesize(TEST_SENTENCE)
+    pcm = to_int16(resample(audio.samples.astype(np.float64), audio.rate, SAMPLE_RATE)).tobytes()
+    heard = transcribe_bytes(recognizer, pcm)
+    if fuzz.ratio(normalize(heard), normalize(TEST_SENTENCE)) < 80:
+        return Check(name, False, f"{recognizer.model_name} loaded in {took:.1f} s but heard "
+                     f"\"{TEST_SENTENCE}\" as \"{heard}\".",
+                     f"reinstall it: numb-legs download-model {recognizer.model_name}")
+    return Check(name, True, f"{recognizer.model_name} loaded in {took:.1f} s and heard "
+                 f"\"{heard}\".")
+
+
 def check_speech(voice) -> Check:
     from ..tts.synthesizer import Synthesizer
 
@@ -107,6 +141,7 @@ def run_doctor(voice, args, engine_options) -> int:
         _attempt("text to speech", lambda: check_speech(voice)),
         _attempt("microphone", lambda: check_microphone(args.input_device)),
         _attempt("speech recognition", lambda: check_recognizer(engine_options)),
+        _attempt("second recogniser (Whisper)", check_whisper),
     ]
     for check in checks:
         voice.print(check.line())

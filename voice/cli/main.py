@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from knowledge.errors import DataFileError, NumbLegsError
+from voice.asr.engine_choice import ENGINES
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--emergency-number", help="number to call in an emergency "
                         "(default: from your locale, else 112)")
     hearing = parser.add_argument_group("speech recognition")
-    hearing.add_argument("--engine", choices=("vosk", "sphinx"),
+    hearing.add_argument("--engine", choices=ENGINES,
                          help="speech engine (default: Vosk when a model is installed, else "
-                              "PocketSphinx)")
+                              "PocketSphinx; whisper: Whisper tiny.en, slower, open vocabulary)")
     hearing.add_argument("--model", metavar="PATH", help="Vosk model folder")
     hearing.add_argument("--open-vocabulary", action="store_true",
                          help="recognise any English, not only what numb-legs knows about")

@@ -72,7 +72,8 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
         skill.reset()
         reply = skill.respond(text, nbest=hypotheses)
         match = reply.match or match
-        record = {"file": str(path), "transcript": text, "intent": reply.intent,
+        record = {"file": str(path), "engine": recognizer.name, "transcript": text,
+                  "intent": reply.intent,
                   "slots": match.slots, "confidence": round(match.confidence, 3),
                   "confirm": match.needs_confirmation, "reply": reply.text,
                   "safety": skill.safety.assess_many(hypotheses or [text])[1].to_json(),
