@@ -584,11 +584,14 @@ def evaluate(engines: dict[str, Callable[[str], Any]], lines) -> dict[str, dict[
         times = []
         misses = []
         wrong = 0
+        answered = 0
         for line in lines:
             start = time.perf_counter()
             result = match(line.text)
             times.append(time.perf_counter() - start)
             ok = devset.correct(line, result)  # a red-flag line: right when "emergency"
+            answered += result.intent != UNKNOWN and not getattr(result, "needs_confirmation",
+                                                                 False)
             right.setdefault(line.category, []).append(ok)
             if not ok:
                 misses.append((line.category, line.text, result.intent))
@@ -608,6 +611,9 @@ def evaluate(engines: dict[str, Callable[[str], Any]], lines) -> dict[str, dict[
             "p95_ms": times[min(len(times) - 1, int(len(times) * 0.95))] * 1000,
             "misses": misses,
             "wrong": wrong / len(lines),
+            # Of the lines it answered at once, the share it answered wrongly: an engine that
+            # answers little can have few wrong answers among all lines and many among its own.
+            "wrong_of_answered": wrong / answered if answered else 0.0,
         }
     return out
 

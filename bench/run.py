@@ -204,8 +204,10 @@ def verdict(figures: dict) -> list[str]:
         ahead &= acc_ok and wrong_ok
         lines.append(f"- against {name}: in-domain {_pct(ours['in_domain'])} vs "
                      f"{_pct(r['in_domain'])} ({'ahead' if acc_ok else 'NOT ahead'}); confidently "
-                     f"wrong {_pct(ours['wrong'])} vs {_pct(r['wrong'])} "
-                     f"({'fewer' if wrong_ok else 'NOT fewer'}).")
+                     f"wrong {_pct(ours['wrong'])} vs {_pct(r['wrong'])} of all lines "
+                     f"({'fewer' if wrong_ok else 'NOT fewer'}); of the lines each answered at "
+                     f"once, {_pct(ours.get('wrong_of_answered', float('nan')))} vs "
+                     f"{_pct(r.get('wrong_of_answered', float('nan')))} wrong.")
     head = ("**Verdict (held-out sets): numb-legs is ahead of every peer on in-domain accuracy and "
             "gives fewer confidently wrong answers.**" if ahead else
             "**Verdict (held-out sets): numb-legs is NOT ahead of every peer on both figures (see "
