@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from intents.names import IntentName  # noqa: E402 - after sys.path is set
+from voice.dialogue.skill import SAFETY_QUESTION  # noqa: E402 - after sys.path is set
+
 SETS = {"development": ROOT / "tests" / "data" / "safety_dev.tsv",
         "held-out": ROOT / "tests" / "data" / "safety_heldout.tsv"}
 # Four espeak-ng voices, not only Klatt: two plain variants, a Klatt one and a female British one.
@@ -44,10 +47,10 @@ def _outcome(skill, text: str, nbest: list[str] | None = None) -> str:
     """'alarm', 'asked' (a question whose yes is an emergency), 'asked-no-alarm' or 'none'."""
     skill.reset()
     reply = skill.respond(text, nbest=nbest or ())
-    if reply.intent == "emergency":
+    if reply.intent == IntentName.EMERGENCY:
         return "alarm"
-    if reply.intent == "safety_question":
-        return "asked" if skill.respond("yes").intent == "emergency" else "asked-no-alarm"
+    if reply.intent == SAFETY_QUESTION:
+        return "asked" if skill.respond(IntentName.YES).intent == IntentName.EMERGENCY else "asked-no-alarm"
     return "none"
 
 

@@ -24,9 +24,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import noise  # noqa: E402 - after sys.path is set
 
+from intents.names import IntentName  # noqa: E402 - after sys.path is set
 from tests.speech import VOICES, speak  # noqa: E402 - after sys.path is set
 from tests.test_spoken import load as spoken_set  # noqa: E402 - after sys.path is set
 from voice.audio.wav import read_wav  # noqa: E402 - after sys.path is set
+from voice.dialogue.skill import SAFETY_QUESTION  # noqa: E402 - after sys.path is set
 
 CACHE = ROOT / "bench" / "out" / "spoken"
 CONDITIONS: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0)  # None: clean
@@ -106,7 +108,7 @@ def skill_intent(skill, hypotheses: list[str]) -> str:
 
     text, _ = understand_best(skill.matcher, hypotheses)
     skill.reset()
-    return skill.respond(text, nbest=hypotheses).intent if text else "unknown"
+    return skill.respond(text, nbest=hypotheses).intent if text else IntentName.UNKNOWN
 
 
 def bench_skill():
@@ -185,14 +187,14 @@ def natural(every: int = 1) -> dict[str, float]:
         heard, _ = understand_best(skill.matcher, hypotheses)
         intent = skill_intent(skill, hypotheses)
         # Caught: emergency advice, or the safety question that leads there (tests/test_spoken).
-        raised = intent in ("emergency", "safety_question")
-        if line.intent == "emergency":
+        raised = intent in (IntentName.EMERGENCY, SAFETY_QUESTION)
+        if line.intent == IntentName.EMERGENCY:
             caught.append(raised)
             if not raised:
                 misses.append((line.text, heard, intent))
         else:
             alarms.append(raised)
-            rejected.append(intent == "unknown")
+            rejected.append(intent == IntentName.UNKNOWN)
     return {"red_flags": len(caught), "caught": sum(caught), "ood": len(alarms),
             "false_alarms": sum(alarms), "rejected": sum(rejected), "misses": misses}
 

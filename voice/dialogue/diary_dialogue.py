@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from intents.names import IntentName
 from knowledge.diary.store import DiaryError, DiaryStore, Episode
 from knowledge.diary.summary import Summary, period_from_text, summarise
 from knowledge.diary.timeparse import (
@@ -34,10 +35,11 @@ _LOGGER = logging.getLogger(__name__)
 LEGS, DURATION, ACTIVITY, CONFIRM = "legs", "duration", "activity", "confirm"
 ASK_ORDER = (LEGS, DURATION, ACTIVITY)
 _THIRTY_DAYS = timedelta(days=30)
-_CANCEL = frozenset({"stop", "goodbye"})
+_CANCEL = frozenset({IntentName.STOP, IntentName.GOODBYE})
 # Intents an answer to a diary question is often mistaken for; anything else, said clearly, is
 # the person moving on, unless it also answers the question asked.
-_ABOUT_DIARY = frozenset({"journal_log", "unknown", "symptom_check", "yes", "no", "relief_now"})
+_ABOUT_DIARY = frozenset({IntentName.JOURNAL_LOG, IntentName.UNKNOWN, IntentName.SYMPTOM_CHECK,
+                          IntentName.YES, IntentName.NO, IntentName.RELIEF_NOW})
 _CANCEL_WORDS = frozenset({"cancel", "cancel it", "forget it", "never mind", "don't save it",
                            "do not save it", "delete it"})
 
@@ -131,7 +133,7 @@ class Journal:
         norm = " ".join(text.lower().replace("\u2019", "'").split()).strip(" .!?")
         if norm in _CANCEL_WORDS or intent in _CANCEL:
             return self._cancel()
-        if intent == "help":
+        if intent == IntentName.HELP:
             return self.t["help"]
         heard = self.hear(text, answering=self.asking)
         if intent not in _ABOUT_DIARY and not self._answers(heard, text):
@@ -140,9 +142,9 @@ class Journal:
             if heard.anything:  # "no, it was the right leg": a correction, read back again
                 self.draft.take(heard)
                 return self._next()
-            if intent == "yes" or heard.retry or intent == "journal_log":
+            if intent == IntentName.YES or heard.retry or intent == IntentName.JOURNAL_LOG:
                 return self._save()
-            if intent == "no":
+            if intent == IntentName.NO:
                 if self.said == self.t["change"]:  # a second "no": they don't want it saved
                     return self._cancel()
                 return self._say(self.t["change"])
@@ -157,11 +159,12 @@ class Journal:
         if heard.skip:
             self.draft.skipped.add(asked)
             return self._next()
-        if asked == ACTIVITY and intent in ("unknown", "no") and len(norm.split()) <= 6 and norm:
+        if (asked == ACTIVITY and intent in (IntentName.UNKNOWN, IntentName.NO)
+                and len(norm.split()) <= 6 and norm):
             # "gardening", "nothing much": an answer, just not one of ours.
             self.draft.activity = "other"
             return self._next()
-        if intent in ("yes", "no"):
+        if intent in (IntentName.YES, IntentName.NO):
             return self._say(f"{self.t['not_understood']} {self._question(asked)}")
         return self._unclear(intent)
 
@@ -179,7 +182,7 @@ class Journal:
         return False
 
     def _unclear(self, intent: str) -> str | None:
-        if intent in ("unknown", "journal_log", "symptom_check"):
+        if intent in (IntentName.UNKNOWN, IntentName.JOURNAL_LOG, IntentName.SYMPTOM_CHECK):
             question = self._question(self.asking) if self.asking != CONFIRM else \
                 self._read_back()
             return self._say(f"{self.t['not_understood']} {question}")
