@@ -133,7 +133,7 @@ class Skill:
         reply = self._respond(text, nbest)
         if self.safety.reduced and not self.ctx.reduced_said:
             self.ctx.reduced_said = True
-            notice = self.r.safety_reduced.replace("{number}", self.number)
+            notice = self.r.safety_reduced.fill(number=self.number)
             reply = replace(reply, text=f"{reply.text} {notice}")
         return reply
 
@@ -167,7 +167,7 @@ class Skill:
             self.ctx.safety_text = text
             question = self.kb.red_flag(found.flag).question if found.flag else self.r.safety_question
             if self.one_shot:  # no answer can come: say what a "yes" would have led to
-                question += " " + self.r.safety_one_shot.replace("{number}", self.number)
+                question += " " + self.r.safety_one_shot.fill(number=self.number)
             return self._say(question, SAFETY_QUESTION)
         routine = self.ctx.routine
         if routine is not None and routine.active and routine.phase in ("check", "questions") \
@@ -224,7 +224,7 @@ class Skill:
             ctx.journal = None  # they moved on: answer that, and say the entry was not saved
             self._heard = heard
             reply = self.handle(match)
-            return replace(reply, text=f"{self.r.journal['dropped']} {reply.text}")
+            return replace(reply, text=f"{self.r.journal.dropped} {reply.text}")
         if ctx.routine is not None and ctx.routine.active:
             routed = self._routine_turn(ctx.routine, match)
             if routed is not None:
@@ -257,10 +257,10 @@ class Skill:
             topic = self._topic(match)
             if self.one_shot:  # no "yes" can come: answer the best guess, saying what it was
                 reply = self._answer(match)
-                guess = self.r.one_shot_guess.replace("{topic}", topic)
+                guess = self.r.one_shot_guess.fill(topic=topic)
                 return replace(reply, text=self._remember(f"{guess} {reply.text}"))
             ctx.pending_confirm = match
-            return self._say(self.r.confirm.replace("{topic}", topic), match.intent,
+            return self._say(self.r.confirm.fill(topic=topic), match.intent,
                              match=match, remember=False)
         return self._answer(match)
 
@@ -312,7 +312,10 @@ class Skill:
         if intent == IntentName.STOP:
             return Reply(r.stopped, intent, match, stop_speaking=True)
         if intent in SPEECH_CHANGES:
-            return Reply(r.texts[f"speech_{intent}"], intent, match, speech_change=intent,
+            said = {IntentName.SLOWER: r.speech_slower, IntentName.FASTER: r.speech_faster,
+                    IntentName.LOUDER: r.speech_louder, IntentName.QUIETER: r.speech_quieter,
+                    IntentName.CHANGE_VOICE: r.speech_change_voice}[IntentName(intent)]
+            return Reply(said, intent, match, speech_change=intent,
                          limit_text=r.speech_limit)
         if intent == IntentName.GOODBYE:
             return Reply(r.goodbye, intent, match, end=True, stop_speaking=True)
@@ -330,7 +333,7 @@ class Skill:
             if intent == IntentName.JOURNAL_SUMMARY:
                 return self._give(intent, self._journal().summary_answer(said), match)
             if self.one_shot:  # its questions and read-back need a conversation
-                return self._say(r.journal["one_shot"], intent, match=match)
+                return self._say(r.journal.one_shot, intent, match=match)
             self.ctx.reading = None
             self.ctx.journal = self._journal()
             return self._say(self.ctx.journal.start(said), intent, match=match)
@@ -394,10 +397,10 @@ class Skill:
         was said, that there is no more, and the next topic's offer again."""
         reading = self.ctx.reading
         if reading is None:
-            return self._say(self.r.more.texts["nothing"], match.intent, match=match, remember=False)
+            return self._say(self.r.more.texts.nothing, match.intent, match=match, remember=False)
         index = reading.answer.action_index if wanted == "action" else reading.next_index()
         if index is None:
-            return self._say(self._with_offer(self.r.more.texts["none"], reading), reading.intent,
+            return self._say(self._with_offer(self.r.more.texts.none, reading), reading.intent,
                              match=match)
         reading.said.add(index)
         part = self._filled(reading.answer.parts[index])
@@ -417,10 +420,11 @@ class Skill:
         texts = self.r.more.texts
         action = reading.answer.action_index
         # "...or what to do?" only while the action is still to come after other parts.
-        key = "offer" if reading.said == {0} else "again"
-        if action is not None and action not in reading.said and index != action:
-            key += "_action"
-        offer = reading.answer.offer if key == "offer" and reading.answer.offer else texts[key]
+        with_action = action is not None and action not in reading.said and index != action
+        if reading.said == {0}:
+            offer = texts.offer_action if with_action else (reading.answer.offer or texts.offer)
+        else:
+            offer = texts.again_action if with_action else texts.again
         return f"{text} {offer}"
 
     def _filled(self, text: str) -> str:
@@ -458,7 +462,7 @@ class Skill:
     def _emergency(self, match: Match) -> Reply:
         flags = match.names("red_flags")
         advice = (self.kb.red_flag(flags[0]).advice_for(self.number) if flags
-                  else self.r.emergency_generic.replace("{number}", self.number))
+                  else self.r.emergency_generic.fill(number=self.number))
         # Said whole and at once, never in parts: nothing is more important than this.
         text = f"{advice} {self.r.emergency_operator}{self._repeat_offer()}"
         # Speech in progress is cut.
@@ -494,11 +498,15 @@ class Skill:
     # -- helpers ------------------------------------------------------------------------------
 
     def _topic(self, match: Match) -> str:
-        name = self.r.names.get(match.intent, match.intent.replace("_", " "))
         cause = match.slots.get("cause")
-        if cause:
-            name = name.replace("{cause}", self.kb.cause(str(cause)).name)
-        return name.replace("{cause}", "one of the causes")
+        return self._name(match.intent, self.kb.cause(str(cause)).name if cause else "")
+
+    def _name(self, intent: str, cause: str = "") -> str:
+        """How INTENT is named ("when to see a doctor"), with CAUSE's name for {cause}."""
+        name = self.r.names.get(intent)
+        if name is None:
+            return intent.replace("_", " ")
+        return name.fill(cause=cause or "one of the causes")
 
     def _menu_choice(self, norm: str) -> str:
         if not self.ctx.menu_open:
@@ -510,11 +518,11 @@ class Skill:
 
     def _menu(self, lead: str) -> Reply:
         if self.one_shot:  # "one, two or three" cannot be said back: name the topics instead
-            names = [self.r.names[intent] for intent in self.r.menu]
+            names = [self._name(intent) for intent in self.r.menu]
             topics = f"{', '.join(names[:-1])}, or {names[-1]}"
-            return self._say(f"{lead} {self.r.one_shot_menu.replace('{topics}', topics)}", IntentName.UNKNOWN,
+            return self._say(f"{lead} {self.r.one_shot_menu.fill(topics=topics)}", IntentName.UNKNOWN,
                              remember=False)
-        numbered = [f"{i + 1}: {self.r.names[intent]}." for i, intent in enumerate(self.r.menu)]
+        numbered = [f"{i + 1}: {self._name(intent)}." for i, intent in enumerate(self.r.menu)]
         text = f"{lead} {self.r.menu_intro} {' '.join(numbered)}"
         reply = self._say(text, IntentName.UNKNOWN, remember=False)
         self.ctx.menu_open = True
