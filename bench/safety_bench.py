@@ -104,7 +104,7 @@ def spoken(every: int = 1) -> dict:
     from spoken_bench import clip_file
 
     from voice.asr.nbest import understand_best
-    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcript_of
     from voice.asr.sphinx_engine import SphinxRecognizer
 
     skill = _skill()
@@ -113,8 +113,8 @@ def spoken(every: int = 1) -> dict:
     outcomes, heard_as = [], []
     for index, (_, _, text) in enumerate(rows):
         voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
-        transcribe_bytes(recognizer, noise.read_pcm(clip_file(text, voice, speed, None)).tobytes())
-        hypotheses = recognizer.alternatives()
+        pcm = noise.read_pcm(clip_file(text, voice, speed, None)).tobytes()
+        hypotheses = list(transcript_of(recognizer, pcm).alternatives)
         heard, _ = understand_best(skill.matcher, hypotheses)
         heard_as.append(heard)
         outcomes.append(_outcome(skill, heard, hypotheses) if heard else "none")

@@ -123,7 +123,7 @@ def bench_skill():
 def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
         ) -> dict[str, dict[str, dict[str, float]]]:
     """{engine: {condition: {"accuracy", "rtf", "n", "snr_measured"}}}."""
-    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcript_of
 
     skill = bench_skill()
     todo = clips(voices_per_line, every)
@@ -146,11 +146,11 @@ def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
             used = audio[snr][::stride]
             for pcm, intent in used:
                 start = time.perf_counter()
-                transcribe_bytes(recognizer, pcm)
+                heard = transcript_of(recognizer, pcm)
                 decode += time.perf_counter() - start
                 seconds += len(pcm) / 2 / noise.RATE
                 if scored:
-                    right += skill_intent(skill, recognizer.alternatives()) == intent
+                    right += skill_intent(skill, list(heard.alternatives)) == intent
             figures = {"rtf": decode / seconds, "n": len(used)}
             if scored:
                 figures["accuracy"] = right / len(used)
@@ -170,7 +170,7 @@ def natural(every: int = 1) -> dict[str, float]:
     """
     from tests.test_spoken import natural_lines
     from voice.asr.nbest import understand_best
-    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcript_of
     from voice.asr.sphinx_engine import SphinxRecognizer
 
     skill = bench_skill()
@@ -181,9 +181,8 @@ def natural(every: int = 1) -> dict[str, float]:
         if index % every:
             continue
         voice, speed = VOICES[index % len(VOICES)]
-        transcribe_bytes(recognizer, noise.read_pcm(clip_file(line.text, voice, speed, None))
-                         .tobytes())
-        hypotheses = recognizer.alternatives()
+        pcm = noise.read_pcm(clip_file(line.text, voice, speed, None)).tobytes()
+        hypotheses = list(transcript_of(recognizer, pcm).alternatives)
         heard, _ = understand_best(skill.matcher, hypotheses)
         intent = skill_intent(skill, hypotheses)
         # Caught: emergency advice, or the safety question that leads there (tests/test_spoken).

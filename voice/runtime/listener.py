@@ -104,10 +104,10 @@ class _Utterances:
                 if self._traced:
                     trace.mark("endpoint")
                 self._feeding = False
-                self.recognizer.finish()
+                heard = self.recognizer.finish()
                 if self._traced:
                     trace.mark("decoded")
-                ended = self.recognizer.alternatives()
+                ended = list(heard.alternatives)
                 self.endpointer.reset()
         return _Fed(started, partial, ended)
 
