@@ -41,6 +41,7 @@ from intents.meaning import (
     symptoms_told,
 )
 from intents.model import Match
+from intents.names import IntentName
 from intents.safety import default_safety
 from tests import devset
 
@@ -196,7 +197,7 @@ def gather(semantic: _Semantic, paths: tuple[Path, ...]) -> list[tuple[devset.Li
 def decide(matcher: MeaningMatcher, line: devset.Line, evidence: Evidence) -> Match:
     """As the skill hears it: the safety stage first, then the matcher."""
     if _alarm(line.text):
-        return Match(intent="emergency", confidence=1.0, text=line.text, guess="emergency")
+        return Match(intent=IntentName.EMERGENCY, confidence=1.0, text=line.text, guess=IntentName.EMERGENCY)
     return matcher.choose(evidence) if evidence.reading.words else evidence.reading.match
 
 

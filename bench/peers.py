@@ -26,11 +26,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from intents.names import IntentName
 from intents.normalize import language, normalize
 from intents.templates import Alternative, Sequence, Slot, Word, parse
 
-EMERGENCY = "emergency"
-UNKNOWN = "unknown"
+EMERGENCY = IntentName.EMERGENCY
+UNKNOWN = IntentName.UNKNOWN
 
 
 # -- the neutral form ----------------------------------------------------------------------------
@@ -565,9 +566,9 @@ def as_match(intent: str, values: dict[str, list[str]], kb) -> PeerMatch:
     from knowledge.queries import rank_causes
 
     slots: dict[str, Any] = {}
-    if intent == "cause_info" and values.get("cause"):
+    if intent == IntentName.CAUSE_INFO and values.get("cause"):
         slots["cause"] = values["cause"][0]
-    if intent == "symptom_check":
+    if intent == IntentName.SYMPTOM_CHECK:
         present = list(dict.fromkeys(values.get("symptom", [])))
         mentioned = list(dict.fromkeys(values.get("cause", [])))
         slots["causes"] = [item.cause.id for item in rank_causes(kb, present, boost=mentioned)[:3]]

@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from intents.names import IntentName  # noqa: E402 - after sys.path is set
+from voice.dialogue.skill import SAFETY_QUESTION  # noqa: E402 - after sys.path is set
+
 SETS = {"development": ROOT / "tests" / "data" / "safety_dev.tsv",
         "held-out": ROOT / "tests" / "data" / "safety_heldout.tsv"}
 # Four espeak-ng voices, not only Klatt: two plain variants, a Klatt one and a female British one.
@@ -44,10 +47,10 @@ def _outcome(skill, text: str, nbest: list[str] | None = None) -> str:
     """'alarm', 'asked' (a question whose yes is an emergency), 'asked-no-alarm' or 'none'."""
     skill.reset()
     reply = skill.respond(text, nbest=nbest or ())
-    if reply.intent == "emergency":
+    if reply.intent == IntentName.EMERGENCY:
         return "alarm"
-    if reply.intent == "safety_question":
-        return "asked" if skill.respond("yes").intent == "emergency" else "asked-no-alarm"
+    if reply.intent == SAFETY_QUESTION:
+        return "asked" if skill.respond(IntentName.YES).intent == IntentName.EMERGENCY else "asked-no-alarm"
     return "none"
 
 
@@ -101,7 +104,7 @@ def spoken(every: int = 1) -> dict:
     from spoken_bench import clip_file
 
     from voice.asr.nbest import understand_best
-    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcript_of
     from voice.asr.sphinx_engine import SphinxRecognizer
 
     skill = _skill()
@@ -110,8 +113,8 @@ def spoken(every: int = 1) -> dict:
     outcomes, heard_as = [], []
     for index, (_, _, text) in enumerate(rows):
         voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
-        transcribe_bytes(recognizer, noise.read_pcm(clip_file(text, voice, speed, None)).tobytes())
-        hypotheses = recognizer.alternatives()
+        pcm = noise.read_pcm(clip_file(text, voice, speed, None)).tobytes()
+        hypotheses = list(transcript_of(recognizer, pcm).alternatives)
         heard, _ = understand_best(skill.matcher, hypotheses)
         heard_as.append(heard)
         outcomes.append(_outcome(skill, heard, hypotheses) if heard else "none")

@@ -24,9 +24,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import noise  # noqa: E402 - after sys.path is set
 
+from intents.names import IntentName  # noqa: E402 - after sys.path is set
 from tests.speech import VOICES, speak  # noqa: E402 - after sys.path is set
 from tests.test_spoken import load as spoken_set  # noqa: E402 - after sys.path is set
 from voice.audio.wav import read_wav  # noqa: E402 - after sys.path is set
+from voice.dialogue.skill import SAFETY_QUESTION  # noqa: E402 - after sys.path is set
 
 CACHE = ROOT / "bench" / "out" / "spoken"
 CONDITIONS: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0)  # None: clean
@@ -106,7 +108,7 @@ def skill_intent(skill, hypotheses: list[str]) -> str:
 
     text, _ = understand_best(skill.matcher, hypotheses)
     skill.reset()
-    return skill.respond(text, nbest=hypotheses).intent if text else "unknown"
+    return skill.respond(text, nbest=hypotheses).intent if text else IntentName.UNKNOWN
 
 
 def bench_skill():
@@ -121,7 +123,7 @@ def bench_skill():
 def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
         ) -> dict[str, dict[str, dict[str, float]]]:
     """{engine: {condition: {"accuracy", "rtf", "n", "snr_measured"}}}."""
-    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcript_of
 
     skill = bench_skill()
     todo = clips(voices_per_line, every)
@@ -144,11 +146,11 @@ def run(voices_per_line: int = 2, every: int = 1, vosk_every: int = 4
             used = audio[snr][::stride]
             for pcm, intent in used:
                 start = time.perf_counter()
-                transcribe_bytes(recognizer, pcm)
+                heard = transcript_of(recognizer, pcm)
                 decode += time.perf_counter() - start
                 seconds += len(pcm) / 2 / noise.RATE
                 if scored:
-                    right += skill_intent(skill, recognizer.alternatives()) == intent
+                    right += skill_intent(skill, list(heard.alternatives)) == intent
             figures = {"rtf": decode / seconds, "n": len(used)}
             if scored:
                 figures["accuracy"] = right / len(used)
@@ -168,7 +170,7 @@ def natural(every: int = 1) -> dict[str, float]:
     """
     from tests.test_spoken import natural_lines
     from voice.asr.nbest import understand_best
-    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcript_of
     from voice.asr.sphinx_engine import SphinxRecognizer
 
     skill = bench_skill()
@@ -179,20 +181,19 @@ def natural(every: int = 1) -> dict[str, float]:
         if index % every:
             continue
         voice, speed = VOICES[index % len(VOICES)]
-        transcribe_bytes(recognizer, noise.read_pcm(clip_file(line.text, voice, speed, None))
-                         .tobytes())
-        hypotheses = recognizer.alternatives()
+        pcm = noise.read_pcm(clip_file(line.text, voice, speed, None)).tobytes()
+        hypotheses = list(transcript_of(recognizer, pcm).alternatives)
         heard, _ = understand_best(skill.matcher, hypotheses)
         intent = skill_intent(skill, hypotheses)
         # Caught: emergency advice, or the safety question that leads there (tests/test_spoken).
-        raised = intent in ("emergency", "safety_question")
-        if line.intent == "emergency":
+        raised = intent in (IntentName.EMERGENCY, SAFETY_QUESTION)
+        if line.intent == IntentName.EMERGENCY:
             caught.append(raised)
             if not raised:
                 misses.append((line.text, heard, intent))
         else:
             alarms.append(raised)
-            rejected.append(intent == "unknown")
+            rejected.append(intent == IntentName.UNKNOWN)
     return {"red_flags": len(caught), "caught": sum(caught), "ood": len(alarms),
             "false_alarms": sum(alarms), "rejected": sum(rejected), "misses": misses}
 

@@ -37,7 +37,7 @@ def spoken_accuracy_and_rtf() -> dict[str, dict[str, float]]:
     """Per engine/mode: intent accuracy on the spoken set and real-time factor of decoding."""
     from spoken_bench import bench_skill, skill_intent
 
-    from voice.asr.recognizer import transcribe_bytes
+    from voice.asr.recognizer import transcript_of
     from voice.asr.sphinx_engine import SphinxRecognizer
     from voice.audio.wav import read_wav
 
@@ -51,10 +51,10 @@ def spoken_accuracy_and_rtf() -> dict[str, dict[str, float]]:
             right, decode, seconds = 0, 0.0, 0.0
             for pcm, intent in audio:
                 start = time.perf_counter()
-                transcribe_bytes(recognizer, pcm)
+                heard = transcript_of(recognizer, pcm)
                 decode += time.perf_counter() - start
                 seconds += len(pcm) / 2 / MIC_RATE
-                right += skill_intent(skill, recognizer.alternatives()) == intent
+                right += skill_intent(skill, list(heard.alternatives)) == intent
             results[f"PocketSphinx, {mode}"] = {"accuracy": right / len(audio),
                                                "rtf": decode / seconds, "n": len(audio)}
     results.update(_vosk_korean())

@@ -9,7 +9,8 @@ from typing import Any
 
 from knowledge.datafile import Node, read_package_toml, read_toml_path
 
-from .model import INTENT_NAMES, SLOT_NAMES, Intent, IntentSet, Thresholds
+from .model import SLOT_NAMES, Intent, IntentSet, Thresholds
+from .names import TEMPLATED_NAMES
 from .normalize import normalize
 from .templates import TemplateError, expand, expand_word_sets, slots_in
 
@@ -68,8 +69,8 @@ def intents_from_dict(label: str, data: dict[str, Any]) -> IntentSet:
     intents = []
     table = root.get("intents")
     for name, node in table.items():
-        if name not in INTENT_NAMES or name == "unknown":
-            raise node.fail(f"{name!r} is not an intent name of the contract")
+        if name not in TEMPLATED_NAMES:
+            raise node.fail(f"{name!r} is not an intent the code knows (intents/names.py)")
         node.reject_unknown({"templates", "command"})
         command = node.get("command").value if node.has("command") else False
         if not isinstance(command, bool):
@@ -88,9 +89,9 @@ def intents_from_dict(label: str, data: dict[str, Any]) -> IntentSet:
                     word_sets.setdefault(bag, index)
         intents.append(Intent(name=name, templates=templates, word_sets=tuple(word_sets.items()),
                               command=command))
-    missing = [n for n in INTENT_NAMES if n != "unknown" and n not in table.table()]
+    missing = sorted(TEMPLATED_NAMES - set(table.table()))
     if missing:
-        raise table.fail(f"intent {missing[0]!r} has no templates")
+        raise table.fail(f"intent {missing[0]!r} (intents/names.py) has no templates")
     _LOGGER.debug("Loaded %d intents, %d word sets from %s", len(intents),
                   sum(len(i.word_sets) for i in intents), label)
     bands.reject_unknown({"accept", "confirm", "recall_weight", "command_recall_weight",

@@ -23,6 +23,7 @@ from knowledge.model import KnowledgeBase
 from knowledge.queries import rank_causes
 
 from .model import IntentSet, Match
+from .names import IntentName
 from .normalize import language, normalize
 from .phonetic import sound_key
 from .spotting import PhraseSpotter, Spot
@@ -154,7 +155,7 @@ class Matcher:
         """The match for TEXT with every intent's score and the phrases found in it."""
         norm = self.mend(normalize(text))
         if not norm:
-            return Reading(Match(intent="unknown", confidence=0.0, text=""), {}, (), (), ())
+            return Reading(Match(intent=IntentName.UNKNOWN, confidence=0.0, text=""), {}, (), (), ())
         words = norm.split()
         causes = self._causes.find(norm)
         features = self._features.find(norm)
@@ -164,10 +165,10 @@ class Matcher:
         bands = self.thresholds
         confidence = round(float(best.score), 4)
         scores = {name: float(score) for name, score in zip(self.intent_names, best.per_intent)}
-        if intent == "cause_info" and CAUSE_SLOT in best.variant and "cause" not in slots:
-            intent = "unknown"
+        if intent == IntentName.CAUSE_INFO and CAUSE_SLOT in best.variant and "cause" not in slots:
+            intent = IntentName.UNKNOWN
         if confidence < bands.confirm:
-            match = Match(intent="unknown", confidence=confidence,
+            match = Match(intent=IntentName.UNKNOWN, confidence=confidence,
                           matched=self._choice_template[best.choice], text=norm, guess=intent)
         else:
             match = Match(intent=intent, confidence=confidence, slots=slots,
@@ -295,9 +296,9 @@ class Matcher:
     def _slots(self, intent: str, variant: tuple[str, ...], words: list[str], causes: list[Spot],
                features: list[Spot]) -> dict[str, object]:
         slots: dict[str, object] = {}
-        if intent == "cause_info" and CAUSE_SLOT in variant and causes:
+        if intent == IntentName.CAUSE_INFO and CAUSE_SLOT in variant and causes:
             slots["cause"] = max(causes, key=lambda spot: spot.score).label
-        if intent == "symptom_check":
+        if intent == IntentName.SYMPTOM_CHECK:
             present = list(dict.fromkeys(spot.label for spot in features))
             mentioned = list(dict.fromkeys(spot.label for spot in causes))
             ranked = rank_causes(self.kb, present, boost=mentioned)

@@ -43,6 +43,7 @@ from knowledge.errors import NumbLegsError
 from .banks import MEANING_BANK, Row
 from .matcher import Matcher, Reading
 from .model import Match
+from .names import IntentName
 from .normalize import language
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class SemanticIndex:
                          for label in self.labels}
         # Cause questions and described cases alike say which cause they are about.
         causes = [(i, detail) for i, (label, detail, _) in enumerate(rows)
-                  if label in ("cause_info", "symptom_check") and detail]
+                  if label in (IntentName.CAUSE_INFO, IntentName.SYMPTOM_CHECK) and detail]
         self.causes = tuple(dict.fromkeys(detail for _, detail in causes))
         self._cause_members = {cause: np.array([i for i, d in causes if d == cause])
                                for cause in self.causes}
@@ -157,12 +158,12 @@ def candidate_features(intent: str, word: dict[str, float], embed: dict[str, flo
                          default=0.0)
     return [w, e, e - other_embed, embed.get(OUT_OF_DOMAIN, 0.0) - e, w - other_word, agree, unknown,
             c - other_centroid, centroid.get(OUT_OF_DOMAIN, 0.0) - c,
-            float(cause_named and intent == "cause_info"),
+            float(cause_named and intent == IntentName.CAUSE_INFO),
             # A near-exact template match is right far more often than a straight line through
             # the word score says (99% above 0.95 on the bank): a hinge lets the model see it.
             max(0.0, w - 0.85) / 0.15,
-            episode if intent == "journal_log" else 0.0,
-            min(symptoms, 2) / 2 if intent == "symptom_check" else 0.0,
+            episode if intent == IntentName.JOURNAL_LOG else 0.0,
+            min(symptoms, 2) / 2 if intent == IntentName.SYMPTOM_CHECK else 0.0,
             elsewhere]
 
 
@@ -170,11 +171,11 @@ def candidates(word: dict[str, float], embed: dict[str, float], cause_named: boo
                episode: float = 0.0, symptoms: int = 0) -> list[str]:
     """The intents worth weighing: each view's best in-domain intent, a question about the cause
     when one is named, the diary when an episode is told, the symptom check when symptoms are."""
-    out: list[str] = ["cause_info"] if cause_named else []
+    out: list[str] = [IntentName.CAUSE_INFO] if cause_named else []
     if episode:
-        out.append("journal_log")
+        out.append(IntentName.JOURNAL_LOG)
     if symptoms:
-        out.append("symptom_check")
+        out.append(IntentName.SYMPTOM_CHECK)
     if word:
         out.append(max(word, key=word.__getitem__))
     in_domain = {k: v for k, v in embed.items() if k != OUT_OF_DOMAIN}
@@ -252,7 +253,7 @@ class MeaningMatcher:
         probability, intent = scored[0]
         fuzzy = reading.match
         slots = dict(fuzzy.slots) if intent == fuzzy.guess else self.words.slots_for(intent, reading)
-        if intent == "cause_info" and not slots.get("cause"):
+        if intent == IntentName.CAUSE_INFO and not slots.get("cause"):
             causes = evidence.causes
             cause = max(causes, key=causes.__getitem__) if causes else ""
             if cause and causes[cause] >= cal.cause_min:
@@ -260,10 +261,10 @@ class MeaningMatcher:
             else:
                 # A question about a cause we cannot name: not answerable as asked.
                 probability = 0.0
-        if intent == "symptom_check":
+        if intent == IntentName.SYMPTOM_CHECK:
             slots["causes"] = self._symptom_causes(slots, evidence.causes, cal.cause_min)
         confidence = round(probability, 4)
-        if evidence.elsewhere and intent != "emergency":
+        if evidence.elsewhere and intent != IntentName.EMERGENCY:
             # numb-legs knows the legs: a question that names only another part of the body
             # ("my arm fell asleep") may be meant for the legs, but is never answered as if it
             # were without asking first. The model weighs it too; this makes it a promise.
@@ -271,9 +272,9 @@ class MeaningMatcher:
         # An emergency is acted on at once, never asked about ("did you mean..."), so a request
         # for help must be heard as surely as any other answer (the safety stage, which ran
         # first, hears every warning sign however unsure the matcher is).
-        floor = cal.accept if intent == "emergency" else cal.confirm
+        floor = cal.accept if intent == IntentName.EMERGENCY else cal.confirm
         if confidence < floor:
-            return replace(fuzzy, intent="unknown", confidence=confidence, slots={},
+            return replace(fuzzy, intent=IntentName.UNKNOWN, confidence=confidence, slots={},
                            needs_confirmation=False, guess=intent)
         return Match(intent=intent, confidence=confidence, slots=slots, matched=fuzzy.matched
                      if intent == fuzzy.guess else f"(meaning) {intent}", text=fuzzy.text,
@@ -381,7 +382,7 @@ def template_rows() -> list[tuple[str, str, str, str]]:
                     return rng.choice(names) if slot == "cause" else rng.choice(symptoms)
 
                 sentence = " ".join(sample(template, rng, fill).split())
-                cause = chosen.id if intent.name == "cause_info" and "{cause}" in template else ""
+                cause = chosen.id if intent.name == IntentName.CAUSE_INFO and "{cause}" in template else ""
                 rows.append((intent.name, cause, TEMPLATE_WRITER, sentence))
     return list(dict.fromkeys(rows))
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-INTENT_NAMES: tuple[str, ...] = (
-    "causes_overview", "cause_info", "symptom_check", "relief_now", "see_doctor", "diagnostics",
-    "prevention", "emergency", "journal_log", "journal_summary", "help", "repeat", "stop",
-    "slower", "faster", "louder", "quieter", "change_voice", "next", "previous", "yes", "no", "goodbye",
-    "unknown",
-)
+from .names import INTENT_NAMES, IntentName
+
+__all__ = ["INTENT_NAMES", "IntentName", "SLOT_NAMES", "Intent", "IntentSet", "Match",
+           "IntentMatcher", "Thresholds"]
+
 SLOT_NAMES: frozenset[str] = frozenset({"cause", "symptom"})
 
 

@@ -29,6 +29,7 @@ from rapidfuzz import fuzz, process
 from knowledge.errors import NumbLegsError
 from knowledge.model import KnowledgeBase, RedFlag, Rule
 
+from .names import IntentName
 from .normalize import normalize
 
 _LOGGER = logging.getLogger(__name__)
@@ -622,7 +623,7 @@ def bank_examples() -> list[tuple[str, str, str]]:
 
     rows = load_examples()
     for intent in load_intents().intents:
-        label = "emergency" if intent.name == "emergency" else "harmless"
+        label = "emergency" if intent.name == IntentName.EMERGENCY else "harmless"
         for template in intent.templates:
             for pick in (0, -1):
                 sentence = " ".join(_one_sentence(template, pick).split())
@@ -635,7 +636,7 @@ def bank_examples() -> list[tuple[str, str, str]]:
     from .meaning import load_examples as intent_examples
 
     for name, _, _, sentence in intent_examples():
-        if name != "emergency":
+        if name != IntentName.EMERGENCY:
             rows.append(("harmless", "intent", sentence))
     return list(dict.fromkeys(rows))
 

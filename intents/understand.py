@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .meaning import default_matcher
 from .model import IntentMatcher, Match
+from .names import IntentName
 from .safety import SafetyStage, default_safety
 
 
@@ -18,7 +19,7 @@ class Understanding:
         """An emergency Match when the safety stage raises the alarm, else the matcher's."""
         found = self.safety.assess(text)
         if found.alarm:
-            return Match(intent="emergency", confidence=1.0,
+            return Match(intent=IntentName.EMERGENCY, confidence=1.0,
                          slots={"red_flags": [found.flag] if found.flag else []},
-                         matched=" + ".join(found.evidence), text=text, guess="emergency")
+                         matched=" + ".join(found.evidence), text=text, guess=IntentName.EMERGENCY)
         return self.matcher.match(text)

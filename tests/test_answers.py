@@ -146,7 +146,7 @@ def test_no_to_the_offer_and_repeat_keep_the_conversation_sensible(tmp_path):
 
 def test_more_with_nothing_said_yet(tmp_path):
     skill = _skill(tmp_path)
-    assert skill.respond("tell me more").text == skill.r.more.texts["nothing"]
+    assert skill.respond("tell me more").text == skill.r.more.texts.nothing
 
 
 def test_a_new_question_starts_a_new_answer(tmp_path):
@@ -176,7 +176,7 @@ def test_emergency_advice_is_said_whole_at_once_even_in_the_middle_of_an_answer(
     assert reply.text == f"{advice} {skill.r.emergency_operator} {skill.r.emergency_repeat_offer}"
     assert len(reply.text.split()) > PART_MAX_WORDS  # not cut to the length of a part
     # "More" does not go back to the prevention tips after an emergency.
-    assert skill.respond("tell me more").text == skill.r.more.texts["nothing"]
+    assert skill.respond("tell me more").text == skill.r.more.texts.nothing
 
 
 # -- one-shot (numb-legs ask) ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from intents.understand import Understanding
 from tests.speech import pcm16, silence, speak, to_16k
 from voice.asr.engine_choice import choose_engine
 from voice.asr.language_model import arpa_trigram
-from voice.asr.recognizer import RecognizerError, transcribe_bytes
+from voice.asr.recognizer import RecognizerError, Transcript, transcribe_bytes, transcript_of
 
 
 def test_engine_choice_is_a_pure_decision(tmp_path):
@@ -78,13 +78,23 @@ def sphinx():
     return SphinxRecognizer("domain")
 
 
+def test_sphinx_returns_each_utterances_n_best_and_keeps_none(sphinx, tmp_path):
+    # The n-best come back from finish() with the final transcript; an utterance with no audio
+    # returns nothing, never the n-best of the one before (they once stayed behind in the engine).
+    audio = pcm16(to_16k(speak("why are my legs numb", tmp_path / "q.wav"), tmp_path / "q16.wav"))
+    heard = transcript_of(sphinx, audio)
+    assert heard.text and heard.alternatives[0] == heard.text
+    assert len(set(heard.alternatives)) == len(heard.alternatives)
+    assert sphinx.finish() == Transcript("", ())
+
+
 def test_sphinx_streams_partials_and_finals_on_spoken_questions(sphinx, tmp_path):
     matcher = default_matcher()
     right = 0
     for text, intent in QUESTIONS:
         audio = pcm16(to_16k(speak(text, tmp_path / "q.wav"), tmp_path / "q16.wav"))
         partials = [sphinx.accept(audio[i:i + 3200]) for i in range(0, len(audio), 3200)]
-        final = sphinx.finish()
+        final = sphinx.finish().text
         assert any(partials), "no partial result while speaking"
         right += matcher.match(final).intent == intent
     assert right >= 3
@@ -137,7 +147,7 @@ def test_vosk_loads_streams_and_uses_a_grammar(vosk_korean, tmp_path):
     audio = _korean("안녕하세요", tmp_path) + silence(0.3)
     partials = [vosk_korean.accept(audio[i:i + 3200]) for i in range(0, len(audio), 3200)]
     assert any(partials), "no partial result while speaking"
-    assert vosk_korean.finish() == "안녕하세요"
+    assert vosk_korean.finish().text == "안녕하세요"
     # A second utterance on the same recogniser works too.
     assert transcribe_bytes(vosk_korean, _korean("도와주세요", tmp_path)) == "도와주 세요"
 

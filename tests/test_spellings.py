@@ -8,7 +8,7 @@ import re
 import pytest
 
 from knowledge import load_knowledge
-from voice.dialogue.responses import load_responses
+from voice.dialogue.responses import load_responses, response_texts
 from voice.tts.spellings import respell, synthesiser_spellings
 from voice.tts.synthesizer import Synthesizer, speakable
 
@@ -25,8 +25,9 @@ def _printed_texts() -> list[str]:
         *(text for feature in kb.features for text in (feature.label, feature.question)),
         relief.intro, relief.check, relief.better, relief.not_enough,
         *(step.say for step in relief.steps), *(flag.question for flag in kb.red_flags),
-        *r.texts.values(), *r.names.values(), r.confirm, *r.offer_questions.values(),
-        *r.help.parts, r.help.offer, *r.more.texts.values(), *r.journal.values(),
+        *response_texts(r).values(), *(name.text for name in r.names.values()), r.confirm.text,
+        *r.offer_questions.values(), *r.help.parts, r.help.offer, *response_texts(r.more.texts).values(),
+        *response_texts(r.journal).values(),
         *r.journal_words.values(),
     ]
 

@@ -9,7 +9,7 @@ import pytest
 from rapidfuzz import fuzz
 
 from tests.speech import pcm16, speak, to_16k
-from voice.asr.recognizer import RecognizerError, transcribe_bytes
+from voice.asr.recognizer import RecognizerError, Transcript, transcribe_bytes
 from voice.asr.whisper_engine import WEIGHTS_FILE, WhisperRecognizer, check_weights, find_model
 
 
@@ -55,7 +55,7 @@ def test_the_same_audio_gives_the_same_transcript_every_time(whisper, tmp_path):
 
 
 def test_silence_or_nothing_is_an_empty_transcript(whisper):
-    assert whisper.finish() == ""
+    assert whisper.finish() == Transcript("", ())
     assert transcribe_bytes(whisper, b"\x00\x00" * 800) == ""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from intents.names import IntentName
+
 if TYPE_CHECKING:
     from intents.model import IntentMatcher, Match
     from intents.safety import SafetyStage
@@ -28,16 +30,16 @@ def understand_best(matcher: IntentMatcher, hypotheses: list[str],
         if found.alarm:
             from intents.model import Match
 
-            return hypotheses[index], Match(intent="emergency", confidence=1.0,
+            return hypotheses[index], Match(intent=IntentName.EMERGENCY, confidence=1.0,
                                             slots={"red_flags": [found.flag] if found.flag else []},
-                                            text=hypotheses[index], guess="emergency")
+                                            text=hypotheses[index], guess=IntentName.EMERGENCY)
     prime = getattr(matcher, "prime", None)
     if prime is not None and len(hypotheses) > 1:
         prime(hypotheses)  # one encoding call for all of them, not one each
     best_text, best_match, best_key = "", matcher.match(""), (False, -1.0)
     for rank, text in enumerate(hypotheses or [""]):
         match = matcher.match(text)
-        key = (match.intent != "unknown", match.confidence - RANK_PENALTY * rank)
+        key = (match.intent != IntentName.UNKNOWN, match.confidence - RANK_PENALTY * rank)
         if key > best_key:
             best_text, best_match, best_key = text, match, key
     return best_text, best_match

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 
 from knowledge.errors import NumbLegsError
@@ -16,6 +17,15 @@ class RecognizerError(NumbLegsError):
     """A speech engine or its model cannot be used."""
 
 
+@dataclass(frozen=True)
+class Transcript:
+    """One utterance as heard: the final transcript, and the n-best ones, most likely first (the
+    final one included when it is not empty)."""
+
+    text: str
+    alternatives: tuple[str, ...]
+
+
 class Recognizer(Protocol):
     """Streaming recognition of 16 kHz mono int16 audio, one utterance at a time."""
 
@@ -25,15 +35,17 @@ class Recognizer(Protocol):
     def accept(self, chunk: bytes) -> str:
         """Feed audio; return the partial transcript so far (may be empty)."""
 
-    def finish(self) -> str:
-        """End the utterance; return the final transcript. Ready for the next one."""
-
-    def alternatives(self) -> list[str]:
-        """The last utterance's n-best transcripts, most likely first."""
+    def finish(self) -> Transcript:
+        """End the utterance; return what was heard. Ready for the next one."""
 
 
-def transcribe_bytes(recognizer: Recognizer, audio: bytes, chunk_bytes: int = 3200) -> str:
+def transcript_of(recognizer: Recognizer, audio: bytes, chunk_bytes: int = 3200) -> Transcript:
     """Run a whole utterance through RECOGNIZER in streaming-sized chunks."""
     for start in range(0, len(audio), chunk_bytes):
         recognizer.accept(audio[start:start + chunk_bytes])
     return recognizer.finish()
+
+
+def transcribe_bytes(recognizer: Recognizer, audio: bytes, chunk_bytes: int = 3200) -> str:
+    """The final transcript of a whole utterance (``transcript_of`` for the n-best too)."""
+    return transcript_of(recognizer, audio, chunk_bytes).text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .recognizer import RecognizerError
+from .recognizer import RecognizerError, Transcript
 
 _LOGGER = logging.getLogger(__name__)
 N_BEST = 10
@@ -51,7 +51,6 @@ class SphinxRecognizer:
             raise RecognizerError(f"PocketSphinx could not load its model ({err}). Reinstall it: "
                                   "pip install --force-reinstall pocketsphinx") from err
         self._in_utterance = False
-        self._alternatives: list[str] = []
 
     def accept(self, chunk: bytes) -> str:
         if not self._in_utterance:
@@ -61,21 +60,17 @@ class SphinxRecognizer:
         hyp = self._decoder.hyp()
         return hyp.hypstr if hyp else ""
 
-    def finish(self) -> str:
+    def finish(self) -> Transcript:
         if not self._in_utterance:
-            return ""
+            return Transcript("", ())
         self._decoder.end_utt()
         self._in_utterance = False
         hyp = self._decoder.hyp()
         final = hyp.hypstr if hyp else ""
-        self._alternatives = [final]
+        alternatives = [final]
         for best, _ in zip(self._decoder.nbest(), range(N_BEST)):
             # The n-best list can hold None entries (seen on noisy audio).
-            if best is not None and best.hypstr and best.hypstr not in self._alternatives:
-                self._alternatives.append(best.hypstr)
-        return final
-
-    def alternatives(self) -> list[str]:
-        """The last utterance's best transcripts, most likely first (the final one included)."""
-        return list(self._alternatives)
+            if best is not None and best.hypstr and best.hypstr not in alternatives:
+                alternatives.append(best.hypstr)
+        return Transcript(final, tuple(alternatives))
 

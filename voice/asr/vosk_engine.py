@@ -8,7 +8,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from .recognizer import SAMPLE_RATE, RecognizerError
+from .recognizer import SAMPLE_RATE, RecognizerError, Transcript
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ class VoskRecognizer:
                 "incomplete: delete it and run numb-legs download-model again.") from err
         self._vosk = vosk
         self._pending = ""  # text of endpoints Vosk found inside the current utterance
-        self._last = ""
 
     def _new(self, vosk):
         if self._grammar:
@@ -73,12 +72,9 @@ class VoskRecognizer:
         partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
         return (self._pending + " " + partial).strip()
 
-    def finish(self) -> str:
+    def finish(self) -> Transcript:
         text = json.loads(self._recognizer.FinalResult()).get("text", "")
         final = (self._pending + " " + text).strip()
         self._pending = ""
-        self._last = " ".join(word for word in final.split() if word not in ("[unk]", "<UNK>"))
-        return self._last
-
-    def alternatives(self) -> list[str]:
-        return [self._last]
+        heard = " ".join(word for word in final.split() if word not in ("[unk]", "<UNK>"))
+        return Transcript(heard, (heard,))

@@ -22,7 +22,7 @@ import numpy as np
 
 from knowledge.datafile import Node, read_package_toml
 
-from .recognizer import SAMPLE_RATE, RecognizerError
+from .recognizer import SAMPLE_RATE, RecognizerError, Transcript
 
 _LOGGER = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.bin"
@@ -155,19 +155,15 @@ class WhisperRecognizer:
         self.install_command = install_command(spec)
         self.prompt = prompt
         self._audio = bytearray()
-        self._last = ""
 
     def accept(self, chunk: bytes) -> str:
         self._audio.extend(chunk)
         return ""
 
-    def finish(self) -> str:
+    def finish(self) -> Transcript:
         audio, self._audio = bytes(self._audio), bytearray()
-        self._last = self.transcribe(audio) if audio else ""
-        return self._last
-
-    def alternatives(self) -> list[str]:
-        return [self._last] if self._last else []
+        heard = self.transcribe(audio) if audio else ""
+        return Transcript(heard, (heard,) if heard else ())
 
     def transcribe(self, pcm: bytes) -> str:
         """The transcript of one whole utterance of 16 kHz mono int16 PCM."""

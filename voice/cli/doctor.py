@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from intents.names import IntentName
 from knowledge.errors import NumbLegsError
 
 _LOGGER = logging.getLogger(__name__)
@@ -157,5 +158,5 @@ def run_doctor(voice, args, engine_options) -> int:
         summary = "All checks passed. numb-legs is ready."
     from ..dialogue.skill import Reply
 
-    voice.deliver(Reply(summary, "help"), wait=True)
+    voice.deliver(Reply(summary, IntentName.HELP), wait=True)
     return 0 if not problems else 1

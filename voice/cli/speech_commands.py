@@ -10,7 +10,7 @@ from typing import TextIO
 
 from ..asr.engine_choice import EngineOptions, open_recognizer, prepare_in_background
 from ..asr.nbest import understand_best
-from ..asr.recognizer import transcribe_bytes
+from ..asr.recognizer import transcribe_bytes, transcript_of
 from ..audio.wav import AudioFileError, read_wav
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,8 +66,7 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     recognizer = _recognizer(args, sys.stderr)
     files = _WavFiles(args.files)
     for path, audio in files:
-        transcribe_bytes(recognizer, audio)
-        hypotheses = recognizer.alternatives()
+        hypotheses = list(transcript_of(recognizer, audio).alternatives)
         text, match = understand_best(skill.matcher, hypotheses)
         skill.reset()
         reply = skill.respond(text, nbest=hypotheses)

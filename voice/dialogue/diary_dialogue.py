@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from intents.names import IntentName
 from knowledge.diary.store import DiaryError, DiaryStore, Episode
 from knowledge.diary.summary import Summary, period_from_text, summarise
 from knowledge.diary.timeparse import (
@@ -34,10 +35,11 @@ _LOGGER = logging.getLogger(__name__)
 LEGS, DURATION, ACTIVITY, CONFIRM = "legs", "duration", "activity", "confirm"
 ASK_ORDER = (LEGS, DURATION, ACTIVITY)
 _THIRTY_DAYS = timedelta(days=30)
-_CANCEL = frozenset({"stop", "goodbye"})
+_CANCEL = frozenset({IntentName.STOP, IntentName.GOODBYE})
 # Intents an answer to a diary question is often mistaken for; anything else, said clearly, is
 # the person moving on, unless it also answers the question asked.
-_ABOUT_DIARY = frozenset({"journal_log", "unknown", "symptom_check", "yes", "no", "relief_now"})
+_ABOUT_DIARY = frozenset({IntentName.JOURNAL_LOG, IntentName.UNKNOWN, IntentName.SYMPTOM_CHECK,
+                          IntentName.YES, IntentName.NO, IntentName.RELIEF_NOW})
 _CANCEL_WORDS = frozenset({"cancel", "cancel it", "forget it", "never mind", "don't save it",
                            "do not save it", "delete it"})
 
@@ -121,7 +123,7 @@ class Journal:
                 self.draft.take(self.hear(text))
         self.draft.red_flags = True
         self.asking = CONFIRM
-        return self.t["after_emergency"]
+        return self.t.after_emergency
 
     def turn(self, text: str, intent: str) -> str | None:
         """The dialogue's answer to TEXT (INTENT from the matcher), or None when the person has
@@ -131,8 +133,8 @@ class Journal:
         norm = " ".join(text.lower().replace("\u2019", "'").split()).strip(" .!?")
         if norm in _CANCEL_WORDS or intent in _CANCEL:
             return self._cancel()
-        if intent == "help":
-            return self.t["help"]
+        if intent == IntentName.HELP:
+            return self.t.help
         heard = self.hear(text, answering=self.asking)
         if intent not in _ABOUT_DIARY and not self._answers(heard, text):
             return None  # a clear question about something else ("why are my legs numb?")
@@ -140,12 +142,12 @@ class Journal:
             if heard.anything:  # "no, it was the right leg": a correction, read back again
                 self.draft.take(heard)
                 return self._next()
-            if intent == "yes" or heard.retry or intent == "journal_log":
+            if intent == IntentName.YES or heard.retry or intent == IntentName.JOURNAL_LOG:
                 return self._save()
-            if intent == "no":
-                if self.said == self.t["change"]:  # a second "no": they don't want it saved
+            if intent == IntentName.NO:
+                if self.said == self.t.change:  # a second "no": they don't want it saved
                     return self._cancel()
-                return self._say(self.t["change"])
+                return self._say(self.t.change)
             return self._unclear(intent)
         asked = self.asking
         if heard.anything:
@@ -157,12 +159,13 @@ class Journal:
         if heard.skip:
             self.draft.skipped.add(asked)
             return self._next()
-        if asked == ACTIVITY and intent in ("unknown", "no") and len(norm.split()) <= 6 and norm:
+        if (asked == ACTIVITY and intent in (IntentName.UNKNOWN, IntentName.NO)
+                and len(norm.split()) <= 6 and norm):
             # "gardening", "nothing much": an answer, just not one of ours.
             self.draft.activity = "other"
             return self._next()
-        if intent in ("yes", "no"):
-            return self._say(f"{self.t['not_understood']} {self._question(asked)}")
+        if intent in (IntentName.YES, IntentName.NO):
+            return self._say(f"{self.t.not_understood} {self._question(asked)}")
         return self._unclear(intent)
 
     def _answers(self, heard: Heard, text: str) -> bool:
@@ -179,10 +182,10 @@ class Journal:
         return False
 
     def _unclear(self, intent: str) -> str | None:
-        if intent in ("unknown", "journal_log", "symptom_check"):
+        if intent in (IntentName.UNKNOWN, IntentName.JOURNAL_LOG, IntentName.SYMPTOM_CHECK):
             question = self._question(self.asking) if self.asking != CONFIRM else \
                 self._read_back()
-            return self._say(f"{self.t['not_understood']} {question}")
+            return self._say(f"{self.t.not_understood} {question}")
         return None  # a real question about something else: let the skill answer it
 
     def _next(self) -> str:
@@ -195,27 +198,27 @@ class Journal:
         return self._say(self._read_back())
 
     def _question(self, name: str | None) -> str:
-        return self.t.get(f"ask_{name}", "")
+        return self.t.ask(name)
 
     def describe(self, draft: Draft) -> str:
         """'your left leg, numb for ten minutes, just now, while sitting'."""
         now = self.now()
-        parts = [self.w[draft.legs] if draft.legs else "your legs", self.t["numb"]]
+        parts = [self.w[draft.legs] if draft.legs else "your legs", self.t.numb]
         if draft.duration_s is not None:
-            parts[-1] += " " + self.t["for_duration"].replace(
-                "{duration}", spoken_duration(draft.duration_s, self.lexicon))
+            parts[-1] += " " + self.t.for_duration.fill(
+                duration=spoken_duration(draft.duration_s, self.lexicon))
         parts.append(spoken_when(start_time(draft.when, draft.duration_s, now), now))
         if draft.activity:
-            parts.append(self.t["while_activity"].replace("{activity}", self.w[draft.activity]))
+            parts.append(self.t.while_activity.fill(activity=self.w[draft.activity]))
         if draft.signs:
-            parts.append(self.t["with_signs"].replace("{signs}", " and ".join(draft.signs)))
+            parts.append(self.t.with_signs.fill(signs=" and ".join(draft.signs)))
         if draft.red_flags:
-            parts.append(self.t["warning_signs"])
+            parts.append(self.t.warning_signs)
         return ", ".join(parts)
 
     def _read_back(self) -> str:
         assert self.draft is not None
-        return self.t["read_back"].replace("{episode}", self.describe(self.draft))
+        return self.t.read_back.fill(episode=self.describe(self.draft))
 
     def _save(self) -> str:
         assert self.draft is not None
@@ -227,17 +230,17 @@ class Journal:
             # Kept, not dropped: the person hears why and can try again.
             _LOGGER.warning("Could not save a diary entry: %s", err)
             self.failed = True
-            return self._say(self.t["save_failed"].replace("{reason}", err.reason))
+            return self._say(self.t.save_failed.fill(reason=err.reason))
         self.draft = None
         self.asking = None
         self.failed = False
-        text = self.t["saved"].replace("{count}", _plural(count, self.lexicon))
+        text = self.t.saved.fill(count=_plural(count, self.lexicon))
         return self._say(self._with_notices(text))
 
     def _cancel(self) -> str:
         self.draft = None
         self.asking = None
-        return self._say(self.t["cancelled"])
+        return self._say(self.t.cancelled)
 
     def _with_notices(self, text: str) -> str:
         notices = self.store.pop_notices()
@@ -260,7 +263,7 @@ class Journal:
         try:
             found = summarise(self.store, period_from_text(text, now, self.lexicon), self.lexicon)
         except DiaryError as err:
-            return Answer(first=self.t["read_failed"].replace("{reason}", err.reason))
+            return Answer(first=self.t.read_failed.fill(reason=err.reason))
         answer = self.speak(found, now)
         return replace(answer, first=self._with_notices(answer.first))
 
@@ -269,40 +272,37 @@ class Journal:
         t, w, lexicon = self.t, self.w, self.lexicon
         period = found.period
         if found.count == 0:
-            parts = [t["summary_none"].replace("{period}", period.name)]
+            parts = [t.summary_none.fill(period=period.name)]
             if found.last_started is not None:
-                parts.append(t["summary_last"].replace("{when}",
-                                                       spoken_when(found.last_started, now)))
+                parts.append(t.summary_last.fill(when=spoken_when(found.last_started, now)))
             return Answer(first=" ".join(parts))
         name = period.name[0].upper() + period.name[1:]
-        headline = [t["summary_count"].replace("{Period}", name)
-                    .replace("{count}", _plural(found.count, lexicon))]
+        headline = [t.summary_count.fill(Period=name, count=_plural(found.count, lexicon))]
         details = []
         one = found.count == 1
         if found.median_duration_s is not None:
-            key = "summary_one_duration" if one else "summary_duration"
-            details.append(t[key].replace("{duration}",
-                                          spoken_duration(found.median_duration_s, lexicon)))
+            lasted = t.summary_one_duration if one else t.summary_duration
+            details.append(lasted.fill(duration=spoken_duration(found.median_duration_s, lexicon)))
         leg = found.main_leg
         if leg is not None:
-            key = "summary_one_leg" if one else "summary_leg"
-            details.append(t[key].replace("{leg}", w[leg]))
+            which = t.summary_one_leg if one else t.summary_leg
+            details.append(which.fill(leg=w[leg]))
         compare = self._compared(found) if found.previous_count is not None else ""
         if found.reasons:
             reasons = [w[reason] for reason in found.reasons]
             joined = reasons[0] if len(reasons) == 1 else \
                 f"{', '.join(reasons[:-1])} and {reasons[-1]}"
-            headline.append(t["summary_advice"].replace("{reasons}", joined))
-            closing = t["summary_report"]
+            headline.append(t.summary_advice.fill(reasons=joined))
+            closing = t.summary_report
         else:
             if compare:  # with no advice to give, the trend is what matters most
                 headline.append(compare)
                 compare = ""
-            closing = t["summary_keep_going"]
+            closing = t.summary_keep_going
         if compare:
             details.append(compare)
         if found.last_started is not None and not one:
-            details.append(t["summary_last"].replace("{when}", spoken_when(found.last_started, now)))
+            details.append(t.summary_last.fill(when=spoken_when(found.last_started, now)))
         more = tuple(" ".join(part) for part in (details, [closing]) if part)
         return Answer(first=" ".join(headline), more=more)
 
@@ -311,15 +311,11 @@ class Journal:
         t = self.t
         period = found.period
         days = max(1, round((period.end - period.start).total_seconds() / 86_400))
-        before = t["before_one_day"] if days == 1 else t["before_days"].replace("{days}", str(days))
+        before = t.before_one_day if days == 1 else t.before_days.fill(days=str(days))
         previous = found.previous_count or 0
         if previous == 0:
-            key = "summary_none_before"
-        elif found.count > previous:
-            key = "summary_more"
-        elif found.count < previous:
-            key = "summary_fewer"
-        else:
-            key = "summary_same"
-        return t[key].replace("{previous}", number_words(previous, self.lexicon)) \
-            .replace("{before}", before)
+            return t.summary_none_before.fill(before=before)
+        if found.count == previous:
+            return t.summary_same.fill(before=before)
+        compared = t.summary_more if found.count > previous else t.summary_fewer
+        return compared.fill(previous=number_words(previous, self.lexicon), before=before)

@@ -125,7 +125,7 @@ class Routine:
         if last and step.seconds:
             # The last step is timed by the assistant itself, then it checks back.
             self.deadline = now + step.seconds
-            tail = self.r.routine_timer.replace("{duration}", spoken_duration(step.seconds))
+            tail = self.r.routine_timer.fill(duration=spoken_duration(step.seconds))
         else:
             self.deadline = None
             tail = self.r.routine_next_hint

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from intents.model import IntentMatcher, Match
+from intents.names import IntentName
 from intents.normalize import normalize
 from intents.safety import NO, UNSURE, YES, Assessment, SafetyStage, classify_answer, default_safety
 from knowledge.diary.store import DiaryStore
@@ -37,9 +38,14 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_UTTERANCE_CHARS = 1000
 # Answers that carry medical content get the one-time notice; commands do not.
-_MEDICAL = frozenset({"causes_overview", "cause_info", "symptom_check", "relief_now", "see_doctor",
-                      "diagnostics", "prevention"})
-SPEECH_CHANGES = frozenset({"slower", "faster", "louder", "quieter", "change_voice"})
+_MEDICAL = frozenset({
+    IntentName.CAUSES_OVERVIEW, IntentName.CAUSE_INFO, IntentName.SYMPTOM_CHECK, IntentName.RELIEF_NOW,
+    IntentName.SEE_DOCTOR, IntentName.DIAGNOSTICS, IntentName.PREVENTION})
+SPEECH_CHANGES = frozenset({IntentName.SLOWER, IntentName.FASTER, IntentName.LOUDER, IntentName.QUIETER,
+                            IntentName.CHANGE_VOICE})
+_YES_NO = (IntentName.YES, IntentName.NO)
+# A reply's intent when it asks the safety question: not an intent anyone says, so not an IntentName.
+SAFETY_QUESTION = "safety_question"
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,7 @@ class Skill:
         reply = self._respond(text, nbest)
         if self.safety.reduced and not self.ctx.reduced_said:
             self.ctx.reduced_said = True
-            notice = self.r.safety_reduced.replace("{number}", self.number)
+            notice = self.r.safety_reduced.fill(number=self.number)
             reply = replace(reply, text=f"{reply.text} {notice}")
         return reply
 
@@ -139,11 +145,11 @@ class Skill:
         if found.alarm:
             return self._alarm(found, text[:MAX_UTTERANCE_CHARS])
         if len(text) > MAX_UTTERANCE_CHARS:
-            return Reply(self.r.too_long, "unknown", usable=False)
+            return Reply(self.r.too_long, IntentName.UNKNOWN, usable=False)
         norm = normalize(text)
         if not norm:
             message = self.r.not_english if any(ch.isalpha() for ch in text) else self.r.empty
-            return Reply(message, "unknown", usable=False)
+            return Reply(message, IntentName.UNKNOWN, usable=False)
         if pending is not None:
             answer = classify_answer(text)
             if answer in (YES, UNSURE):
@@ -155,28 +161,28 @@ class Skill:
                 text = self.ctx.safety_text  # now answer what they first said
                 norm = normalize(text)
         match = self.matcher.match(text)
-        if pending is None and found.ask and match.intent != "emergency":
+        if pending is None and found.ask and match.intent != IntentName.EMERGENCY:
             # (An explicit "call an ambulance" is answered as the emergency it is, not asked.)
             self.ctx.safety_question = found
             self.ctx.safety_text = text
             question = self.kb.red_flag(found.flag).question if found.flag else self.r.safety_question
             if self.one_shot:  # no answer can come: say what a "yes" would have led to
-                question += " " + self.r.safety_one_shot.replace("{number}", self.number)
-            return self._say(question, "safety_question")
+                question += " " + self.r.safety_one_shot.fill(number=self.number)
+            return self._say(question, SAFETY_QUESTION)
         routine = self.ctx.routine
         if routine is not None and routine.active and routine.phase in ("check", "questions") \
                 and classify_answer(text) == UNSURE:
             # "Not sure" if the feeling came back is not a yes: the safety questions follow.
             # "Not sure" to a safety question is taken the cautious way.
-            match = Match(intent="no" if routine.phase == "check" else "yes", confidence=1.0,
-                          text=norm, guess="unsure")
+            match = Match(intent=IntentName.NO if routine.phase == "check" else IntentName.YES,
+                          confidence=1.0, text=norm, guess="unsure")
             self._heard = text
             return self.handle(match)
-        if routine is not None and routine.active and match.intent != "emergency":
+        if routine is not None and routine.active and match.intent != IntentName.EMERGENCY:
             # "pause" and "wait" share the stop intent; in the routine they mean "hold on".
             if norm in self.r.pause_words:
-                return self._say(routine.pause(), "stop", match=match)
-        if match.intent != "emergency":
+                return self._say(routine.pause(), IntentName.STOP, match=match)
+        if match.intent != IntentName.EMERGENCY:
             chosen = self._menu_choice(norm)
             if chosen:
                 match = Match(intent=chosen, confidence=1.0, text=norm, guess=chosen)
@@ -189,8 +195,8 @@ class Skill:
         slots: dict[str, object] = {"red_flags": [found.flag] if found.flag else [],
                                     "evidence": list(found.evidence), "layer": found.layer}
         self._heard = heard
-        return self.handle(Match(intent="emergency", confidence=1.0, slots=slots,
-                                 text=normalize(heard[:MAX_UTTERANCE_CHARS]), guess="emergency"))
+        return self.handle(Match(intent=IntentName.EMERGENCY, confidence=1.0, slots=slots,
+                                 text=normalize(heard[:MAX_UTTERANCE_CHARS]), guess=IntentName.EMERGENCY))
 
     def handle(self, match: Match) -> Reply:
         ctx = self.ctx
@@ -200,60 +206,61 @@ class Skill:
         menu_open, ctx.menu_open = ctx.menu_open, False
         heard, self._heard = self._heard or match.text, ""
         self._turn = (match, heard)
-        if match.intent == "emergency":
+        if match.intent == IntentName.EMERGENCY:
             ctx.routine = None  # nothing else matters now
             ctx.symptoms = None
             ctx.reading = None
             return self._journal_emergency(self._emergency(match), heard)
-        if match.intent == "repeat":  # what was asked still stands once it is said again
+        if match.intent == IntentName.REPEAT:  # what was asked still stands once it is said again
             ctx.pending_confirm, ctx.pending_offer = pending, offer
             ctx.more_offered, ctx.menu_open = more_offered, menu_open
         # "Repeat" repeats the last reply, unless a save just failed: then "try again" (which
         # the matcher hears as repeat) is for the diary.
         if ctx.journal is not None and ctx.journal.active and (
-                match.intent != "repeat" or ctx.journal.failed):
+                match.intent != IntentName.REPEAT or ctx.journal.failed):
             said = ctx.journal.turn(heard, match.intent)
             if said is not None:
-                return self._say(said, "journal_log", match=match)
+                return self._say(said, IntentName.JOURNAL_LOG, match=match)
             ctx.journal = None  # they moved on: answer that, and say the entry was not saved
             self._heard = heard
             reply = self.handle(match)
-            return replace(reply, text=f"{self.r.journal['dropped']} {reply.text}")
+            return replace(reply, text=f"{self.r.journal.dropped} {reply.text}")
         if ctx.routine is not None and ctx.routine.active:
             routed = self._routine_turn(ctx.routine, match)
             if routed is not None:
                 return routed
         check, ctx.symptoms = ctx.symptoms, None
-        if check is not None and check.current is not None and match.intent in ("yes", "no"):
-            check.answer(match.intent == "yes")
+        if check is not None and check.current is not None and match.intent in _YES_NO:
+            check.answer(match.intent == IntentName.YES)
             return self._symptom_turn(check, match)
-        if check is not None and check.current is not None and match.intent in ("help", "repeat"):
+        if (check is not None and check.current is not None
+                and match.intent in (IntentName.HELP, IntentName.REPEAT)):
             ctx.symptoms = check  # still waiting for the answer
-            text = self.r.help_question if match.intent == "help" else check.current.question
+            text = self.r.help_question if match.intent == IntentName.HELP else check.current.question
             return self._say(text, match.intent, match=match)
-        if pending is not None and match.intent in ("yes", "no"):
-            if match.intent == "yes":
+        if pending is not None and match.intent in _YES_NO:
+            if match.intent == IntentName.YES:
                 return self._answer(Match(intent=pending.intent, confidence=1.0, slots=pending.slots,
                                           text=pending.text, guess=pending.intent))
             return self._menu(self.r.declined)
         wanted = self._wanted_part(match, more_offered)
         if wanted:
             return self._more(match, wanted)
-        if offer and match.intent == "yes":
+        if offer and match.intent == IntentName.YES:
             return self._answer(Match(intent=offer, confidence=1.0, guess=offer,
                                       slots={"cause": ctx.last_cause} if ctx.last_cause else {}))
-        if (offer or more_offered) and match.intent == "no":
-            return self._say(self.r.no_nothing, "no", remember=False)
-        if match.intent == "unknown":
+        if (offer or more_offered) and match.intent == IntentName.NO:
+            return self._say(self.r.no_nothing, IntentName.NO, remember=False)
+        if match.intent == IntentName.UNKNOWN:
             return self._menu(self.r.unknown)
         if match.needs_confirmation:
             topic = self._topic(match)
             if self.one_shot:  # no "yes" can come: answer the best guess, saying what it was
                 reply = self._answer(match)
-                guess = self.r.one_shot_guess.replace("{topic}", topic)
+                guess = self.r.one_shot_guess.fill(topic=topic)
                 return replace(reply, text=self._remember(f"{guess} {reply.text}"))
             ctx.pending_confirm = match
-            return self._say(self.r.confirm.replace("{topic}", topic), match.intent,
+            return self._say(self.r.confirm.fill(topic=topic), match.intent,
                              match=match, remember=False)
         return self._answer(match)
 
@@ -263,36 +270,36 @@ class Skill:
         if routine is None or not routine.active:
             return None
         text = routine.tick(self.clock())
-        return self._say(text, "relief_now") if text else None
+        return self._say(text, IntentName.RELIEF_NOW) if text else None
 
     def _routine_turn(self, routine: Routine, match: Match) -> Reply | None:
         """The routine's answer to MATCH, or None when the turn is not about the routine."""
         now = self.clock()
         intent = match.intent
-        if intent == "next":
+        if intent == IntentName.NEXT:
             text = routine.next(now)
-        elif intent == "previous":
+        elif intent == IntentName.PREVIOUS:
             text = routine.previous(now)
-        elif intent == "repeat":
+        elif intent == IntentName.REPEAT:
             text = routine.repeat()
-        elif intent == "stop":
-            return Reply(self._remember(routine.stop()), "stop", match, stop_speaking=True)
-        elif intent in ("yes", "no") and routine.phase in ("check", "questions"):
-            text = routine.answer(intent == "yes").replace("{number}", self.number)
+        elif intent == IntentName.STOP:
+            return Reply(self._remember(routine.stop()), IntentName.STOP, match, stop_speaking=True)
+        elif intent in _YES_NO and routine.phase in ("check", "questions"):
+            text = routine.answer(intent == IntentName.YES).replace("{number}", self.number)
             emergency = routine.phase == DONE and routine.ended == "emergency"
             follow = self.r.routine_offers.get(routine.ended, "")
             if follow and not self.one_shot:  # relief is over: offer what helps next
                 self.ctx.pending_offer = follow
                 text = f"{text} {self.r.offer_questions[follow]}"
-            return Reply(self._remember(text), "emergency" if emergency else intent, match,
+            return Reply(self._remember(text), IntentName.EMERGENCY if emergency else intent, match,
                          stop_speaking=emergency)
-        elif intent == "relief_now":
+        elif intent == IntentName.RELIEF_NOW:
             text = routine.start(now)
-        elif intent == "help":
+        elif intent == IntentName.HELP:
             text = self.r.help_routine
         else:
             return None
-        return self._say(text, "relief_now", match=match)
+        return self._say(text, IntentName.RELIEF_NOW, match=match)
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -300,36 +307,39 @@ class Skill:
         intent = match.intent
         kb = self.kb
         r = self.r
-        if intent == "repeat":
+        if intent == IntentName.REPEAT:
             return Reply(self.ctx.last_text or r.nothing_to_repeat, intent, match)
-        if intent == "stop":
+        if intent == IntentName.STOP:
             return Reply(r.stopped, intent, match, stop_speaking=True)
         if intent in SPEECH_CHANGES:
-            return Reply(r.texts[f"speech_{intent}"], intent, match, speech_change=intent,
+            said = {IntentName.SLOWER: r.speech_slower, IntentName.FASTER: r.speech_faster,
+                    IntentName.LOUDER: r.speech_louder, IntentName.QUIETER: r.speech_quieter,
+                    IntentName.CHANGE_VOICE: r.speech_change_voice}[IntentName(intent)]
+            return Reply(said, intent, match, speech_change=intent,
                          limit_text=r.speech_limit)
-        if intent == "goodbye":
+        if intent == IntentName.GOODBYE:
             return Reply(r.goodbye, intent, match, end=True, stop_speaking=True)
-        if intent == "help":
+        if intent == IntentName.HELP:
             return self._give(intent, r.help, match)
-        if intent in ("next", "previous"):
+        if intent in (IntentName.NEXT, IntentName.PREVIOUS):
             return self._say(r.no_list, intent, match=match, remember=False)
-        if intent == "yes":
+        if intent == IntentName.YES:
             return self._say(r.yes_nothing, intent, match=match, remember=False)
-        if intent == "no":
+        if intent == IntentName.NO:
             return self._say(r.no_nothing, intent, match=match, remember=False)
-        if intent in ("journal_log", "journal_summary"):
+        if intent in (IntentName.JOURNAL_LOG, IntentName.JOURNAL_SUMMARY):
             # The words as said when this is the turn's own match, not a confirmed older one.
             said = self._turn[1] if self._turn[0] is match else match.text
-            if intent == "journal_summary":
+            if intent == IntentName.JOURNAL_SUMMARY:
                 return self._give(intent, self._journal().summary_answer(said), match)
             if self.one_shot:  # its questions and read-back need a conversation
-                return self._say(r.journal["one_shot"], intent, match=match)
+                return self._say(r.journal.one_shot, intent, match=match)
             self.ctx.reading = None
             self.ctx.journal = self._journal()
             return self._say(self.ctx.journal.start(said), intent, match=match)
-        if intent == "causes_overview":
+        if intent == IntentName.CAUSES_OVERVIEW:
             return self._give(intent, kb.overview, match, follow=r.offers.get(intent, ""))
-        if intent == "cause_info":
+        if intent == IntentName.CAUSE_INFO:
             cause_id = str(match.slots.get("cause") or self.ctx.last_cause)
             if not cause_id:
                 return self._say(r.which_cause, intent, match=match, remember=False)
@@ -337,13 +347,13 @@ class Skill:
             self.ctx.last_cause = cause.id
             follow = r.cause_offers.get(cause.id, r.offers.get(intent, ""))
             return self._give(intent, cause.answer, match, follow=follow)
-        if intent == "symptom_check":
+        if intent == IntentName.SYMPTOM_CHECK:
             features = match.names("features")
             mentioned = match.names("mentioned")
             self.ctx.reading = None
             return self._symptom_turn(SymptomCheck(kb, present=features, mentioned=mentioned), match,
                                       first=True)
-        if intent == "relief_now":
+        if intent == IntentName.RELIEF_NOW:
             self.ctx.reading = None
             if self.one_shot:  # nobody will say "next": every step at once, and no timer
                 steps = " ".join(step.say for step in kb.relief.steps)
@@ -353,8 +363,9 @@ class Skill:
             self.ctx.routine = Routine(kb, r)
             return self._say(self._disclaimed(self.ctx.routine.start(self.clock()), intent), intent,
                              match=match)
-        answers = {"see_doctor": kb.see_doctor_soon.answer, "diagnostics": kb.diagnosis,
-                   "prevention": kb.prevention}
+        answers: dict[str, Answer] = {IntentName.SEE_DOCTOR: kb.see_doctor_soon.answer,
+                                      IntentName.DIAGNOSTICS: kb.diagnosis,
+                                      IntentName.PREVENTION: kb.prevention}
         if intent in answers:
             return self._give(intent, answers[intent], match, follow=r.offers.get(intent, ""))
         return self._menu(r.unknown)  # pragma: no cover - every contract intent is handled above
@@ -373,11 +384,11 @@ class Skill:
         asks for more with no answer to go on with; else ""."""
         reading = self.ctx.reading
         if reading is None:
-            return "nothing" if match.text in self._more_words and match.intent != "next" else ""
+            return "nothing" if match.text in self._more_words and match.intent != IntentName.NEXT else ""
         if match.text in self._action_words and reading.answer.action:
             return "action"
-        if match.text in self._more_words or match.intent == "next" or (
-                more_offered and match.intent == "yes"):
+        if match.text in self._more_words or match.intent == IntentName.NEXT or (
+                more_offered and match.intent == IntentName.YES):
             return "more"
         return ""
 
@@ -386,10 +397,10 @@ class Skill:
         was said, that there is no more, and the next topic's offer again."""
         reading = self.ctx.reading
         if reading is None:
-            return self._say(self.r.more.texts["nothing"], match.intent, match=match, remember=False)
+            return self._say(self.r.more.texts.nothing, match.intent, match=match, remember=False)
         index = reading.answer.action_index if wanted == "action" else reading.next_index()
         if index is None:
-            return self._say(self._with_offer(self.r.more.texts["none"], reading), reading.intent,
+            return self._say(self._with_offer(self.r.more.texts.none, reading), reading.intent,
                              match=match)
         reading.said.add(index)
         part = self._filled(reading.answer.parts[index])
@@ -409,10 +420,11 @@ class Skill:
         texts = self.r.more.texts
         action = reading.answer.action_index
         # "...or what to do?" only while the action is still to come after other parts.
-        key = "offer" if reading.said == {0} else "again"
-        if action is not None and action not in reading.said and index != action:
-            key += "_action"
-        offer = reading.answer.offer if key == "offer" and reading.answer.offer else texts[key]
+        with_action = action is not None and action not in reading.said and index != action
+        if reading.said == {0}:
+            offer = texts.offer_action if with_action else (reading.answer.offer or texts.offer)
+        else:
+            offer = texts.again_action if with_action else texts.again
         return f"{text} {offer}"
 
     def _filled(self, text: str) -> str:
@@ -432,7 +444,7 @@ class Skill:
         if flag is not None:
             return Reply(self._remember(f"{flag.advice_for(self.number)} "
                                         f"{self.r.emergency_operator}{self._repeat_offer()}"),
-                         "emergency", match, stop_speaking=True)
+                         IntentName.EMERGENCY, match, stop_speaking=True)
         # A one-shot answer cannot ask: it names causes from what was said.
         question = None if self.one_shot else check.next_question()
         if question is not None:
@@ -441,20 +453,20 @@ class Skill:
                 self.ctx.disclaimer_said = True
                 lead = f"{self.kb.disclaimer} {lead}"
             self.ctx.symptoms = check
-            return self._say(f"{lead}{question.question}", "symptom_check", match=match)
+            return self._say(f"{lead}{question.question}", IntentName.SYMPTOM_CHECK, match=match)
         answer, ranked = check.result(self.r.symptom_intro, self.r.symptom_reason)
         self.ctx.last_cause = ranked[0]
-        return self._give("symptom_check", answer, match,
-                          follow=self.r.offers.get("symptom_check", ""))
+        return self._give(IntentName.SYMPTOM_CHECK, answer, match,
+                          follow=self.r.offers.get(IntentName.SYMPTOM_CHECK, ""))
 
     def _emergency(self, match: Match) -> Reply:
         flags = match.names("red_flags")
         advice = (self.kb.red_flag(flags[0]).advice_for(self.number) if flags
-                  else self.r.emergency_generic.replace("{number}", self.number))
+                  else self.r.emergency_generic.fill(number=self.number))
         # Said whole and at once, never in parts: nothing is more important than this.
         text = f"{advice} {self.r.emergency_operator}{self._repeat_offer()}"
         # Speech in progress is cut.
-        return Reply(self._remember(text), "emergency", match, stop_speaking=True)
+        return Reply(self._remember(text), IntentName.EMERGENCY, match, stop_speaking=True)
 
     def _repeat_offer(self) -> str:
         """" Say repeat to hear this again." after emergency advice; nothing when no "repeat" can
@@ -486,11 +498,15 @@ class Skill:
     # -- helpers ------------------------------------------------------------------------------
 
     def _topic(self, match: Match) -> str:
-        name = self.r.names.get(match.intent, match.intent.replace("_", " "))
         cause = match.slots.get("cause")
-        if cause:
-            name = name.replace("{cause}", self.kb.cause(str(cause)).name)
-        return name.replace("{cause}", "one of the causes")
+        return self._name(match.intent, self.kb.cause(str(cause)).name if cause else "")
+
+    def _name(self, intent: str, cause: str = "") -> str:
+        """How INTENT is named ("when to see a doctor"), with CAUSE's name for {cause}."""
+        name = self.r.names.get(intent)
+        if name is None:
+            return intent.replace("_", " ")
+        return name.fill(cause=cause or "one of the causes")
 
     def _menu_choice(self, norm: str) -> str:
         if not self.ctx.menu_open:
@@ -502,13 +518,13 @@ class Skill:
 
     def _menu(self, lead: str) -> Reply:
         if self.one_shot:  # "one, two or three" cannot be said back: name the topics instead
-            names = [self.r.names[intent] for intent in self.r.menu]
+            names = [self._name(intent) for intent in self.r.menu]
             topics = f"{', '.join(names[:-1])}, or {names[-1]}"
-            return self._say(f"{lead} {self.r.one_shot_menu.replace('{topics}', topics)}", "unknown",
+            return self._say(f"{lead} {self.r.one_shot_menu.fill(topics=topics)}", IntentName.UNKNOWN,
                              remember=False)
-        numbered = [f"{i + 1}: {self.r.names[intent]}." for i, intent in enumerate(self.r.menu)]
+        numbered = [f"{i + 1}: {self._name(intent)}." for i, intent in enumerate(self.r.menu)]
         text = f"{lead} {self.r.menu_intro} {' '.join(numbered)}"
-        reply = self._say(text, "unknown", remember=False)
+        reply = self._say(text, IntentName.UNKNOWN, remember=False)
         self.ctx.menu_open = True
         return reply
 

@@ -23,6 +23,7 @@ from typing import NamedTuple, TextIO
 
 from rapidfuzz import fuzz
 
+from intents.names import IntentName
 from intents.normalize import normalize
 
 from ..asr.nbest import understand_best
@@ -103,10 +104,10 @@ class _Utterances:
                 if self._traced:
                     trace.mark("endpoint")
                 self._feeding = False
-                self.recognizer.finish()
+                heard = self.recognizer.finish()
                 if self._traced:
                     trace.mark("decoded")
-                ended = self.recognizer.alternatives()
+                ended = list(heard.alternatives)
                 self.endpointer.reset()
         return _Fed(started, partial, ended)
 
@@ -228,7 +229,7 @@ class Listener:
         reply = self.skill.respond(text, nbest=hypotheses)
         trace.mark("replied")
         # Heard while the first sentence is synthesised: understood, or not.
-        self._answer(reply, lead="not_understood" if reply.intent == "unknown" else "understood")
+        self._answer(reply, lead="not_understood" if reply.intent == IntentName.UNKNOWN else "understood")
 
     def _after_wake_phrase(self, hypotheses: list[str]) -> str | None:
         """The words after the wake phrase, if an utterance starts with it; else None."""
@@ -332,7 +333,7 @@ class Listener:
         self._start_listening()  # the rising "listening" sound says it heard and stopped
 
     def _say_plain(self, text: str) -> None:
-        self._speak(Reply(text, "unknown"))
+        self._speak(Reply(text, IntentName.UNKNOWN))
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -353,7 +354,7 @@ class Listener:
         last = self.skill.ctx.last_text
         if last.rstrip().endswith("?") and not self._reprompted:
             self._reprompted = True
-            self._speak(Reply(self.skill.r.reprompt, "unknown"))
+            self._speak(Reply(self.skill.r.reprompt, IntentName.UNKNOWN))
             self._listening_until = self.clock() + self.options.follow_up_s
             return
         self._listening_until = 0.0

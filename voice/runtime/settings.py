@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
+from intents.names import IntentName
 from knowledge.datafile import Node, parse_toml, read_package_toml
 from knowledge.errors import DataFileError
 
@@ -41,16 +42,16 @@ class Settings:
     def changed(self, what: str, voices: tuple[str, ...] = ()) -> tuple[Settings, bool]:
         """The settings after "slower", "faster", "louder", "quieter" or "change_voice" (the
         next of VOICES after the current one); True if at the limit (nothing changed)."""
-        if what == "change_voice":
+        if what == IntentName.CHANGE_VOICE:
             if not voices:
                 return self, True
             position = voices.index(self.voice) if self.voice in voices else -1
             return replace(self, voice=voices[(position + 1) % len(voices)]), False
-        if what in ("slower", "faster"):
-            step = RATE_STEP if what == "faster" else -RATE_STEP
+        if what in (IntentName.SLOWER, IntentName.FASTER):
+            step = RATE_STEP if what == IntentName.FASTER else -RATE_STEP
             rate = max(RATE_RANGE[0], min(RATE_RANGE[1], self.rate + step))
             return replace(self, rate=rate), rate == self.rate
-        volume_step = VOLUME_STEP if what == "louder" else -VOLUME_STEP
+        volume_step = VOLUME_STEP if what == IntentName.LOUDER else -VOLUME_STEP
         volume = round(max(0.1, min(1.0, self.volume + volume_step)), 2)
         return replace(self, volume=volume), volume == self.volume
 

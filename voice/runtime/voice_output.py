@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
+from intents.names import IntentName
+
 from ..audio.pcm import Audio
 from ..dialogue.skill import Reply
 from ..tts.synthesizer import VoiceNotFoundError
@@ -81,13 +83,13 @@ class Voice:
 
         True when the setting was already at its limit (nothing changed).
         """
-        if what == "change_voice":
+        if what == IntentName.CHANGE_VOICE:
             return self._change_voice()
         self.settings, at_limit = self.settings.changed(what)
         if self.speaker.available:
             self.speaker.rate = self.settings.rate
             self.speaker.volume = self.settings.volume
-        if what in ("slower", "faster"):
+        if what in (IntentName.SLOWER, IntentName.FASTER):
             self._saved = replace(self._saved, rate=self.settings.rate)
         else:
             self._saved = replace(self._saved, volume=self.settings.volume)
@@ -99,7 +101,7 @@ class Voice:
         cycle = voice_cycle()
         settings = self.settings
         for _ in cycle:
-            settings, _ = settings.changed("change_voice", cycle)
+            settings, _ = settings.changed(IntentName.CHANGE_VOICE, cycle)
             if not self.speaker.available:
                 break
             try:
