@@ -25,7 +25,7 @@ DEFAULT_QUEUE_S = 5.0  # audio held for a consumer that falls behind, then the o
 DEFAULT_STALL_S = 2.0  # no audio for this long from a running stream: the device is gone
 CLOSE_WAIT_S = 1.0  # for PortAudio to stop a stream before we leave it behind
 _DROP_WARNING_S = 10.0  # at most one warning about dropped audio this often
-DEVICE_HINT = "Pick another one with --device (see --list-devices)."
+DEVICE_HINT = "Pick another one with --input-device (numb-legs devices lists them)."
 
 
 class AudioSource(Protocol):
