@@ -15,9 +15,9 @@ from knowledge.diary.store import DiaryError, DiaryStore, DiaryWriteError, Episo
 from knowledge.diary.summary import Period, summarise
 from knowledge.diary.timeparse import spoken_duration
 
-_LOGGER = logging.getLogger(__name__)
+from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN = 0, 1, 2  # the same codes as voice/cli/main.py
+_LOGGER = logging.getLogger(__name__)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

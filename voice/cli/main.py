@@ -14,11 +14,10 @@ from typing import TextIO
 
 from knowledge.errors import DataFileError, NumbLegsError
 
+from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
+
 _LOGGER = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 1
-EXIT_BROKEN = 2
 TICK_S = 0.5  # how often a waiting conversation checks its timers
 # Commands whose output is for programs or that never speak: failures are printed only.
 _QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices", "diary",

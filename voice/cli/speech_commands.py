@@ -12,10 +12,9 @@ from ..asr.engine_choice import EngineOptions, open_recognizer, prepare_in_backg
 from ..asr.nbest import understand_best
 from ..asr.recognizer import transcribe_bytes
 from ..audio.wav import AudioFileError, read_wav
+from .exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
 
 _LOGGER = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_BAD_INPUT = 0, 1
 
 
 def engine_options(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> EngineOptions:
@@ -111,7 +110,7 @@ def download(args: argparse.Namespace, out: TextIO) -> int:
     except KeyboardInterrupt:
         progress.finish()
         out.write("Download stopped. Run the same command again to resume.\n")
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         progress.finish()
     out.write(f"Installed {entry.name} in {path}.\n")
@@ -149,10 +148,9 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
         voice.print(note)
     listener = Listener(lambda: Microphone(args.input_device), recognizer, skill, voice, options,
                         typed=sys.stdin)
-    status = listener.run()
-    if status < 0:
+    if not listener.run():
         return chat(skill, voice, greet=False)
-    return status
+    return EXIT_OK
 
 
 def devices(out: TextIO) -> int:
