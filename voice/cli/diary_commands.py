@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from knowledge.diary.export import to_csv, write_atomically
+from knowledge.diary.export import to_csv, write_export
 from knowledge.diary.report import render_html
 from knowledge.diary.store import DiaryError, DiaryStore, DiaryWriteError, Episode, NoSuchEpisode
 from knowledge.diary.summary import Period, summarise
@@ -105,7 +105,7 @@ def _run(action: str, args: argparse.Namespace, out: TextIO, store: DiaryStore, 
     if action == "export":
         found = store.episodes()
         try:
-            write_atomically(args.csv, to_csv(found))
+            write_export(args.csv, to_csv(found))
         except DiaryWriteError as err:
             out.write(f"{err}\n")
             return EXIT_BAD_INPUT
@@ -116,7 +116,7 @@ def _run(action: str, args: argparse.Namespace, out: TextIO, store: DiaryStore, 
         recent = summarise(store, Period("in the last 30 days", now - timedelta(days=30), now,
                                          inclusive=True))
         try:
-            write_atomically(args.file, render_html(found, recent, now))
+            write_export(args.file, render_html(found, recent, now))
         except DiaryWriteError as err:
             out.write(f"{err}\n")
             return EXIT_BAD_INPUT
