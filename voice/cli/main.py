@@ -272,12 +272,7 @@ def _understand(skill, args: argparse.Namespace, out: TextIO) -> int:
         if not reply.usable:
             status = EXIT_BAD_INPUT
         if args.json:
-            record = {"text": text,
-                      "intent": reply.intent,
-                      "slots": match.slots if match else {},
-                      "confidence": round(match.confidence, 3) if match else 0.0,
-                      "confirm": bool(match and match.needs_confirmation),
-                      "reply": reply.text}
+            record = {"text": text, **reply.to_json()}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             intent = reply.intent

@@ -70,15 +70,13 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
         text, match = understand_best(skill.matcher, hypotheses)
         skill.reset()
         reply = skill.respond(text, nbest=hypotheses)
-        match = reply.match or match
-        record = {"file": str(path), "transcript": text, "intent": reply.intent,
-                  "slots": match.slots, "confidence": round(match.confidence, 3),
-                  "confirm": match.needs_confirmation, "reply": reply.text,
+        record = {"file": str(path), "transcript": text, **reply.to_json(fallback=match),
                   "safety": skill.safety.assess_many(hypotheses or [text])[1].to_json(),
                   "nbest": hypotheses[:5]}
         if args.json:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
+            match = reply.match or match
             out.write(f"{path}: {text!r} -> {match.intent} ({match.confidence:.2f})\n  {reply.text}\n")
     out.flush()
     return files.status
