@@ -13,7 +13,8 @@ from knowledge.diary.export import to_csv, write_export
 from knowledge.diary.report import render_html
 from knowledge.diary.store import DiaryError, DiaryStore, DiaryWriteError, Episode, NoSuchEpisode
 from knowledge.diary.summary import Period, summarise
-from knowledge.diary.timeparse import spoken_duration
+from knowledge.diary.timeparse import SPELLED_BELOW
+from knowledge.numbers import spoken_duration
 
 from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
 
@@ -52,7 +53,7 @@ def describe(episode: Episode) -> str:
     when = episode.started_at
     parts = [f"{episode.id}.", f"{when.strftime('%a')} {when.day} {when.strftime('%b %Y')} "
              f"at {when.strftime('%H:%M')},",
-             (spoken_duration(episode.duration_s) if episode.duration_s is not None
+             (spoken_duration(episode.duration_s, spell_below=SPELLED_BELOW) if episode.duration_s is not None
               else "duration not said") + ",",
              f"{episode.legs} leg" + ("s" if episode.legs == "both" else "") + ","
              if episode.legs else "leg not said,",

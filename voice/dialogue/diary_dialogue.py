@@ -15,17 +15,17 @@ from datetime import datetime, timedelta
 from knowledge.diary.store import DiaryError, DiaryStore, Episode
 from knowledge.diary.summary import Summary, period_from_text, summarise
 from knowledge.diary.timeparse import (
+    SPELLED_BELOW,
     Heard,
     When,
-    number_words,
     parse,
     parse_legs,
-    spoken_duration,
     spoken_when,
     start_time,
 )
 from knowledge.diary.words import DiaryWords, load_words
 from knowledge.model import Answer
+from knowledge.numbers import number_words, spoken_duration
 
 from .responses import Responses
 
@@ -76,8 +76,9 @@ class Draft:
                        other_signs=tuple(self.signs), note=self.note, red_flags=self.red_flags)
 
 
-def _plural(count: int, lexicon: DiaryWords) -> str:
-    return "one episode" if count == 1 else f"{number_words(count, lexicon)} episodes"
+def _plural(count: int) -> str:
+    return "one episode" if count == 1 else \
+        f"{number_words(count, spell_below=SPELLED_BELOW)} episodes"
 
 
 class Journal:
@@ -203,7 +204,7 @@ class Journal:
         parts = [self.w[draft.legs] if draft.legs else "your legs", self.t["numb"]]
         if draft.duration_s is not None:
             parts[-1] += " " + self.t["for_duration"].replace(
-                "{duration}", spoken_duration(draft.duration_s, self.lexicon))
+                "{duration}", spoken_duration(draft.duration_s, spell_below=SPELLED_BELOW))
         parts.append(spoken_when(start_time(draft.when, draft.duration_s, now), now))
         if draft.activity:
             parts.append(self.t["while_activity"].replace("{activity}", self.w[draft.activity]))
@@ -231,7 +232,7 @@ class Journal:
         self.draft = None
         self.asking = None
         self.failed = False
-        text = self.t["saved"].replace("{count}", _plural(count, self.lexicon))
+        text = self.t["saved"].replace("{count}", _plural(count))
         return self._say(self._with_notices(text))
 
     def _cancel(self) -> str:
@@ -266,7 +267,7 @@ class Journal:
 
     def speak(self, found: Summary, now: datetime) -> Answer:
         """FOUND as an answer: how many, and whether to see a neurologist (or the trend), first."""
-        t, w, lexicon = self.t, self.w, self.lexicon
+        t, w = self.t, self.w
         period = found.period
         if found.count == 0:
             parts = [t["summary_none"].replace("{period}", period.name)]
@@ -276,13 +277,14 @@ class Journal:
             return Answer(first=" ".join(parts))
         name = period.name[0].upper() + period.name[1:]
         headline = [t["summary_count"].replace("{Period}", name)
-                    .replace("{count}", _plural(found.count, lexicon))]
+                    .replace("{count}", _plural(found.count))]
         details = []
         one = found.count == 1
         if found.median_duration_s is not None:
             key = "summary_one_duration" if one else "summary_duration"
             details.append(t[key].replace("{duration}",
-                                          spoken_duration(found.median_duration_s, lexicon)))
+                                          spoken_duration(found.median_duration_s,
+                                                          spell_below=SPELLED_BELOW)))
         leg = found.main_leg
         if leg is not None:
             key = "summary_one_leg" if one else "summary_leg"
@@ -321,5 +323,5 @@ class Journal:
             key = "summary_fewer"
         else:
             key = "summary_same"
-        return t[key].replace("{previous}", number_words(previous, self.lexicon)) \
+        return t[key].replace("{previous}", number_words(previous, spell_below=SPELLED_BELOW)) \
             .replace("{before}", before)
