@@ -10,12 +10,14 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 from collections.abc import Callable
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TypeVar
+
+from knowledge.atomic_write import write_atomically
+from knowledge.user_dirs import user_dir
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,12 +30,7 @@ _SUFFIXES = (".py", ".toml", ".tsv")
 
 
 def cache_dir() -> Path:
-    override = os.environ.get("NUMB_LEGS_CACHE_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("numb-legs"))
+    return user_dir("cache", "NUMB_LEGS_CACHE_DIR")
 
 
 def fingerprint_inputs() -> list[tuple[str, str]]:
@@ -81,10 +78,8 @@ def cached(name: str, build: Callable[[], T]) -> T:
     value = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a reader never sees half a file.
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as temporary:
-            pickle.dump(value, temporary, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary.name, path)
+        # Whole or not at all, so a reader never sees half a file.
+        write_atomically(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         for old in path.parent.glob(f"{name}-*.pickle"):
             if old != path:
                 old.unlink(missing_ok=True)

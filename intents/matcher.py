@@ -20,6 +20,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.model import KnowledgeBase
+from knowledge.numbers import load_number_words
 from knowledge.queries import rank_causes
 
 from .model import IntentSet, Match
@@ -69,6 +70,7 @@ class Matcher:
         self.thresholds = intents.thresholds
         self.kb = kb
         lang = language()
+        numbers = load_number_words()
         self._stopwords = lang.stopwords
         # One choice per distinct bag of words; _choice_template says which line it came from.
         bags: list[frozenset[str]] = []
@@ -104,7 +106,7 @@ class Matcher:
         flag_phrases = [normalize(phrase) for flag in kb.red_flags for template in flag.patterns
                         for phrase in expand(template)]
         for text in (*self._causes.phrases, *self._features.phrases, *flag_phrases,
-                     *lang.units, *lang.tens):
+                     *numbers.units, *numbers.tens[2:]):
             for word in text.split():
                 vocabulary.setdefault(word, None)
         self._vocab = list(vocabulary)

@@ -63,8 +63,9 @@ class Match:
         return [str(item) for item in value] if isinstance(value, (list, tuple)) else []
 
     def to_json(self) -> dict[str, Any]:
+        """The match as `numb-legs understand --json` prints it."""
         return {"intent": self.intent, "slots": self.slots, "confidence": round(self.confidence, 3),
-                "matched": self.matched, "confirm": self.needs_confirmation}
+                "confirm": self.needs_confirmation}
 
 
 class IntentMatcher(Protocol):

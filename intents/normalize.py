@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from knowledge.datafile import Node, read_package_toml
+from knowledge.numbers import number_words
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _NOT_WORD = re.compile(r"[^a-z0-9'{}_ ]+")
@@ -27,8 +28,6 @@ class Language:
     fillers: frozenset[str]
     negators: frozenset[str]
     stopwords: frozenset[str]
-    units: tuple[str, ...]
-    tens: tuple[str, ...]
     stems: dict[str, str]
     legs: frozenset[str] = frozenset()
     elsewhere: frozenset[str] = frozenset()
@@ -39,30 +38,13 @@ def language() -> Language:
     label, data = read_package_toml("intents", "language.toml")
     root = Node(label, data)
     contractions = {key: node.text() for key, node in root.get("contractions").items()}
-    units = root.get("units").texts(min_len=20)
-    tens = tuple(item.value if isinstance(item.value, str) else item.text()
-                 for item in root.get("tens").list(min_len=10))
     return Language(contractions=contractions,
                     fillers=frozenset(root.get("fillers").texts()),
                     negators=frozenset(root.get("negators").texts()),
                     stopwords=frozenset(root.get("stopwords").texts()),
-                    units=units, tens=tens,
                     stems={key: node.text() for key, node in root.get("stems").items()},
                     legs=frozenset(root.get("legs").texts(min_len=1)),
                     elsewhere=frozenset(root.get("elsewhere").texts(min_len=1)))
-
-
-def number_words(value: int, lang: Language) -> str:
-    """Spell 0..999 the way a recogniser writes numbers; bigger numbers stay digits."""
-    if value < 20:
-        return lang.units[value]
-    if value < 100:
-        tens, unit = divmod(value, 10)
-        return lang.tens[tens] + (" " + lang.units[unit] if unit else "")
-    if value < 1000:
-        hundreds, rest = divmod(value, 100)
-        return lang.units[hundreds] + " hundred" + (" " + number_words(rest, lang) if rest else "")
-    return str(value)
 
 
 def normalize(text: str, *, keep_fillers: bool = False, keep_slots: bool = False,
@@ -76,7 +58,7 @@ def normalize(text: str, *, keep_fillers: bool = False, keep_slots: bool = False
         text = text.replace("{", " ").replace("}", " ")
     text = _NOT_WORD.sub(" ", text.replace("-", " "))
     text = _LETTER_DIGIT.sub(" ", text)
-    text = _NUMBER.sub(lambda m: number_words(int(m.group()), lang) if len(m.group()) < 4
+    text = _NUMBER.sub(lambda m: number_words(int(m.group())) if len(m.group()) < 4
                        else m.group(), text)
     text = _STRAY_APOSTROPHE.sub(" ", text)
     words = text.split()

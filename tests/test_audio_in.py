@@ -595,3 +595,24 @@ def test_no_microphone(tmp_path: Path) -> None:
     assert result["None"].startswith("No microphone was found (input devices: none).")
     assert "The microphone 'usb mic' was not found" in result["usb mic"]
     assert "The microphone 3 was not found" in result["3"]
+
+
+@pytest.mark.audio
+def test_a_speaker_that_is_not_there_is_named_with_the_ones_that_are(tmp_path: Path) -> None:
+    # The output opens its device through the same helper as the microphone.
+    env = alsa_env(speaker_only_config(tmp_path))
+    code = """
+        import json
+        from voice.audio.devices import AudioDeviceError
+        from voice.audio.playback import AudioOutput
+        result = {"default": AudioOutput().name}
+        try:
+            AudioOutput("usb speaker")
+        except AudioDeviceError as err:
+            result["usb speaker"] = str(err)
+        print(json.dumps(result))
+        """
+    result = _run_json(code, env)
+    assert result["default"] == "default"
+    assert result["usb speaker"] == ("The audio output device 'usb speaker' was not found "
+                                     "(output devices: 0: default).")

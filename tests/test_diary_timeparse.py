@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 
 from knowledge.diary.timeparse import (
+    SPELLED_BELOW,
     parse,
     parse_activity,
     parse_duration,
     parse_legs,
     parse_signs,
-    spoken_duration,
     spoken_when,
     start_time,
 )
 from knowledge.diary.words import load_words
+from knowledge.numbers import spoken_duration
 
 CASES = tomllib.loads((Path(__file__).parent / "data" / "diary_phrases.toml").read_text("utf-8"))
 NOW = datetime(2026, 11, 24, 20, 15)
@@ -65,13 +66,15 @@ def test_skip_and_logging_cue():
     assert not parse("my leg went numb", NOW).logging_cue
 
 
-@pytest.mark.parametrize("seconds, words", [
-    (20, "less than a minute"), (60, "a minute"), (600, "ten minutes"), (1500, "twenty five minutes"),
-    (1800, "half an hour"), (3600, "an hour"), (5400, "an hour and a half"),
-    (7200, "two hours"), (4500, "an hour and fifteen minutes"), (9000, "two hours and a half"),
-])
-def test_spoken_duration(seconds, words):
-    assert spoken_duration(seconds) == words
+def test_spoken_numbers_from_seventy_are_digits_in_the_diary():
+    assert SPELLED_BELOW == 70
+    assert spoken_duration(69 * 3600, spell_below=SPELLED_BELOW) == "sixty nine hours"
+    assert spoken_duration(75 * 3600, spell_below=SPELLED_BELOW) == "75 hours"
+
+
+def test_spoken_amounts_are_read_with_the_one_list_of_number_words():
+    assert parse_duration("for twenty five minutes") == 25 * 60
+    assert parse_duration("for ninety minutes") == 90 * 60
 
 
 def test_spoken_when():

@@ -1,9 +1,10 @@
 import pytest
 
 from intents.meaning import default_matcher
+from intents.model import Match
 from knowledge import load_knowledge
 from voice.dialogue.responses import load_responses
-from voice.dialogue.skill import Skill
+from voice.dialogue.skill import Reply, Skill
 
 
 @pytest.fixture()
@@ -109,3 +110,18 @@ def test_asking_for_a_different_voice(skill):
         reply = skill.respond(said)
         assert (reply.intent, reply.speech_change) == ("change_voice", "change_voice"), said
         assert "different voice" in reply.text
+
+
+def test_a_reply_as_understand_json_prints_it():
+    match = Match(intent="cause_info", confidence=0.87654, slots={"cause": "sciatica"},
+                  matched="tell me about {cause}", needs_confirmation=True)
+    record = Reply("Sciatica is ...", "cause_info", match).to_json()
+    assert list(record.items()) == [("intent", "cause_info"), ("slots", {"cause": "sciatica"}),
+                                    ("confidence", 0.877), ("confirm", True),
+                                    ("reply", "Sciatica is ...")]
+    # No match of its own: the fallback's (understand --wav's best transcript), else none.
+    unusable = Reply("That was empty.", "unknown", usable=False)
+    assert unusable.to_json() == {"intent": "unknown", "slots": {}, "confidence": 0.0,
+                                  "confirm": False, "reply": "That was empty."}
+    assert unusable.to_json(fallback=match)["slots"] == {"cause": "sciatica"}
+    assert Reply("Hello.", "help", match).to_json(fallback=Match("no", 0.1))["confidence"] == 0.877

@@ -1,13 +1,13 @@
-"""Write the diary out: CSV for spreadsheets, and the atomic file writing the HTML report shares."""
+"""Write the diary out: CSV for spreadsheets, and the files the CSV and the HTML report go to."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from knowledge.atomic_write import write_atomically
 
 from .store import DiaryWriteError, Episode
 
@@ -15,26 +15,14 @@ CSV_COLUMNS = ("id", "started_at", "duration_minutes", "legs", "activity", "othe
                "red_flags", "note")
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write TEXT to PATH so that PATH is either the old file or the whole new one, never half."""
-    path = Path(path)
+def write_export(path: Path, text: str) -> None:
+    """Write TEXT (a CSV or the HTML report) to PATH whole or not at all; DiaryWriteError when
+    it cannot."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        write_atomically(path, text)
     except OSError as err:
         raise DiaryWriteError(f"Could not write {path}: {err.strerror or err}.",
                               str(err.strerror or err), path) from err
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        raise DiaryWriteError(f"Could not write {path}: {err.strerror or err}.",
-                              str(err.strerror or err), path) from err
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _minutes(seconds: int | None) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from knowledge.errors import NumbLegsError
+from knowledge.user_dirs import user_dir
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,11 +100,7 @@ class Episode:
 
 def data_dir(env: Mapping[str, str] = os.environ) -> Path:
     """$NUMB_LEGS_DATA_DIR, else the user data folder (~/.local/share/numb-legs)."""
-    if env.get("NUMB_LEGS_DATA_DIR"):
-        return Path(env["NUMB_LEGS_DATA_DIR"])
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("numb-legs", appauthor=False))
+    return user_dir("data", "NUMB_LEGS_DATA_DIR", env)
 
 
 def default_path(env: Mapping[str, str] = os.environ) -> Path:

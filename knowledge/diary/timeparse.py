@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from knowledge.numbers import load_number_words
+
 from .words import ACTIVITIES, DiaryWords, Phrase, load_words
 
 _TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+(?:'[a-z]+)?")
@@ -70,14 +72,15 @@ def number_at(words: list[str], index: int, lexicon: DiaryWords) -> tuple[float,
     if index >= len(words):
         return None
     word = words[index]
+    numbers = load_number_words()
     if word[0].isdigit():
         value = float(word)
-    elif word in lexicon.tens[2:]:
-        value = float(lexicon.tens.index(word) * 10)
-        if index + 1 < len(words) and words[index + 1] in lexicon.units[1:10]:
-            return value + lexicon.units.index(words[index + 1]), index + 2
-    elif word in lexicon.units:
-        value = float(lexicon.units.index(word))
+    elif word in numbers.tens[2:]:
+        value = float(numbers.tens.index(word) * 10)
+        if index + 1 < len(words) and words[index + 1] in numbers.units[1:10]:
+            return value + numbers.units.index(words[index + 1]), index + 2
+    elif word in numbers.units:
+        value = float(numbers.units.index(word))
     else:
         for phrase, amount in lexicon.quantities.items():
             if tuple(words[index:index + len(phrase)]) == phrase:
@@ -259,34 +262,8 @@ def start_time(when: When | None, duration_s: int | None, now: datetime) -> date
 # -- speaking ------------------------------------------------------------------------------------
 
 
-def number_words(value: int, lexicon: DiaryWords | None = None) -> str:
-    """0..69 in words ("twenty five"); larger numbers stay digits, which speech reads well."""
-    lexicon = lexicon or load_words()
-    if 0 <= value < 20:
-        return lexicon.units[value]
-    tens, unit = divmod(value, 10)
-    if 2 <= tens < len(lexicon.tens):
-        return lexicon.tens[tens] + (f" {lexicon.units[unit]}" if unit else "")
-    return str(value)
-
-
-def spoken_duration(seconds: int, lexicon: DiaryWords | None = None) -> str:
-    """'ten minutes', 'half an hour', 'an hour and a half', '2 hours and 10 minutes'."""
-    lexicon = lexicon or load_words()
-    if seconds < 60:
-        return "less than a minute" if seconds < 30 else "a minute"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        if minutes == 30:
-            return "half an hour"
-        return "a minute" if minutes == 1 else f"{number_words(minutes, lexicon)} minutes"
-    hours, rest = divmod(minutes, 60)
-    hour_text = "an hour" if hours == 1 else f"{number_words(hours, lexicon)} hours"
-    if rest == 0:
-        return hour_text
-    if rest == 30:
-        return "an hour and a half" if hours == 1 else f"{hour_text} and a half"
-    return f"{hour_text} and {spoken_duration(rest * 60, lexicon)}"
+# The diary says numbers below seventy in words, larger ones in digits (speech reads both well).
+SPELLED_BELOW = 70
 
 
 def spoken_clock(moment: datetime) -> str:

@@ -25,8 +25,6 @@ class Advice:
 
 @dataclass(frozen=True)
 class DiaryWords:
-    units: tuple[str, ...]
-    tens: tuple[str, ...]
     quantities: dict[Phrase, int]
     unit_seconds: dict[str, int]
     durations: dict[Phrase, int]
@@ -79,8 +77,6 @@ def load_words() -> DiaryWords:
     """The shipped diary words; raises DataFileError naming the key when the file is broken."""
     label, data = read_package_toml("knowledge", "diary.toml")
     root = Node(label, data)
-    units = root.get("units").texts(min_len=20)
-    tens = tuple(str(item.value) for item in root.get("tens").list(min_len=7))
     day_parts = {}
     for key, node in root.get("day_parts").items():
         hour, minute = node.list(min_len=2)
@@ -101,7 +97,6 @@ def load_words() -> DiaryWords:
     advice = root.get("advice")
     weekdays = times.get("weekdays").texts(min_len=7)
     return DiaryWords(
-        units=units, tens=tens,
         quantities=_phrase_table(root.get("quantities"), 1, 10),
         unit_seconds={key: node.integer(1, 86_400) for key, node in root.get("units_seconds").items()},
         durations=_phrase_table(root.get("durations"), 1, 86_400),

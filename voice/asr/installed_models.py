@@ -7,6 +7,8 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from knowledge.user_dirs import user_dir
+
 from .model_catalog import ModelCatalog, ModelError, load_catalog, resolve_model
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,9 +40,7 @@ def project_models_dir() -> Path:
 
 def user_models_dir() -> Path:
     """Per-user model folder, e.g. ~/.local/share/numb-legs/models on Linux."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("numb-legs", appauthor=False)) / "models"
+    return user_dir("data") / "models"
 
 
 def find_vosk_model(explicit: str | None, env: Mapping[str, str], project_models: Path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from types import ModuleType
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from knowledge.errors import NumbLegsError
 
@@ -94,3 +94,43 @@ def find_input_device(spec: int | str | None) -> int | None:
     """
     devices = [(device.index, device.name) for device in input_devices()]
     return match_device(spec, devices, load_sounddevice().default.device[0])
+
+
+class OpenedDevice(NamedTuple):
+    """The device a microphone or speaker uses, as PortAudio describes it."""
+
+    index: int  # type: ignore[assignment]  # PortAudio's name; shadows tuple.index, never called
+    name: str
+    default_rate: int
+
+
+# For each direction: what people call such a device, and the option that picks one.
+_WORDS = {"input": ("microphone", "--input-device"),
+          "output": ("audio output device", "--output-device")}
+
+
+def open_device(spec: int | str | None, kind: Literal["input", "output"]) -> OpenedDevice:
+    """The KIND device SPEC names (an index, or part of a name; None: the default one).
+
+    AudioDeviceError when there is none, naming the devices there are and how to pick one.
+    """
+    what, option = _WORDS[kind]
+    if kind == "input":
+        index = find_input_device(spec)
+        devices = [(device.index, device.name) for device in input_devices()] \
+            if index is None else []
+    else:
+        index = find_output_device(spec)
+        devices = output_devices() if index is None else []
+    if index is None:
+        names = ", ".join(f"{i}: {name}" for i, name in devices) or "none"
+        if spec is None:
+            raise AudioDeviceError(f"No {what} was found ({kind} devices: {names}). "
+                                   f"Connect one, or pick one with {option}.")
+        raise AudioDeviceError(f"The {what} {spec!r} was not found ({kind} devices: {names}).")
+    sd = load_sounddevice()
+    try:
+        info = sd.query_devices(index)
+    except sd.PortAudioError as err:
+        raise AudioDeviceError(f"Could not open {what} {index}: {err}") from err
+    return OpenedDevice(index, str(info["name"]), int(info["default_samplerate"]))

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .devices import AudioDeviceError, find_input_device, input_devices, load_sounddevice
+from .devices import AudioDeviceError, find_input_device, load_sounddevice, open_device
 from .pcm import to_int16
 from .resample import Resampler
 from .wav import TARGET_RATE, read_wav
@@ -25,7 +25,7 @@ DEFAULT_QUEUE_S = 5.0  # audio held for a consumer that falls behind, then the o
 DEFAULT_STALL_S = 2.0  # no audio for this long from a running stream: the device is gone
 CLOSE_WAIT_S = 1.0  # for PortAudio to stop a stream before we leave it behind
 _DROP_WARNING_S = 10.0  # at most one warning about dropped audio this often
-DEVICE_HINT = "Pick another one with --device (see --list-devices)."
+DEVICE_HINT = "Pick another one with --input-device (numb-legs devices lists them)."
 
 
 class AudioSource(Protocol):
@@ -80,22 +80,9 @@ class Microphone:
         CAPTURE_RATE forces the rate the device is opened at.
         """
         sd = load_sounddevice()
-        index = find_input_device(device)
-        if index is None:
-            names = ", ".join(f"{d.index}: {d.name}" for d in input_devices()) or "none"
-            if device is None:
-                raise AudioDeviceError(f"No microphone was found (input devices: {names}). "
-                                       "Connect one, or pick one with --input-device.")
-            raise AudioDeviceError(f"The microphone {device!r} was not found (input devices: "
-                                   f"{names}).")
-        try:
-            info = sd.query_devices(index)
-        except sd.PortAudioError as err:
-            raise AudioDeviceError(f"Could not open microphone {index}: {err}") from err
+        index, self.name, default_rate = open_device(device, "input")
         self.device = index
-        self.name = str(info["name"])
         self.rate = rate
-        default_rate = int(info["default_samplerate"])
 
         def accepts(candidate: int, channels: int) -> bool:
             try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .devices import AudioDeviceError, find_output_device, load_sounddevice, output_devices
+from .devices import AudioDeviceError, load_sounddevice, open_device
 from .pcm import Audio
 from .resample import resample
 
@@ -24,23 +24,9 @@ class AudioOutput:
     """One output device; plays Audio blocking, stoppable from another thread."""
 
     def __init__(self, device: int | str | None = None) -> None:
-        index = find_output_device(device)
-        if index is None:
-            names = ", ".join(f"{i}: {name}" for i, name in output_devices()) or "none"
-            if device is None:
-                raise AudioDeviceError("No audio output device was found.")
-            raise AudioDeviceError(f"The audio output device {device!r} was not found "
-                                   f"(output devices: {names}).")
-        sd = load_sounddevice()
-        try:
-            info = sd.query_devices(index)
-        except sd.PortAudioError as err:
-            raise AudioDeviceError(f"Could not open audio output device {index}: {err}") from err
-        self.device = index
-        self.name = str(info["name"])
-        self.default_rate = int(info["default_samplerate"])
+        self.device, self.name, self.default_rate = open_device(device, "output")
         self.last_stream_format: tuple[int, int] | None = None  # (rate, channels) last opened
-        _LOGGER.debug("Audio output: %s (%s), default %s Hz", index, self.name, self.default_rate)
+        _LOGGER.debug("Audio output: %s (%s), default %s Hz", self.device, self.name, self.default_rate)
 
     def play(self, audio: Audio, stop_event: threading.Event) -> bool:
         """Play AUDIO to the end (True) or until STOP_EVENT is set (False)."""

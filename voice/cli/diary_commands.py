@@ -9,15 +9,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from knowledge.diary.export import to_csv, write_atomically
+from knowledge.diary.export import to_csv, write_export
 from knowledge.diary.report import render_html
 from knowledge.diary.store import DiaryError, DiaryStore, DiaryWriteError, Episode, NoSuchEpisode
 from knowledge.diary.summary import Period, summarise
-from knowledge.diary.timeparse import spoken_duration
+from knowledge.diary.timeparse import SPELLED_BELOW
+from knowledge.numbers import spoken_duration
+
+from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
 
 _LOGGER = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_BAD_INPUT, EXIT_BROKEN = 0, 1, 2  # the same codes as voice/cli/main.py
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -52,7 +53,7 @@ def describe(episode: Episode) -> str:
     when = episode.started_at
     parts = [f"{episode.id}.", f"{when.strftime('%a')} {when.day} {when.strftime('%b %Y')} "
              f"at {when.strftime('%H:%M')},",
-             (spoken_duration(episode.duration_s) if episode.duration_s is not None
+             (spoken_duration(episode.duration_s, spell_below=SPELLED_BELOW) if episode.duration_s is not None
               else "duration not said") + ",",
              f"{episode.legs} leg" + ("s" if episode.legs == "both" else "") + ","
              if episode.legs else "leg not said,",
@@ -105,7 +106,7 @@ def _run(action: str, args: argparse.Namespace, out: TextIO, store: DiaryStore, 
     if action == "export":
         found = store.episodes()
         try:
-            write_atomically(args.csv, to_csv(found))
+            write_export(args.csv, to_csv(found))
         except DiaryWriteError as err:
             out.write(f"{err}\n")
             return EXIT_BAD_INPUT
@@ -116,7 +117,7 @@ def _run(action: str, args: argparse.Namespace, out: TextIO, store: DiaryStore, 
         recent = summarise(store, Period("in the last 30 days", now - timedelta(days=30), now,
                                          inclusive=True))
         try:
-            write_atomically(args.file, render_html(found, recent, now))
+            write_export(args.file, render_html(found, recent, now))
         except DiaryWriteError as err:
             out.write(f"{err}\n")
             return EXIT_BAD_INPUT

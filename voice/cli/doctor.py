@@ -12,6 +12,8 @@ import numpy as np
 from intents.names import IntentName
 from knowledge.errors import NumbLegsError
 
+from .exit_codes import EXIT_BAD_INPUT, EXIT_OK
+
 _LOGGER = logging.getLogger(__name__)
 
 LISTEN_S = 1.5
@@ -159,4 +161,4 @@ def run_doctor(voice, args, engine_options) -> int:
     from ..dialogue.skill import Reply
 
     voice.deliver(Reply(summary, IntentName.HELP), wait=True)
-    return 0 if not problems else 1
+    return EXIT_BAD_INPUT if problems else EXIT_OK

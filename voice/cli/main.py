@@ -15,11 +15,10 @@ from typing import TextIO
 from knowledge.errors import DataFileError, NumbLegsError
 from voice.asr.engine_choice import ENGINES
 
+from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
+
 _LOGGER = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 1
-EXIT_BROKEN = 2
 TICK_S = 0.5  # how often a waiting conversation checks its timers
 # Commands whose output is for programs or that never speak: failures are printed only.
 _QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices", "diary",
@@ -274,12 +273,7 @@ def _understand(skill, args: argparse.Namespace, out: TextIO) -> int:
         if not reply.usable:
             status = EXIT_BAD_INPUT
         if args.json:
-            record = {"text": text,
-                      "intent": reply.intent,
-                      "slots": match.slots if match else {},
-                      "confidence": round(match.confidence, 3) if match else 0.0,
-                      "confirm": bool(match and match.needs_confirmation),
-                      "reply": reply.text}
+            record = {"text": text, **reply.to_json()}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             intent = reply.intent

@@ -12,10 +12,9 @@ from ..asr.engine_choice import EngineOptions, open_recognizer, prepare_in_backg
 from ..asr.nbest import understand_best
 from ..asr.recognizer import transcribe_bytes, transcript_of
 from ..audio.wav import AudioFileError, read_wav
+from .exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
 
 _LOGGER = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_BAD_INPUT = 0, 1
 
 
 def engine_options(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> EngineOptions:
@@ -70,16 +69,14 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
         text, match = understand_best(skill.matcher, hypotheses)
         skill.reset()
         reply = skill.respond(text, nbest=hypotheses)
-        match = reply.match or match
         record = {"file": str(path), "engine": recognizer.name, "transcript": text,
-                  "intent": reply.intent,
-                  "slots": match.slots, "confidence": round(match.confidence, 3),
-                  "confirm": match.needs_confirmation, "reply": reply.text,
+                  **reply.to_json(fallback=match),
                   "safety": skill.safety.assess_many(hypotheses or [text])[1].to_json(),
                   "nbest": hypotheses[:5]}
         if args.json:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
+            match = reply.match or match
             out.write(f"{path}: {text!r} -> {match.intent} ({match.confidence:.2f})\n  {reply.text}\n")
     out.flush()
     return files.status
@@ -111,7 +108,7 @@ def download(args: argparse.Namespace, out: TextIO) -> int:
     except KeyboardInterrupt:
         progress.finish()
         out.write("Download stopped. Run the same command again to resume.\n")
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         progress.finish()
     out.write(f"Installed {entry.name} in {path}.\n")
@@ -149,10 +146,9 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
         voice.print(note)
     listener = Listener(lambda: Microphone(args.input_device), recognizer, skill, voice, options,
                         typed=sys.stdin)
-    status = listener.run()
-    if status < 0:
+    if not listener.run():
         return chat(skill, voice, greet=False)
-    return status
+    return EXIT_OK
 
 
 def devices(out: TextIO) -> int:

@@ -16,17 +16,17 @@ from intents.names import IntentName
 from knowledge.diary.store import DiaryError, DiaryStore, Episode
 from knowledge.diary.summary import Summary, period_from_text, summarise
 from knowledge.diary.timeparse import (
+    SPELLED_BELOW,
     Heard,
     When,
-    number_words,
     parse,
     parse_legs,
-    spoken_duration,
     spoken_when,
     start_time,
 )
 from knowledge.diary.words import DiaryWords, load_words
 from knowledge.model import Answer
+from knowledge.numbers import number_words, spoken_duration
 
 from .responses import Responses
 
@@ -78,8 +78,9 @@ class Draft:
                        other_signs=tuple(self.signs), note=self.note, red_flags=self.red_flags)
 
 
-def _plural(count: int, lexicon: DiaryWords) -> str:
-    return "one episode" if count == 1 else f"{number_words(count, lexicon)} episodes"
+def _plural(count: int) -> str:
+    return "one episode" if count == 1 else \
+        f"{number_words(count, spell_below=SPELLED_BELOW)} episodes"
 
 
 class Journal:
@@ -206,7 +207,7 @@ class Journal:
         parts = [self.w[draft.legs] if draft.legs else "your legs", self.t.numb]
         if draft.duration_s is not None:
             parts[-1] += " " + self.t.for_duration.fill(
-                duration=spoken_duration(draft.duration_s, self.lexicon))
+                duration=spoken_duration(draft.duration_s, spell_below=SPELLED_BELOW))
         parts.append(spoken_when(start_time(draft.when, draft.duration_s, now), now))
         if draft.activity:
             parts.append(self.t.while_activity.fill(activity=self.w[draft.activity]))
@@ -234,7 +235,7 @@ class Journal:
         self.draft = None
         self.asking = None
         self.failed = False
-        text = self.t.saved.fill(count=_plural(count, self.lexicon))
+        text = self.t.saved.fill(count=_plural(count))
         return self._say(self._with_notices(text))
 
     def _cancel(self) -> str:
@@ -269,7 +270,7 @@ class Journal:
 
     def speak(self, found: Summary, now: datetime) -> Answer:
         """FOUND as an answer: how many, and whether to see a neurologist (or the trend), first."""
-        t, w, lexicon = self.t, self.w, self.lexicon
+        t, w = self.t, self.w
         period = found.period
         if found.count == 0:
             parts = [t.summary_none.fill(period=period.name)]
@@ -277,12 +278,13 @@ class Journal:
                 parts.append(t.summary_last.fill(when=spoken_when(found.last_started, now)))
             return Answer(first=" ".join(parts))
         name = period.name[0].upper() + period.name[1:]
-        headline = [t.summary_count.fill(Period=name, count=_plural(found.count, lexicon))]
+        headline = [t.summary_count.fill(Period=name, count=_plural(found.count))]
         details = []
         one = found.count == 1
         if found.median_duration_s is not None:
             lasted = t.summary_one_duration if one else t.summary_duration
-            details.append(lasted.fill(duration=spoken_duration(found.median_duration_s, lexicon)))
+            details.append(lasted.fill(duration=spoken_duration(found.median_duration_s,
+                                                                spell_below=SPELLED_BELOW)))
         leg = found.main_leg
         if leg is not None:
             which = t.summary_one_leg if one else t.summary_leg
@@ -318,4 +320,5 @@ class Journal:
         if found.count == previous:
             return t.summary_same.fill(before=before)
         compared = t.summary_more if found.count > previous else t.summary_fewer
-        return compared.fill(previous=number_words(previous, self.lexicon), before=before)
+        return compared.fill(previous=number_words(previous, spell_below=SPELLED_BELOW),
+                             before=before)

@@ -8,19 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from knowledge.model import KnowledgeBase
+from knowledge.numbers import spoken_duration
 
 from .responses import Responses
 
 STEPS, CHECK, QUESTIONS, DONE = "steps", "check", "questions", "done"
-
-
-def spoken_duration(seconds: int) -> str:
-    """'two minutes', 'one minute', '30 seconds' -> words a speaker reads well."""
-    words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-    if seconds % 60 == 0 and seconds // 60 < len(words):
-        minutes = seconds // 60
-        return f"{words[minutes]} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds} seconds"
 
 
 @dataclass
@@ -125,7 +117,7 @@ class Routine:
         if last and step.seconds:
             # The last step is timed by the assistant itself, then it checks back.
             self.deadline = now + step.seconds
-            tail = self.r.routine_timer.fill(duration=spoken_duration(step.seconds))
+            tail = self.r.routine_timer.fill(duration=spoken_duration(step.seconds, exact=True))
         else:
             self.deadline = None
             tail = self.r.routine_next_hint

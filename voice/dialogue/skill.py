@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from intents.model import IntentMatcher, Match
 from intents.names import IntentName
@@ -60,6 +61,12 @@ class Reply:
     speech_change: str = ""      # slower, faster, louder, quieter, change_voice: apply first
     limit_text: str = ""         # said instead when the speech change is already at its limit
     usable: bool = True          # False when the input itself could not be used (empty, too long...)
+
+    def to_json(self, fallback: Match | None = None) -> dict[str, Any]:
+        """The reply as `numb-legs understand --json` prints it: its intent, the slots, confidence
+        and confirm of its match (else of FALLBACK, else none), and its text."""
+        match = self.match or fallback or Match(intent=self.intent, confidence=0.0)
+        return {**match.to_json(), "intent": self.intent, "reply": self.text}
 
 
 @dataclass

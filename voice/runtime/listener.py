@@ -140,8 +140,9 @@ class Listener:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def run(self) -> int:
-        """Listen until goodbye; returns the process exit code."""
+    def run(self) -> bool:
+        """Listen until goodbye (True); False when the microphone is lost for good, and the
+        caller falls back to typed chat."""
         if self._typed_input is not None:
             threading.Thread(target=self._read_typed, daemon=True).start()
         tries = 0
@@ -149,17 +150,17 @@ class Listener:
             try:
                 source = self._source_factory()
                 self._loop(source)
-                return 0
+                return True
             except AudioDeviceError as err:
                 tries += 1
                 _LOGGER.debug("Audio device failed", exc_info=True)
                 if tries > REOPEN_TRIES:
                     self._say_plain(f"{err} I can't hear you any more. Type your questions "
                                     "instead, and press Enter after each one.")
-                    return -1  # the caller falls back to typed chat
+                    return False
                 self._say_plain(f"{err} Trying to open the microphone again.")
                 time.sleep(min(2.0, 0.5 * tries))
-        return 0
+        return True
 
     def _greeting(self) -> str:
         if self.options.always_listening:

@@ -11,7 +11,6 @@ import locale
 import logging
 import os
 import re
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -19,8 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from intents.names import IntentName
+from knowledge.atomic_write import write_atomically
 from knowledge.datafile import Node, parse_toml, read_package_toml
 from knowledge.errors import DataFileError
+from knowledge.user_dirs import user_dir
 
 from ..dialogue.emergency_numbers import EmergencyNumbers, load_emergency_numbers, locale_territory
 
@@ -64,11 +65,9 @@ def voice_cycle() -> tuple[str, ...]:
 
 
 def config_path(env: Mapping[str, str] = os.environ) -> Path:
-    if env.get("NUMB_LEGS_CONFIG"):
+    if env.get("NUMB_LEGS_CONFIG"):  # the file itself, not a folder
         return Path(env["NUMB_LEGS_CONFIG"])
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("numb-legs", appauthor=False)) / "settings.toml"
+    return user_dir("config") / "settings.toml"
 
 
 def load(path: Path) -> tuple[Settings, str | None]:
@@ -142,16 +141,7 @@ def save(settings: Settings, path: Path) -> str | None:
     """Write SETTINGS; None when saved, else why they will not be remembered."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(dumps(settings))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomically(path, dumps(settings))
     except OSError as err:
         _LOGGER.debug("Could not save settings", exc_info=True)
         return f"I couldn't save your settings to {path} ({err.strerror or err}). They apply " \
