@@ -37,7 +37,7 @@ def understand_spoken(texts: list[str], tmp_path: Path) -> list[dict]:
         voice, speed = VOICES[index % len(VOICES)]  # several voices and speeds
         # espeak-ng writes 22050 Hz: understand --wav must resample it itself.
         files.append(str(speak(text, tmp_path / f"{index:03d}.wav", voice, speed)))
-    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ)
     result = subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "understand",
                              "--json", "--wav", *files], capture_output=True, text=True,
                             cwd=ROOT, env=env, timeout=600)

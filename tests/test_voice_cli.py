@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def numb_legs(args, tmp_path, **kwargs):
-    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ)
     env.update(kwargs.pop("env", {}))
     return subprocess.run([sys.executable, "-m", "voice", *args], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=120, **kwargs)
