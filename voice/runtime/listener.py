@@ -211,6 +211,8 @@ class Listener:
                 _LOGGER.debug("Ignored (no wake phrase): %r", best)
                 return
             self._start_listening()
+            if rest == "":
+                return  # the wake phrase alone: listening now, and one rising sound says so
         if rest is not None:
             # Already listening, a person may still say the wake phrase first (people do when
             # they were not heard): it is an address, not a question. Alone, it only keeps the
