@@ -164,6 +164,19 @@ def test_stop_cuts_the_answer_on_the_partial_result_and_is_not_a_question(tmp_pa
     assert len(timeline.of("speak")) == 1 and len(timeline.of("print", "You said:")) == 1, log
 
 
+def test_a_red_flag_said_while_waiting_gets_emergency_advice(tmp_path, matcher):
+    """No wake phrase: a red flag is heard at any moment (README), waiting included."""
+    loop = Loop(tmp_path, matcher)
+    (loop.mic.silence(1.0).say("my legs are numb").silence(1.0)  # not for the assistant
+     .say("my face is drooping").until_speaking().until_quiet().silence(1.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    flag_end = timeline.first("said_end", "my face is drooping").at
+    advice = timeline.first("speak", "Call 999 now")
+    assert heard_at_the_end(advice.at, flag_end), log
+    assert [e.text for e in timeline.of("print", "You said:")] == ["You said: my face is drooping"]
+
+
 # -- the whole loop on real audio devices -----------------------------------------------------
 
 TTS_RATE = 22050
