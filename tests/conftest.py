@@ -127,7 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _SESSION is None:
+    if _SESSION is None or session.config.option.collectonly:
         return
     _SESSION.changes = home_changes(_SESSION.before, home_snapshot(_SESSION.real_home))
     if _SESSION.changes and session.exitstatus == pytest.ExitCode.OK:

@@ -27,6 +27,7 @@ def test_ask_prints_the_answer(tmp_path):
     assert "most common" in result.stdout.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question", [
     "why are my legs numb",                    # an answer with more to say
     "what is raynaud's disease",               # a cause: more, or what to do

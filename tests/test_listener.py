@@ -200,6 +200,7 @@ def key_words_found(transcript: str, words: list[str]) -> int:
     return sum(any(fuzz.ratio(word, other) >= 75 for other in heard) for word in words)
 
 
+@pytest.mark.slow
 @pytest.mark.audio
 def test_wake_phrase_question_answer_and_follow_up(tmp_path):
     audio = (silence(1.0) + spoken("hey numb legs", tmp_path, "wake") + silence(0.3)
@@ -225,6 +226,7 @@ def test_wake_phrase_question_answer_and_follow_up(tmp_path):
     assert found >= 3, transcript
 
 
+@pytest.mark.slow
 @pytest.mark.audio
 def test_always_listening_answers_without_wake_phrase(tmp_path):
     audio = silence(0.8) + spoken("what is a slipped disc", tmp_path, "q") + silence(1.0)
@@ -238,6 +240,7 @@ def test_always_listening_answers_without_wake_phrase(tmp_path):
     assert "slipped disc" in run.stdout.lower() or "disc" in run.stdout, run.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.audio
 def test_wake_phrase_alone_while_listening_is_not_a_question(tmp_path):
     # Not heard the first time, a person says the wake phrase again before the question; while
@@ -277,6 +280,7 @@ def test_no_microphone_falls_back_to_typed_chat(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.audio
 def test_microphone_that_stops_is_reopened_and_listening_goes_on(tmp_path):
     import time
@@ -303,6 +307,7 @@ def test_microphone_that_stops_is_reopened_and_listening_goes_on(tmp_path):
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 @pytest.mark.audio
 def test_without_wake_phrase_nothing_happens_until_enter(tmp_path):
     import time

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.speech import VOICES, speak
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +49,7 @@ def understand_spoken(texts: list[str], tmp_path: Path) -> list[dict]:
     return records
 
 
+@pytest.mark.slow
 def test_spoken_questions_are_understood(tmp_path):
     rows = load()
     assert len(rows) >= 40
@@ -72,6 +75,7 @@ def natural_lines():
     return [line for line in lines if line.category in ("red_flag", "ood")]
 
 
+@pytest.mark.slow
 def test_red_flags_said_in_natural_sentences(tmp_path):
     lines = natural_lines()
     records = understand_spoken([line.text for line in lines], tmp_path)
