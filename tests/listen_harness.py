@@ -87,13 +87,17 @@ class ListenRun:
     def __init__(self, tmp: Path, audio: bytes | None, args: list[str], *,
                  pace_speaker: bool = False, trailing_silence_s: float = 30.0,
                  cache_dir: Path | None = None) -> None:
-        """AUDIO is played at once, then silence; None: a LiveMic the test speaks into."""
+        """AUDIO is played at once, then silence; None: a LiveMic the test speaks into.
+
+        CACHE_DIR: where the process keeps its matcher and language model; by default the one
+        in the environment (the test session's shared cache), else a folder in TMP."""
         self.mic = PacedFifo(tmp / "mic.fifo") if audio is not None else LiveMic(tmp / "mic.fifo")
         self.speaker = SpeakerFifo(tmp / "speaker.fifo", 44100.0 if pace_speaker else None)
         config = write_capture_config(tmp, self.mic.path, self.speaker.path)
-        env = dict(os.environ, ALSA_CONFIG_PATH=str(config),
-                   NUMB_LEGS_CACHE_DIR=str(cache_dir or tmp / "cache"), PYTHONUNBUFFERED="1",
+        env = dict(os.environ, ALSA_CONFIG_PATH=str(config), PYTHONUNBUFFERED="1",
                    PYTHONPATH=str(ROOT))
+        if cache_dir is not None or not env.get("NUMB_LEGS_CACHE_DIR"):
+            env["NUMB_LEGS_CACHE_DIR"] = str(cache_dir or tmp / "cache")
         self.stdout_lines: list[str] = []
         self.proc = subprocess.Popen([sys.executable, "-m", "voice", *args], cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,

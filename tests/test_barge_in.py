@@ -39,6 +39,7 @@ def _spoken(text: str, tmp_path, name: str, voice: str = "en-us+klatt", speed: i
                         tmp_path / f"{name}16.wav"))
 
 
+@pytest.mark.slow
 @pytest.mark.audio
 def test_spoken_routine_with_barge_in(tmp_path):
     """Start the routine by voice, step through it, cut a step short with "stop", repeat it."""
@@ -88,6 +89,7 @@ def test_spoken_routine_with_barge_in(tmp_path):
     assert "I've stopped" not in run.stdout, run.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.audio
 def test_a_red_flag_said_over_an_answer_cuts_it_and_gets_emergency_advice(tmp_path):
     """No wake phrase, no "stop": a red flag said while the assistant speaks is heard at once."""

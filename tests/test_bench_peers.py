@@ -112,6 +112,7 @@ def test_hassil_fuzzy_answers_what_strict_misses_and_rejects_the_far_off(convert
         assert peer.recognize(peers.prepare(text)) == ("unknown", {}), text
 
 
+@pytest.mark.slow
 def test_hassil_fuzzy_builds_from_the_shipped_data() -> None:
     peer = peers.HassilFuzzyPeer(peers.convert())
     assert peer.recognize(peers.prepare("my legs feel kind of numb why"))[0] == "causes_overview"

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(args, *, stdin: bytes | None = None, cwd: Path = ROOT, tmp_path: Path, env_extra=None):
-    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(cwd))
+    env = dict(os.environ, PYTHONPATH=str(cwd))
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "voice", *args], input=stdin, capture_output=True,
                           cwd=cwd, env=env, timeout=60)
@@ -27,6 +27,7 @@ def test_ask_prints_the_answer(tmp_path):
     assert "most common" in result.stdout.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question", [
     "why are my legs numb",                    # an answer with more to say
     "what is raynaud's disease",               # a cause: more, or what to do

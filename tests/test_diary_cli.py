@@ -39,6 +39,7 @@ def _fill(folder: Path) -> DiaryStore:
     return store
 
 
+@pytest.mark.slow
 def test_list_export_delete(data_dir, tmp_path):
     _fill(data_dir).close()
     listed = cli("diary", "list")
@@ -70,6 +71,7 @@ def test_forget_all_asks_first(data_dir):
     assert DiaryStore(data_dir / "diary.db").count() == 0
 
 
+@pytest.mark.slow
 def test_one_episode_is_counted_in_the_singular(data_dir, tmp_path):
     store = DiaryStore(data_dir / "diary.db")
     store.add(Episode(NOW - timedelta(days=1), 600, "left", "sitting"))
@@ -120,6 +122,7 @@ def test_chat_logs_an_episode(data_dir):
     assert DiaryStore(data_dir / "diary.db").count() == 1
 
 
+@pytest.mark.slow
 def test_the_assistant_and_the_cli_write_at_the_same_time(data_dir):
     store = DiaryStore(data_dir / "diary.db")
     store.count()

@@ -11,6 +11,8 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from knowledge.diary.report import render_html, weekly_counts
 from knowledge.diary.store import DiaryStore, Episode
 from knowledge.diary.summary import Period, summarise
@@ -46,6 +48,7 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.slow
 def test_report_renders_and_is_accessible_in_chromium(tmp_path, monkeypatch):
     # No skip: `make test` installs Debian's chromium, so its absence is a setup failure.
     assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run make test (it installs it)"

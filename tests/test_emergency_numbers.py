@@ -112,8 +112,7 @@ def _settings_output(tmp_path, lang, saved=""):
     config = tmp_path / "settings.toml"
     config.write_text(saved, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
-    env.update(NUMB_LEGS_CONFIG=str(config), NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"),
-               LANG=lang)
+    env.update(NUMB_LEGS_CONFIG=str(config), LANG=lang)
     result = subprocess.run([sys.executable, "-m", "voice", "settings"], capture_output=True,
                             text=True, cwd=ROOT, env=env, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -10,6 +10,7 @@ def matcher():
     return default_matcher()
 
 
+@pytest.mark.slow
 def test_development_set_meets_the_targets(matcher):
     scores = devset.score(Understanding(matcher), devset.load())
     assert scores["n_in_domain"] >= 200
@@ -115,6 +116,7 @@ HELD_OUT_FLOORS = {  # set: (lines at least, in-domain floor, out-of-domain floo
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("names", sorted(HELD_OUT_FLOORS))
 def test_held_out_sets_stay_at_what_was_reached(matcher, names):
     paths = tuple(devset.DATA / name for name in names.split("+"))
@@ -127,6 +129,7 @@ def test_held_out_sets_stay_at_what_was_reached(matcher, names):
     assert scores["wrong"] <= wrong, scores
 
 
+@pytest.mark.slow
 def test_development_sets_meet_issue_12s_targets(matcher):
     scores = devset.score(Understanding(matcher), devset.load_all(devset.DEV_SETS))
     assert scores["in_domain"] >= 0.95, scores

@@ -27,7 +27,7 @@ def test_wheel_ships_data_and_runs_outside_the_checkout(tmp_path):
     zipfile.ZipFile(wheel).extractall(site)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(site), NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ, PYTHONPATH=str(site))
     # -I would drop PYTHONPATH; -P is 3.11+. A working directory without the sources is enough.
     result = subprocess.run([sys.executable, "-c", "import voice, sys; print(voice.__file__); "
                              "from voice.cli.main import main; "

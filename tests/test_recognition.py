@@ -168,6 +168,7 @@ def pcm16_any(path: Path) -> bytes:
         return wav.readframes(wav.getnframes())
 
 
+@pytest.mark.slow
 def test_vosk_open_vocabulary_mode(tmp_path):
     from voice.asr.vosk_engine import VoskRecognizer
 

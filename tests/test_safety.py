@@ -302,7 +302,7 @@ def test_a_damaged_embedding_model_leaves_the_rules_and_says_so(tmp_path):
     damaged = tmp_path / "model.onnx"
     damaged.write_bytes(b"not a model at all")
     env = dict(os.environ, NUMB_LEGS_EMBEDDING_MODEL=str(damaged),
-               NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"), NUMB_LEGS_CONFIG=str(tmp_path / "s.toml"),
+               NUMB_LEGS_CONFIG=str(tmp_path / "s.toml"),
                NUMB_LEGS_DATA_DIR=str(tmp_path / "data"))
     result = subprocess.run([sys.executable, "-m", "voice", "--no-speech", "--emergency-number",
                              "999", "chat"], input="my face is drooping\nwhy are my legs numb\n",

@@ -67,8 +67,7 @@ def test_changes_stop_at_their_limits():
 
 
 def test_settings_persist_across_runs_and_reset(tmp_path):
-    env = dict(os.environ, NUMB_LEGS_CONFIG=str(tmp_path / "settings.toml"),
-               NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ, NUMB_LEGS_CONFIG=str(tmp_path / "settings.toml"))
 
     def run(*args, stdin=""):
         return subprocess.run([sys.executable, "-m", "voice", *args], input=stdin, text=True,
@@ -86,8 +85,7 @@ def test_settings_persist_across_runs_and_reset(tmp_path):
 
 
 def test_options_for_one_run_are_not_written_down(tmp_path):
-    env = dict(os.environ, NUMB_LEGS_CONFIG=str(tmp_path / "settings.toml"),
-               NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ, NUMB_LEGS_CONFIG=str(tmp_path / "settings.toml"))
     subprocess.run([sys.executable, "-m", "voice", "--no-speech", "--voice", "en-us+klatt",
                     "--volume", "0.5", "chat"], input="speak faster\nbye\n", text=True,
                    capture_output=True, cwd=ROOT, env=env, timeout=60, check=True)

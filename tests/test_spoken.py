@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.speech import VOICES, speak
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +39,7 @@ def understand_spoken(texts: list[str], tmp_path: Path) -> list[dict]:
         voice, speed = VOICES[index % len(VOICES)]  # several voices and speeds
         # espeak-ng writes 22050 Hz: understand --wav must resample it itself.
         files.append(str(speak(text, tmp_path / f"{index:03d}.wav", voice, speed)))
-    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ)
     result = subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "understand",
                              "--json", "--wav", *files], capture_output=True, text=True,
                             cwd=ROOT, env=env, timeout=600)
@@ -47,6 +49,7 @@ def understand_spoken(texts: list[str], tmp_path: Path) -> list[dict]:
     return records
 
 
+@pytest.mark.slow
 def test_spoken_questions_are_understood(tmp_path):
     rows = load()
     assert len(rows) >= 40
@@ -72,6 +75,7 @@ def natural_lines():
     return [line for line in lines if line.category in ("red_flag", "ood")]
 
 
+@pytest.mark.slow
 def test_red_flags_said_in_natural_sentences(tmp_path):
     lines = natural_lines()
     records = understand_spoken([line.text for line in lines], tmp_path)

