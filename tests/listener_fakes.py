@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from voice.asr.recognizer import Transcript
 from voice.audio.earcons import earcon, names
 from voice.audio.pcm import Audio
 
@@ -274,7 +275,6 @@ class ScriptedRecognizer:
         self.microphone = microphone
         self._extra = alternatives or {}
         self._heard: dict[int, int] = {}  # utterance index -> loud blocks heard
-        self._last: list[str] = []
 
     def _text(self) -> str:
         if not self._heard:
@@ -295,11 +295,7 @@ class ScriptedRecognizer:
         shown = min(len(words), math.ceil(len(words) * max(self._heard.values()) / blocks))
         return " ".join(words[:shown])
 
-    def finish(self) -> str:
+    def finish(self) -> Transcript:
         text = self._text()
         self._heard.clear()
-        self._last = [text, *self._extra.get(text, [])] if text else []
-        return text
-
-    def alternatives(self) -> list[str]:
-        return list(self._last)
+        return Transcript(text, (text, *self._extra.get(text, [])) if text else ())

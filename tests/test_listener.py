@@ -65,7 +65,7 @@ class Loop:
                                  ListenOptions(**options), clock=self.time)
 
     def run(self) -> Timeline:
-        assert self.listener.run() == 0, self.timeline.dump()
+        assert self.listener.run() is True, self.timeline.dump()
         return self.timeline
 
 
