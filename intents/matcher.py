@@ -23,7 +23,7 @@ from knowledge.model import KnowledgeBase
 from knowledge.numbers import load_number_words
 from knowledge.queries import rank_causes
 
-from .model import IntentSet, Match
+from .model import IntentSet, Match, Slots
 from .names import IntentName
 from .normalize import language, normalize
 from .phonetic import sound_key
@@ -181,7 +181,7 @@ class Matcher:
         return Reading(match, scores, tuple(words), tuple(causes), tuple(features),
                        unseen / len(content) if content else 0.0)
 
-    def slots_for(self, intent: str, reading: Reading) -> dict[str, object]:
+    def slots_for(self, intent: str, reading: Reading) -> Slots:
         """The slots INTENT takes from what READING found, whichever template won."""
         variant = (CAUSE_SLOT,) if reading.causes else ()
         return self._slots(intent, variant, list(reading.words), list(reading.causes),
@@ -296,8 +296,8 @@ class Matcher:
         return (1 + beta2) * common / (beta2 * self._choice_weight + query_weight)
 
     def _slots(self, intent: str, variant: tuple[str, ...], words: list[str], causes: list[Spot],
-               features: list[Spot]) -> dict[str, object]:
-        slots: dict[str, object] = {}
+               features: list[Spot]) -> Slots:
+        slots = Slots()
         if intent == IntentName.CAUSE_INFO and CAUSE_SLOT in variant and causes:
             slots["cause"] = max(causes, key=lambda spot: spot.score).label
         if intent == IntentName.SYMPTOM_CHECK:

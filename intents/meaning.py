@@ -42,7 +42,7 @@ from knowledge.errors import NumbLegsError
 
 from .banks import MEANING_BANK, Row
 from .matcher import Matcher, Reading
-from .model import Match
+from .model import Match, Slots
 from .names import IntentName
 from .normalize import language
 
@@ -252,7 +252,7 @@ class MeaningMatcher:
                         reverse=True)
         probability, intent = scored[0]
         fuzzy = reading.match
-        slots = dict(fuzzy.slots) if intent == fuzzy.guess else self.words.slots_for(intent, reading)
+        slots = Slots(**fuzzy.slots) if intent == fuzzy.guess else self.words.slots_for(intent, reading)
         if intent == IntentName.CAUSE_INFO and not slots.get("cause"):
             causes = evidence.causes
             cause = max(causes, key=causes.__getitem__) if causes else ""
@@ -281,7 +281,7 @@ class MeaningMatcher:
                      needs_confirmation=confidence < cal.accept, guess=intent)
 
 
-    def _symptom_causes(self, slots: dict[str, Any], causes: dict[str, float],
+    def _symptom_causes(self, slots: Slots, causes: dict[str, float],
                         floor: float) -> list[str]:
         """The three likeliest causes: the knowledge base's ranking of the symptoms heard, with
         the cause whose described cases sound most like this one counted as if named."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from .names import INTENT_NAMES, IntentName
 
@@ -45,13 +45,25 @@ class IntentSet:
     source: str
 
 
+class Slots(TypedDict, total=False):
+    """What an utterance named, by intent: every key is optional."""
+
+    cause: str              # cause_info: the cause asked about (a cause id)
+    causes: list[str]       # symptom_check: the three likeliest cause ids, likeliest first
+    features: list[str]     # symptom_check: the symptoms heard (feature ids)
+    mentioned: list[str]    # causes named in passing, counted as likelier
+    evidence: list[str]     # the words that said each symptom
+    red_flags: list[str]    # emergency: the red flags heard (red-flag ids)
+    layer: str              # emergency: which layer of the safety stage heard it
+
+
 @dataclass(frozen=True)
 class Match:
     """What an utterance means. ``intent`` is ``unknown`` below the confirm band."""
 
     intent: str
     confidence: float
-    slots: dict[str, Any] = field(default_factory=dict, hash=False)
+    slots: Slots = field(default_factory=lambda: Slots(), hash=False)
     matched: str = ""   # the template sentence (or red-flag phrase) that matched best
     text: str = ""      # the utterance as normalised
     needs_confirmation: bool = False

@@ -151,3 +151,22 @@ def test_without_the_embedding_model_the_word_matcher_answers_alone():
     assert matcher.reduced == "the model is damaged"
     assert matcher.match("is it my vitamin b12").intent == \
         default_word_matcher().match("is it my vitamin b12").intent
+
+
+def test_mypy_refuses_a_misspelt_or_mistyped_slot(tmp_path):
+    # Slots are a TypedDict: "cuase" or a cause given as a list is a type error before anything
+    # runs (make test runs mypy over intents/ and voice/).
+    from mypy import api
+
+    snippet = tmp_path / "slots.py"
+    snippet.write_text("from intents.model import Match, Slots\n"
+                       "m = Match(intent='cause_info', confidence=1.0, slots=Slots(cause='raynaud'))\n"
+                       "a: str = m.slots['cuase']\n"
+                       "b = Slots(cause=['raynaud'])\n"
+                       "c: str = m.slots.get('cause', '')\n", encoding="utf-8")
+    out, _, status = api.run(["--cache-dir", str(tmp_path / "cache"), "--no-error-summary",
+                              "--follow-imports=silent", str(snippet)])
+    assert status == 1
+    assert '"cuase"' in out and "list[str]" in out, out
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert len(errors) == 2, out  # the well-typed read on line 5 is fine

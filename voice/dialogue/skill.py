@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from intents.model import IntentMatcher, Match
+from intents.model import IntentMatcher, Match, Slots
 from intents.names import IntentName
 from intents.normalize import normalize
 from intents.safety import NO, UNSURE, YES, Assessment, SafetyStage, classify_answer, default_safety
@@ -199,8 +199,8 @@ class Skill:
 
     def _alarm(self, found: Assessment, heard: str) -> Reply:
         """Emergency advice for what the safety stage found, whatever the dialogue was doing."""
-        slots: dict[str, object] = {"red_flags": [found.flag] if found.flag else [],
-                                    "evidence": list(found.evidence), "layer": found.layer}
+        slots = Slots(red_flags=[found.flag] if found.flag else [],
+                      evidence=list(found.evidence), layer=found.layer)
         self._heard = heard
         return self.handle(Match(intent=IntentName.EMERGENCY, confidence=1.0, slots=slots,
                                  text=normalize(heard[:MAX_UTTERANCE_CHARS]), guess=IntentName.EMERGENCY))
