@@ -12,7 +12,9 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -97,25 +99,18 @@ def cost(repeats: int = 3) -> dict[str, float]:
             "utterances": len(texts)}
 
 
-def spoken(every: int = 1) -> dict:
-    """The held-out lines read aloud by four espeak-ng voices in turn, through PocketSphinx's
-    domain mode and the skill, with every n-best transcript heard by the safety stage."""
+def _read_aloud(hear: Callable[[Any, bytes], tuple[str, list[str]]], every: int) -> dict:
+    """The held-out lines read aloud by SPOKEN_VOICES in turn; HEAR(skill, pcm) gives what was
+    heard and the n-best the safety stage sees. Each line goes to a fresh skill."""
     import noise
     from spoken_bench import clip_file
 
-    from voice.asr.nbest import understand_best
-    from voice.asr.recognizer import transcript_of
-    from voice.asr.sphinx_engine import SphinxRecognizer
-
     skill = _skill()
-    recognizer = SphinxRecognizer("domain")
     rows = _lines(SETS["held-out"])[::every]
     outcomes, heard_as = [], []
     for index, (_, _, text) in enumerate(rows):
         voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
-        pcm = noise.read_pcm(clip_file(text, voice, speed, None)).tobytes()
-        hypotheses = list(transcript_of(recognizer, pcm).alternatives)
-        heard, _ = understand_best(skill.matcher, hypotheses)
+        heard, hypotheses = hear(skill, noise.read_pcm(clip_file(text, voice, speed, None)).tobytes())
         heard_as.append(heard)
         outcomes.append(_outcome(skill, heard, hypotheses) if heard else "none")
     result = _score(rows, outcomes)
@@ -126,32 +121,34 @@ def spoken(every: int = 1) -> dict:
     return result
 
 
-def spoken_whisper(every: int = 1) -> dict:
-    """The same held-out lines and voices as spoken(), heard by Whisper tiny.en alone (with the
-    domain prompt of voice/data/whisper.toml): what a second recogniser would give the safety
-    stage. Not yet the assistant's path: Whisper is not fused with PocketSphinx yet."""
-    import noise
-    from spoken_bench import clip_file
+def spoken(every: int = 1) -> dict:
+    """The held-out lines read aloud, through PocketSphinx's domain mode and the skill, with
+    every n-best transcript heard by the safety stage."""
+    from voice.asr.nbest import understand_best
+    from voice.asr.recognizer import transcript_of
+    from voice.asr.sphinx_engine import SphinxRecognizer
 
+    recognizer = SphinxRecognizer("domain")
+
+    def hear(skill: Any, pcm: bytes) -> tuple[str, list[str]]:
+        hypotheses = list(transcript_of(recognizer, pcm).alternatives)
+        return understand_best(skill.matcher, hypotheses)[0], hypotheses
+    return _read_aloud(hear, every)
+
+
+def spoken_whisper(every: int = 1) -> dict:
+    """The same lines and voices as spoken(), heard by Whisper tiny.en alone (with the domain
+    prompt of voice/data/whisper.toml): what a second recogniser would give the safety stage.
+    Not yet the assistant's path: Whisper is not fused with PocketSphinx yet."""
     from voice.asr.recognizer import transcribe_bytes
     from voice.asr.whisper_engine import WhisperRecognizer, load_prompt
 
-    skill = _skill()
     recognizer = WhisperRecognizer(prompt=load_prompt())
-    rows = _lines(SETS["held-out"])[::every]
-    outcomes, heard_as = [], []
-    for index, (_, _, text) in enumerate(rows):
-        voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
-        heard = transcribe_bytes(recognizer,
-                                 noise.read_pcm(clip_file(text, voice, speed, None)).tobytes())
-        heard_as.append(heard)
-        outcomes.append(_outcome(skill, heard, [heard]) if heard else "none")
-    result = _score(rows, outcomes)
-    by_text = dict(zip((text for _, _, text in rows), heard_as))
-    result["misses"] = [(c, t, o, by_text[t]) for c, t, o in result["misses"]]
-    result["alarms"] = [(c, t, o, by_text[t]) for c, t, o in result["alarms"]]
-    result["voices"] = [f"{v} at {s} wpm" for v, s in SPOKEN_VOICES]
-    return result
+
+    def hear(skill: Any, pcm: bytes) -> tuple[str, list[str]]:
+        heard = transcribe_bytes(recognizer, pcm)
+        return heard, [heard]
+    return _read_aloud(hear, every)
 
 
 if __name__ == "__main__":
