@@ -11,6 +11,7 @@ import logging
 import os
 import pickle
 from collections.abc import Callable
+from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -50,9 +51,11 @@ def fingerprint_inputs() -> list[tuple[str, str]]:
     return found
 
 
+@lru_cache(maxsize=8)
 def fingerprint(extra: tuple[tuple[str, str], ...] = ()) -> str:
     """Hash of the code and data files the cached objects are built from, and of EXTRA
-    (package, path) files; a file that is not there is an error, not a silent constant."""
+    (package, path) files; a file that is not there is an error, not a silent constant. Worked
+    out once per process: the files do not change while it runs."""
     digest = hashlib.sha256()
     for package, name in (*fingerprint_inputs(), *extra):
         node = resources.files(package)

@@ -357,9 +357,12 @@ def read_examples(lines: Iterable[str], label: str) -> list[tuple[str, str, str,
     return rows
 
 
-def load_examples() -> list[tuple[str, str, str, str]]:
+@lru_cache(maxsize=1)
+def load_examples() -> tuple[tuple[str, str, str, str], ...]:
+    """The written examples (intent, cause, writer, sentence), read once per process: the
+    meaning bank and the safety stage's known words and harmless anchors all use them."""
     text = resources.files("intents").joinpath("data").joinpath(EXAMPLES_FILE).read_text("utf-8")
-    return read_examples(text.splitlines(), f"intents/data/{EXAMPLES_FILE}")
+    return tuple(read_examples(text.splitlines(), f"intents/data/{EXAMPLES_FILE}"))
 
 
 def template_rows() -> list[tuple[str, str, str, str]]:

@@ -508,10 +508,10 @@ def _example_words() -> frozenset[str]:
     # than _tokens over the whole bank, at start-up). Both example banks are everyday English
     # by many writers: "starting" and "rushing" are words, never "staring" and "crushing" typed
     # wrong.
+    from .meaning import load_examples as intent_examples
+
     texts = [text for _, _, text in load_examples()]
-    bank = resources.files("intents").joinpath("data", "intent_examples.tsv").read_text("utf-8")
-    texts.extend(line.rsplit("\t", 1)[-1] for line in bank.splitlines()
-                 if line and not line.startswith("#"))
+    texts.extend(sentence for _, _, _, sentence in intent_examples())
     return frozenset(word.replace("'", "") for text in texts
                      for word in _WORD.findall(text.lower()))
 
