@@ -71,12 +71,6 @@ def wilson_upper(rate: float, n: int, z: float = CONFIDENCE_Z) -> float:
     return float((centre + spread) / (1 + z * z / n))
 
 
-def training_set(k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features and right/wrong of each candidate of each written example, leave-one-writer-out."""
-    bank = bank_set(k)
-    return bank.x, bank.y
-
-
 @dataclass(frozen=True)
 class BankSet:
     """The written examples' candidates, each row's seen only through the other writers' rows."""
