@@ -299,3 +299,31 @@ class ScriptedRecognizer:
         text = self._text()
         self._heard.clear()
         return Transcript(text, (text, *self._extra.get(text, [])) if text else ())
+
+
+class ScriptedWhisper:
+    """The second recogniser (voice/asr/second_opinion.py's Transcriber) for scripted audio: it
+    hears utterance i as HEARD.get(text, text), where text is what the microphone said.
+
+    With HOLD, it answers an utterance it hears differently (one in HEARD) only once HOLD is set,
+    as a slow Whisper would: what the listener does meanwhile shows.
+    """
+
+    def __init__(self, microphone: ScriptedMicrophone, heard: dict[str, str] | None = None,
+                 hold: threading.Event | None = None) -> None:
+        self.microphone = microphone
+        self.heard = heard or {}
+        self.hold = hold
+        self.calls: list[str] = []
+
+    def transcribe(self, pcm: bytes) -> str:
+        samples = np.abs(np.frombuffer(pcm, dtype="<i2"))
+        loud = samples[samples >= _BASE]
+        if loud.size == 0:
+            return ""
+        index = int(np.bincount(np.round((loud - _BASE) / _STEP).astype(int)).argmax())
+        text = self.microphone.texts[index]
+        self.calls.append(text)
+        if self.hold is not None and text in self.heard and not self.hold.wait(_WAIT_S):
+            raise AssertionError("the second recogniser was held and never released")
+        return self.heard.get(text, text)

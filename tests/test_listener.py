@@ -3,6 +3,7 @@ then the whole loop for real: virtual microphone -> recognition -> answer -> spe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from tests.listener_fakes import (
 )
 from tests.speech import pcm16, silence, speak, to_16k
 from voice.asr.recognizer import transcribe_bytes
+from voice.asr.second_opinion import SecondOpinion
 from voice.audio.resample import resample
 from voice.dialogue.responses import load_responses
 from voice.dialogue.skill import Skill
@@ -53,7 +55,9 @@ class Loop:
     """A Listener over a scripted microphone and recogniser, a fake speaker and audio time; the
     skill, voice, endpointer, wake-phrase and barge-in rules are the real ones."""
 
-    def __init__(self, tmp_path: Path, matcher, **options) -> None:
+    def __init__(self, tmp_path: Path, matcher, whisper: Callable[[Loop], object] | None = None,
+                 **options) -> None:
+        """WHISPER(loop), when given, makes the second recogniser (a ScriptedWhisper)."""
         self.timeline = Timeline()
         self.time = AudioTime(self.timeline)
         self.speaker = FakeSpeaker(self.time)
@@ -61,8 +65,12 @@ class Loop:
         self.mic = ScriptedMicrophone(self.time, lambda: self.voice.speaking, self.speaker)
         skill = Skill(matcher, load_knowledge(), load_responses(), "999", clock=self.time,
                       diary=DiaryStore(tmp_path / "diary.db"))
+        second = None
+        if whisper is not None:
+            second = SecondOpinion(lambda: whisper(self))  # type: ignore[arg-type, return-value]  # a ScriptedWhisper
+            assert second.wait_ready(5.0), second.failure()
         self.listener = Listener(lambda: self.mic, ScriptedRecognizer(self.mic), skill, self.voice,
-                                 ListenOptions(**options), clock=self.time)
+                                 ListenOptions(**options), clock=self.time, second=second)
 
     def run(self) -> Timeline:
         assert self.listener.run() is True, self.timeline.dump()

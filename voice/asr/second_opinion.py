@@ -1,0 +1,73 @@
+"""Whisper as a second opinion beside the domain recogniser: loaded in the background (start-up
+does not wait for it), then run on each utterance's audio in one worker thread while the domain
+recogniser's result is already being acted on or weighed (voice/asr/fusion.py decides).
+
+CTranslate2 releases the GIL while it decodes, so the microphone loop keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
+
+from knowledge.errors import NumbLegsError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Transcriber(Protocol):
+    def transcribe(self, pcm: bytes) -> str: ...
+
+
+class SecondOpinion:
+    """A transcriber made by LOADER in the background; ``submit`` queues an utterance."""
+
+    def __init__(self, loader: Callable[[], Transcriber]) -> None:
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-opinion")
+        self._model: Future[Transcriber] = self._worker.submit(loader)
+
+    @property
+    def ready(self) -> bool:
+        return self._model.done() and self._model.exception() is None
+
+    @property
+    def loading(self) -> bool:
+        return not self._model.done()
+
+    def failure(self) -> str:
+        """Why the second opinion cannot be had ("" while loading or when it loaded)."""
+        if not self._model.done():
+            return ""
+        err = self._model.exception()
+        return str(err) if err is not None else ""
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait up to TIMEOUT seconds for the model; True when it loaded."""
+        try:
+            self._model.result(timeout)
+        except (NumbLegsError, TimeoutError):
+            return False
+        return True
+
+    def submit(self, pcm: bytes) -> Future[str] | None:
+        """Start transcribing PCM (16 kHz mono int16); None when the model is not ready."""
+        if not self.ready:
+            return None
+        model = self._model.result()
+        return self._worker.submit(model.transcribe, pcm)
+
+    def hear(self, pcm: bytes, timeout: float = 30.0) -> str | None:
+        """PCM's transcript, or None when there is no second opinion to be had in time."""
+        future = self.submit(pcm)
+        if future is None:
+            return None
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            _LOGGER.warning("The second recogniser took over %.0f s; going on without it", timeout)
+            return None
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)
