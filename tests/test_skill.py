@@ -125,3 +125,16 @@ def test_a_reply_as_understand_json_prints_it():
                                   "confirm": False, "reply": "That was empty."}
     assert unusable.to_json(fallback=match)["slots"] == {"cause": "sciatica"}
     assert Reply("Hello.", "help", match).to_json(fallback=Match("no", 0.1))["confidence"] == 0.877
+
+
+def test_an_unsure_goodbye_is_asked_about_and_a_red_flag_still_comes_first(skill):
+    asked = skill.respond("exit", sure=False)
+    assert asked.text.startswith("Do you want to stop?") and not asked.end
+    assert skill.respond("no").text == "Okay, let's carry on." and not skill.ctx.ending_asked
+    skill.respond("goodbye", sure=False)
+    assert skill.respond("not sure").text == "Okay, let's carry on."
+    skill.respond("exit", sure=False)
+    assert skill.respond("my face is drooping").intent == "emergency"
+    skill.respond("goodbye", sure=False)
+    assert skill.respond("yes please").end
+    assert skill.respond("goodbye").end  # typed, or heard by both recognisers: at once

@@ -52,6 +52,8 @@ class Hearing:
 
     hypotheses: tuple[str, ...]
     source: str
+    # Both recognisers heard a goodbye: the conversation may end without asking first.
+    agreed: bool = False
 
 
 def fast_path(domain: tuple[str, ...], matcher: IntentMatcher, safety: SafetyStage) -> bool:
@@ -77,8 +79,11 @@ def fuse(domain: tuple[str, ...], whisper: str | None, matcher: IntentMatcher,
         return Hearing(domain, "domain") if _sure_command(domain, matcher) else Hearing((), "whisper")
     if safety.assess(whisper).alarm:
         return Hearing((whisper,), "whisper")
-    if matcher.match(whisper).intent != IntentName.UNKNOWN:
-        return Hearing((whisper,), "whisper")
+    meant = matcher.match(whisper).intent
+    if meant != IntentName.UNKNOWN:
+        agreed = meant == IntentName.GOODBYE and bool(domain) and \
+            understand_best(matcher, list(domain))[1].intent == meant
+        return Hearing((whisper,), "whisper", agreed)
     if _sure_command(domain, matcher) and not safety.assess_many(list(domain))[1].alarm:
         return Hearing(domain, "domain")
     return Hearing((whisper,), "whisper")

@@ -84,7 +84,7 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
         hypotheses = list(hearing.hypotheses)
         text, match = understand_best(skill.matcher, hypotheses)
         skill.reset()
-        reply = skill.respond(text, nbest=hypotheses)
+        reply = skill.respond(text, nbest=hypotheses, sure=hearing.agreed)
         engine = recognizer.name if second is None else f"{recognizer.name}+whisper"
         record = {"file": str(path), "engine": engine, "transcript": text,
                   **reply.to_json(fallback=match),

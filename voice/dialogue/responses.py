@@ -163,6 +163,8 @@ class Responses:
     no_nothing: str = _text()
     declined: str = _text()
     goodbye: str = _text()
+    confirm_end: str = _text()
+    carry_on: str = _text()
     emergency_generic: Template = _fills("number")
     emergency_repeat_offer: str = _text()
     emergency_operator: str = _text()

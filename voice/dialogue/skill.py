@@ -100,6 +100,7 @@ class _Context:
     safety_question: Assessment | None = None  # asked; waiting for the answer
     safety_text: str = ""                      # the utterance that raised the question
     reduced_said: bool = False                 # "my safety net is reduced" said once
+    ending_asked: Match | None = None          # "do you want to stop?" asked; its match
 
 
 class Skill:
@@ -132,25 +133,34 @@ class Skill:
         """Forget the conversation (each `understand` line stands on its own)."""
         self.ctx = _Context()
 
-    def respond(self, text: str, nbest: Sequence[str] = ()) -> Reply:
+    def respond(self, text: str, nbest: Sequence[str] = (), sure: bool = True) -> Reply:
         """The reply to one utterance. Never raises for any string.
 
         NBEST, the recogniser's transcripts most likely first, are all heard by the safety stage:
-        a red flag in the most likely one raises the alarm, in another one asks its question."""
-        reply = self._respond(text, nbest)
+        a red flag in the most likely one raises the alarm, in another one asks its question.
+        SURE is False for speech not confirmed by a second hearing: a goodbye is then asked
+        about before the conversation ends."""
+        reply = self._respond(text, nbest, sure)
         if self.safety.reduced and not self.ctx.reduced_said:
             self.ctx.reduced_said = True
             notice = self.r.safety_reduced.fill(number=self.number)
             reply = replace(reply, text=f"{reply.text} {notice}")
         return reply
 
-    def _respond(self, text: str, nbest: Sequence[str]) -> Reply:
+    def _respond(self, text: str, nbest: Sequence[str], sure: bool = True) -> Reply:
         # Safety first: before the length check, the dialogue state or the matcher.
         heard = list(nbest) if text in nbest else [text, *nbest]
         found = self.safety.assess_many(heard)[1]
         pending, self.ctx.safety_question = self.ctx.safety_question, None
+        ending, self.ctx.ending_asked = self.ctx.ending_asked, None
         if found.alarm:
             return self._alarm(found, text[:MAX_UTTERANCE_CHARS])
+        if ending is not None:
+            answer = classify_answer(text)
+            if answer == YES:
+                return self.handle(ending)
+            if answer in (NO, UNSURE):
+                return self._say(self.r.carry_on, IntentName.NO, remember=False)
         if len(text) > MAX_UTTERANCE_CHARS:
             return Reply(self.r.too_long, IntentName.UNKNOWN, usable=False)
         norm = normalize(text)
@@ -168,6 +178,9 @@ class Skill:
                 text = self.ctx.safety_text  # now answer what they first said
                 norm = normalize(text)
         match = self.matcher.match(text)
+        if not sure and match.intent == IntentName.GOODBYE:
+            self.ctx.ending_asked = match
+            return self._say(self.r.confirm_end, IntentName.GOODBYE, match=match, remember=False)
         if pending is None and found.ask and match.intent != IntentName.EMERGENCY:
             # (An explicit "call an ambulance" is answered as the emergency it is, not asked.)
             self.ctx.safety_question = found

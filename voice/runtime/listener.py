@@ -28,7 +28,7 @@ from intents.names import IntentName
 from intents.normalize import normalize
 from knowledge.errors import NumbLegsError
 
-from ..asr.fusion import fast_path, fuse
+from ..asr.fusion import Hearing, fast_path, fuse
 from ..asr.nbest import understand_best
 from ..asr.recognizer import Recognizer
 from ..asr.second_opinion import SecondOpinion
@@ -209,7 +209,8 @@ class Listener:
                 if fed.started:
                     self._started_listening = self._is_listening()
                 if fed.ended is not None:
-                    self._heard(self._hear(fed.ended, fed.audio), fed.ended)
+                    hearing = self._hear(fed.ended, fed.audio)
+                    self._heard(list(hearing.hypotheses), fed.ended, sure=hearing.agreed)
                     if self.finished:
                         return
                 flagged = self._pending_red_flag()
@@ -221,7 +222,7 @@ class Listener:
 
     # -- what was heard -----------------------------------------------------------------------
 
-    def _hear(self, domain: list[str], audio: bytes) -> list[str]:
+    def _hear(self, domain: list[str], audio: bytes) -> Hearing:
         """What to act on for one utterance: the domain recogniser's n-best (DOMAIN) alone, or
         fused with Whisper's hearing of AUDIO (voice/asr/fusion.py).
 
@@ -230,22 +231,23 @@ class Listener:
         """
         second = self._second_ready()
         future = second.submit(audio) if second is not None and audio else None
+        alone = Hearing(tuple(domain), "domain")
         if future is None:
-            return domain
+            return alone
         matcher, safety = self.skill.matcher, self.skill.safety
         if fast_path(tuple(domain), matcher, safety):
             trace.mark("fast_path")
             self._pending.append((future, ""))
-            return domain
+            return alone
         try:
             said = future.result(SECOND_PASS_TIMEOUT_S)
         except (TimeoutError, RuntimeError, ValueError, NumbLegsError):
             _LOGGER.warning("The second recogniser failed on this utterance", exc_info=True)
-            return domain
+            return alone
         trace.mark("second_pass")
         hearing = fuse(tuple(domain), said, matcher, safety)
         _LOGGER.debug("Heard %r (domain) and %r (Whisper): %s", domain[:1], said, hearing.source)
-        return list(hearing.hypotheses)
+        return hearing
 
     def _second_ready(self) -> SecondOpinion | None:
         """The second recogniser when it can be used now. Said once: that it is still loading
@@ -282,7 +284,10 @@ class Listener:
                 return [said]
         return None
 
-    def _heard(self, hypotheses: list[str], domain: list[str] | None = None) -> None:
+    def _heard(self, hypotheses: list[str], domain: list[str] | None = None,
+               sure: bool = False) -> None:
+        """Act on an utterance heard as HYPOTHESES (DOMAIN: the domain recogniser's n-best when
+        they are Whisper's). SURE: two recognisers heard the same goodbye."""
         if not hypotheses and not domain:
             return
         best = hypotheses[0] if hypotheses else ""
@@ -314,7 +319,7 @@ class Listener:
             return
         self.voice.print(f"You said: {text}")
         # Through respond(), like typed text: menus, "pause" in the routine, context.
-        reply = self.skill.respond(text, nbest=hypotheses)
+        reply = self.skill.respond(text, nbest=hypotheses, sure=sure)
         trace.mark("replied")
         # Heard while the first sentence is synthesised: understood, or not.
         self._answer(reply, lead="not_understood" if reply.intent == IntentName.UNKNOWN else "understood")
