@@ -44,6 +44,9 @@ QUESTIONS = ("why are my legs numb", "what is a slipped disc", "tell me about at
              "should i see a doctor", "what tests will the neurologist do",
              "how can i prevent numb legs", "tell me about neuropathy",
              "what is poor circulation")
+# Short commands the domain recogniser is sure of take the fast path when Whisper is on
+# (voice/asr/fusion.py): every other turn is one of them.
+COMMANDS = ("repeat", "say that again", "louder", "slower")
 GAP_S = 2.0
 
 
@@ -55,15 +58,18 @@ def _summary(values: list[float]) -> dict[str, float]:
             "p95_ms": values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))] * 1000}
 
 
-def measure(turns: int = 32) -> dict[str, object]:
-    """Per stage, median and p95 over TURNS spoken turns; also the end-to-end figure."""
+def measure(turns: int = 32, whisper: bool = True) -> dict[str, object]:
+    """Per stage, median and p95 over TURNS spoken turns; also the end-to-end figure, overall
+    and per path (fast: the domain recogniser alone; second: waited for Whisper). WHISPER False:
+    `--no-whisper`, questions only."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         audio = bytearray(silence(1.5))
         ends = []
         clips: dict[str, bytes] = {}
         for i in range(turns):
-            text = QUESTIONS[i % len(QUESTIONS)]
+            text = COMMANDS[i // 2 % len(COMMANDS)] if whisper and i % 2 else \
+                QUESTIONS[i // (2 if whisper else 1) % len(QUESTIONS)]
             if text not in clips:
                 clips[text] = pcm16(to_16k(speak(text, tmp / f"q{i}.wav", "en-us+klatt", 140),
                                            tmp / f"q{i}16.wav"))
@@ -75,7 +81,9 @@ def measure(turns: int = 32) -> dict[str, object]:
         previous = os.environ.get("NUMB_LEGS_TRACE")
         os.environ["NUMB_LEGS_TRACE"] = str(trace_path)
         try:
-            run = ListenRun(tmp, bytes(audio), ["--engine", "sphinx", "--voice", "en-us+klatt",
+            options = [] if whisper else ["--no-whisper"]
+            run = ListenRun(tmp, bytes(audio), ["--engine", "sphinx", *options,
+                                                "--voice", "en-us+klatt",
                                                 # Earcons off: the "understood" sound would
                                                 # come first and hide the synthesis stage.
                                                 "listen", "--always-listen", "--no-earcons"],
@@ -99,6 +107,7 @@ def measure(turns: int = 32) -> dict[str, object]:
     unit_s = run.mic.unit_bytes / 2 / MIC_RATE
     per_stage: dict[str, list[float]] = {stage: [] for stage in STAGES}
     totals: list[float] = []
+    per_path: dict[str, list[float]] = {"fast": [], "second": [], "domain": []}
     for end in ends:
         unit = min(int(end / unit_s), len(written) - 1)
         heard = written[unit]
@@ -118,9 +127,16 @@ def measure(turns: int = 32) -> dict[str, object]:
         for stage, (a, b) in zip(STAGES, zip(times, times[1:])):
             per_stage[stage].append(b - a)
         totals.append(sound - heard)
-    return {"turns": len(totals), "asked": turns,
+        # The path the listener took, marked between the domain decode and the match.
+        path = next((m["stage"] for m in marks if m["stage"] in ("fast_path", "second_pass")
+                     and times[2] <= m["t"] <= times[3]), "")
+        per_path[{"fast_path": "fast", "second_pass": "second"}.get(path, "domain")].append(
+            sound - heard)
+    return {"turns": len(totals), "asked": turns, "whisper": whisper,
             "stages": {stage: _summary(values) for stage, values in per_stage.items()},
-            "total": _summary(totals)}
+            "total": _summary(totals),
+            "paths": {path: {**_summary(values), "turns": len(values)}
+                      for path, values in per_path.items()}}
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The safety stage's figures (issue 11): emergencies and false alarms on the development and
-held-out safety sets, typed through the whole skill and spoken through PocketSphinx by four
-espeak-ng voices; and what the stage costs per utterance.
+held-out safety sets, typed through the whole skill and spoken by four espeak-ng voices (heard by
+PocketSphinx, by Whisper, and by the two fused); and what the stage costs per utterance.
 
 Typed: each line goes to a fresh Skill. An emergency line counts as caught at once when the reply
 is emergency advice; as caught through a question when the reply is the safety question and "yes"
@@ -12,9 +12,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -99,56 +97,48 @@ def cost(repeats: int = 3) -> dict[str, float]:
             "utterances": len(texts)}
 
 
-def _read_aloud(hear: Callable[[Any, bytes], tuple[str, list[str]]], every: int) -> dict:
-    """The held-out lines read aloud by SPOKEN_VOICES in turn; HEAR(skill, pcm) gives what was
-    heard and the n-best the safety stage sees. Each line goes to a fresh skill."""
+def spoken(every: int = 1) -> dict[str, dict]:
+    """The held-out lines read aloud by SPOKEN_VOICES in turn, each line to a fresh skill, heard
+    three ways from the same audio: PocketSphinx's domain mode alone (every n-best transcript to
+    the safety stage), Whisper tiny.en alone (with its domain prompt), and the two fused as
+    `numb-legs understand --wav` and the listener fuse them by default (voice/asr/fusion.py)."""
     import noise
     from spoken_bench import clip_file
 
-    skill = _skill()
-    rows = _lines(SETS["held-out"])[::every]
-    outcomes, heard_as = [], []
-    for index, (_, _, text) in enumerate(rows):
-        voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
-        heard, hypotheses = hear(skill, noise.read_pcm(clip_file(text, voice, speed, None)).tobytes())
-        heard_as.append(heard)
-        outcomes.append(_outcome(skill, heard, hypotheses) if heard else "none")
-    result = _score(rows, outcomes)
-    by_text = dict(zip((text for _, _, text in rows), heard_as))
-    result["misses"] = [(c, t, o, by_text[t]) for c, t, o in result["misses"]]
-    result["alarms"] = [(c, t, o, by_text[t]) for c, t, o in result["alarms"]]
-    result["voices"] = [f"{v} at {s} wpm" for v, s in SPOKEN_VOICES]
-    return result
-
-
-def spoken(every: int = 1) -> dict:
-    """The held-out lines read aloud, through PocketSphinx's domain mode and the skill, with
-    every n-best transcript heard by the safety stage."""
+    from voice.asr.fusion import settle
     from voice.asr.nbest import understand_best
     from voice.asr.recognizer import transcript_of
     from voice.asr.sphinx_engine import SphinxRecognizer
-
-    recognizer = SphinxRecognizer("domain")
-
-    def hear(skill: Any, pcm: bytes) -> tuple[str, list[str]]:
-        hypotheses = list(transcript_of(recognizer, pcm).alternatives)
-        return understand_best(skill.matcher, hypotheses)[0], hypotheses
-    return _read_aloud(hear, every)
-
-
-def spoken_whisper(every: int = 1) -> dict:
-    """The same lines and voices as spoken(), heard by Whisper tiny.en alone (with the domain
-    prompt of voice/data/whisper.toml): what a second recogniser would give the safety stage.
-    Not yet the assistant's path: Whisper is not fused with PocketSphinx yet."""
-    from voice.asr.recognizer import transcribe_bytes
     from voice.asr.whisper_engine import WhisperRecognizer, load_prompt
 
-    recognizer = WhisperRecognizer(prompt=load_prompt())
-
-    def hear(skill: Any, pcm: bytes) -> tuple[str, list[str]]:
-        heard = transcribe_bytes(recognizer, pcm)
-        return heard, [heard]
-    return _read_aloud(hear, every)
+    skill = _skill()
+    domain = SphinxRecognizer("domain")
+    whisper = WhisperRecognizer(prompt=load_prompt())
+    rows = _lines(SETS["held-out"])[::every]
+    modes = ("domain", "whisper", "fused")
+    outcomes: dict[str, list[str]] = {mode: [] for mode in modes}
+    heard_as: dict[str, list[str]] = {mode: [] for mode in modes}
+    for index, (_, _, text) in enumerate(rows):
+        voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
+        pcm = noise.read_pcm(clip_file(text, voice, speed, None)).tobytes()
+        nbest = transcript_of(domain, pcm).alternatives
+        second = whisper.hear(pcm)
+        said = second.text
+        fused = settle(nbest, second, skill.matcher, skill.safety)[0].hypotheses
+        for mode, hypotheses in (("domain", nbest), ("whisper", (said,) if said else ()),
+                                 ("fused", fused)):
+            heard = understand_best(skill.matcher, list(hypotheses))[0] if hypotheses else ""
+            heard_as[mode].append(heard)
+            outcomes[mode].append(_outcome(skill, heard, list(hypotheses)) if heard else "none")
+    results = {}
+    for mode in modes:
+        result = _score(rows, outcomes[mode])
+        by_text = dict(zip((text for _, _, text in rows), heard_as[mode]))
+        result["misses"] = [(c, t, o, by_text[t]) for c, t, o in result["misses"]]
+        result["alarms"] = [(c, t, o, by_text[t]) for c, t, o in result["alarms"]]
+        result["voices"] = [f"{v} at {s} wpm" for v, s in SPOKEN_VOICES]
+        results[mode] = result
+    return results
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from spoken_bench import clip_file, label  # noqa: E402 - after sys.path is set
 
 from intents.names import IntentName  # noqa: E402 - after sys.path is set
 from tests import devset  # noqa: E402 - after sys.path is set
+from voice.asr.second_opinion import SecondHearing  # noqa: E402 - after sys.path is set
 from voice.dialogue.skill import SAFETY_QUESTION  # noqa: E402 - after sys.path is set
 
 DATA = ROOT / "tests" / "data"
@@ -89,19 +90,19 @@ class WhisperCache:
         self.recognizer = recognizer
         self.path = OUT / "whisper.json"
         spec = load_specs()[recognizer.model_name]
-        self.tag = hashlib.sha1(f"{spec.sha256}|{recognizer.prompt}|beam{_BEAM}".encode()).hexdigest()
+        self.tag = hashlib.sha1(f"{spec.sha256}|{recognizer.prompt}|beam{_BEAM}|logprob".encode()).hexdigest()
         self.entries: dict[str, list[Any]] = {}
         if self.path.exists():
             self.entries = json.loads(self.path.read_text(encoding="utf-8"))
 
-    def hear(self, pcm: bytes) -> tuple[str, float]:
+    def hear(self, pcm: bytes) -> tuple[SecondHearing, float]:
         key = hashlib.sha1(pcm + self.tag.encode()).hexdigest()
         if key not in self.entries:
             start = time.perf_counter()
-            text = self.recognizer.transcribe(pcm)
-            self.entries[key] = [text, time.perf_counter() - start]
-        text, seconds = self.entries[key]
-        return str(text), float(seconds)
+            heard = self.recognizer.hear(pcm)
+            self.entries[key] = [heard.text, time.perf_counter() - start, heard.logprob]
+        text, seconds, logprob = self.entries[key]
+        return SecondHearing(str(text), float(logprob)), float(seconds)
 
     def save(self) -> None:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -153,8 +154,9 @@ def run(every: int = 3, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
             start = time.perf_counter()
             heard = transcript_of(domain, pcm).alternatives
             domain_s = time.perf_counter() - start
-            said, whisper_s = whisper.hear(pcm)
-            fused, fast = settle(heard, said, skill.matcher, skill.safety)
+            second, whisper_s = whisper.hear(pcm)
+            said = second.text
+            fused, fast = settle(heard, second, skill.matcher, skill.safety)
             row = {"line": line, "voice": f"{voice} at {speed} wpm", "noise": label(snr),
                    "domain_heard": heard[0] if heard else "", "whisper_heard": said,
                    "fast": fast, "audio_s": seconds, "domain_s": domain_s, "whisper_s": whisper_s}
@@ -162,6 +164,7 @@ def run(every: int = 3, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
             row["whisper"] = outcome(skill, line, (said,) if said else ())
             row["fused"] = outcome(skill, line, fused.hypotheses)
             row["domain_nbest"] = list(heard)
+            row["whisper_logprob"] = second.logprob
             rows.append(row)
         whisper.save()
         results["sets"][name] = summarise(rows)

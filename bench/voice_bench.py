@@ -229,7 +229,8 @@ def next_step_latency(runs: int = 10) -> dict[str, float]:
 
 
 def startup_and_memory(runs: int = 5) -> dict[str, float]:
-    """`numb-legs listen` (PocketSphinx) start to ready to listen, and its peak memory.
+    """`numb-legs listen` (PocketSphinx, and Whisper beside it) start to ready to listen, and
+    its peak memory once both recognisers have heard a question.
 
     The first run builds the caches (domain language model, matcher): reported as cold; the
     median of the others, as a person meets it every day, as warm.
@@ -239,10 +240,16 @@ def startup_and_memory(runs: int = 5) -> dict[str, float]:
         for _ in range(runs + 1):
             with tempfile.TemporaryDirectory() as tmp_name:
                 tmp = Path(tmp_name)
-                run = ListenRun(tmp, silence(0.5), ["--engine", "sphinx", "listen"],
+                # Four seconds of quiet (Whisper loads in the background meanwhile), then a
+                # question both recognisers hear.
+                question = pcm16(to_16k(speak("why are my legs numb", tmp / "q.wav", "en-us+m3",
+                                              150), tmp / "q16.wav"))
+                run = ListenRun(tmp, silence(4.0) + question,
+                                ["--engine", "sphinx", "listen", "--always-listen"],
                                 trailing_silence_s=10, cache_dir=Path(cache_name))
                 ready = run.wait_for("numb-legs is ready", timeout=60)
                 took = time.monotonic() - run.started_at
+                run.wait_for("You said", timeout=60)
                 time.sleep(1.0)
                 peak = run.peak_rss_kb()
                 run.stop()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voice.asr.recognizer import Transcript
+from voice.asr.second_opinion import SecondHearing
 from voice.audio.earcons import earcon, names
 from voice.audio.pcm import Audio
 
@@ -315,6 +316,10 @@ class ScriptedWhisper:
         self.heard = heard or {}
         self.hold = hold
         self.calls: list[str] = []
+        self.logprob = -0.2  # a clear hearing
+
+    def hear(self, pcm: bytes) -> SecondHearing:
+        return SecondHearing(self.transcribe(pcm), self.logprob)
 
     def transcribe(self, pcm: bytes) -> str:
         samples = np.abs(np.frombuffer(pcm, dtype="<i2"))

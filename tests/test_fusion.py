@@ -16,6 +16,7 @@ from tests.speech import pcm16, silence, speak, to_16k
 from tests.test_recognition import _korean, korean_model
 from voice.asr.fusion import fast_path, fuse, settle
 from voice.asr.recognizer import transcribe_bytes
+from voice.asr.second_opinion import SecondHearing as Heard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,16 +75,26 @@ def understanding():
 
 def test_whisper_decides_red_flags_and_meaning(understanding):
     matcher, safety = understanding
-    heard = fuse(("my dairy see you are weak",), "My face is drooping and my arm is weak.",
+    heard = fuse(("my dairy see you are weak",), Heard("My face is drooping and my arm is weak."),
                  matcher, safety)
     assert heard.source == "whisper" and safety.assess(heard.hypotheses[0]).alarm
     # The domain recogniser turns a question about football into domain words: rejected.
-    heard = fuse(("what causes numb legs",), "What time does the football start?", matcher, safety)
+    heard = fuse(("do your okay", "what is the legs do go day"),
+                 Heard("What time does the football start?"), matcher, safety)
     assert heard.hypotheses == ("What time does the football start?",)
     assert matcher.match(heard.hypotheses[0]).intent == "unknown"
+    # ...but a question the domain recogniser understood beyond doubt stands when Whisper's
+    # words mean nothing and it was guessing (in noise tiny.en makes nonsense of domain words).
+    heard = fuse(("what causes numb legs",), Heard("Watch the cosy hum lakes.", -0.8), matcher,
+                 safety)
+    assert heard.hypotheses == ("what causes numb legs",) and heard.source == "domain"
+    # A clear sentence Whisper was sure of is out of scope, whatever the domain recogniser made
+    # of it ("tell me a joke" heard as "what are you", which means help).
+    heard = fuse(("what are you",), Heard("Tell me a joke.", -0.28), matcher, safety)
+    assert heard.hypotheses == ("Tell me a joke.",)
     # A red flag the domain recogniser alone heard, in a sentence Whisper heard as harmless,
     # does not raise the alarm: the domain model's alarms on harmless speech are many.
-    heard = fuse(("my face is drooping",), "My face is fine today, thanks.", matcher, safety)
+    heard = fuse(("my face is drooping",), Heard("My face is fine today, thanks."), matcher, safety)
     assert heard.source == "whisper"
 
 
@@ -92,12 +103,14 @@ def test_a_sure_short_command_takes_the_fast_path_unless_whisper_hears_a_red_fla
     assert fast_path(("next",), matcher, safety)
     assert not fast_path(("goodbye",), matcher, safety)  # ends things: never from one hearing
     assert not fast_path(("why are my legs numb",), matcher, safety)
-    assert settle(("next",), "Next.", matcher, safety) == (fuse(("next",), None, matcher, safety), True)
-    hearing, fast = settle(("next",), "My leg is cold and blue and I can't move it.", matcher, safety)
+    assert settle(("next",), Heard("Next."), matcher, safety) == (
+        fuse(("next",), None, matcher, safety), True)
+    hearing, fast = settle(("next",), Heard("My leg is cold and blue and I can't move it."),
+                           matcher, safety)
     assert fast and hearing.source == "whisper" and safety.assess(hearing.hypotheses[0]).alarm
     # Whisper heard nothing (a cough): only a sure command of the domain recogniser stands.
-    assert fuse(("why are my legs numb",), "", matcher, safety).hypotheses == ()
-    assert fuse(("next",), "", matcher, safety).hypotheses == ("next",)
+    assert fuse(("why are my legs numb",), Heard(""), matcher, safety).hypotheses == ()
+    assert fuse(("next",), Heard(""), matcher, safety).hypotheses == ("next",)
 
 
 @pytest.mark.slow

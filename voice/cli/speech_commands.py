@@ -92,7 +92,8 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
                   "nbest": hypotheses[:5]}
         if second is not None:
             record.update(heard_by=hearing.source, path="fast" if fast else "second",
-                          domain=domain[0] if domain else "", whisper=said)
+                          domain=domain[0] if domain else "",
+                          whisper=said.text if said is not None else None)
         if args.json:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:

@@ -31,7 +31,7 @@ from knowledge.errors import NumbLegsError
 from ..asr.fusion import Hearing, fast_path, fuse
 from ..asr.nbest import understand_best
 from ..asr.recognizer import Recognizer
-from ..asr.second_opinion import SecondOpinion
+from ..asr.second_opinion import SecondHearing, SecondOpinion
 from ..audio.devices import AudioDeviceError
 from ..audio.earcons import earcon
 from ..audio.endpoint import Endpointer, SpeechEnd, SpeechStart
@@ -67,7 +67,8 @@ class _Fed(NamedTuple):
     started: bool             # an utterance began with this block
     partial: str              # the transcript so far while in an utterance, else ""
     ended: list[str] | None   # the n-best when an utterance ended with this block, else None
-    audio: bytes = b""        # the utterance's audio when it ended, for the second recogniser
+    audio: bytes = b""        # the utterance's audio when it ended
+    second: Future[SecondHearing] | None = None  # the second recogniser's hearing, under way
 
 
 class _Utterances:
@@ -77,8 +78,12 @@ class _Utterances:
     word is heard and the final result is ready moments after the end.
     """
 
-    def __init__(self, recognizer: Recognizer, end_silence_ms: int, traced: bool = False) -> None:
+    def __init__(self, recognizer: Recognizer, end_silence_ms: int, traced: bool = False,
+                 second: Callable[[bytes], Future[SecondHearing] | None] | None = None) -> None:
         self.recognizer = recognizer
+        # Starts the second recogniser on an ended utterance's audio before the first one
+        # finishes, so the two run side by side on two cores.
+        self._second = second
         self.endpointer = Endpointer(end_silence_ms=end_silence_ms)
         self._recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
         self._feeding = False
@@ -99,7 +104,7 @@ class _Utterances:
         partial = self.recognizer.accept(chunk) if self._feeding else ""
         if not self._feeding:
             self._recent.append(chunk)
-        started, ended, audio = False, None, b""
+        started, ended, audio, second = False, None, b"", None
         for event in events:
             if isinstance(event, SpeechStart):
                 started = self._feeding = True
@@ -110,13 +115,14 @@ class _Utterances:
                 if self._traced:
                     trace.mark("endpoint")
                 self._feeding = False
+                audio = event.audio
+                second = self._second(audio) if self._second is not None else None
                 heard = self.recognizer.finish()
                 if self._traced:
                     trace.mark("decoded")
                 ended = list(heard.alternatives)
-                audio = event.audio
                 self.endpointer.reset()
-        return _Fed(started, partial, ended, audio)
+        return _Fed(started, partial, ended, audio, second)
 
 
 class Listener:
@@ -131,7 +137,7 @@ class Listener:
         # Whisper beside the domain recogniser (voice/asr/fusion.py decides between them), and
         # its hearings of utterances already acted on, still to be checked for a red flag.
         self.second = second
-        self._pending: list[tuple[Future[str], str]] = []
+        self._pending: list[tuple[Future[SecondHearing], str]] = []
         self._second_noted = False
         self.skill = skill
         self.voice = voice
@@ -182,7 +188,8 @@ class Listener:
                 "or press Enter to talk. Say goodbye to finish.")
 
     def _loop(self, source: AudioSource) -> None:
-        utterances = _Utterances(self.recognizer, self.options.end_silence_ms, traced=True)
+        utterances = _Utterances(self.recognizer, self.options.end_silence_ms, traced=True,
+                                 second=self._submit)
         self._source = source
         self._chunks = iter(source.chunks())
         try:
@@ -209,7 +216,7 @@ class Listener:
                 if fed.started:
                     self._started_listening = self._is_listening()
                 if fed.ended is not None:
-                    hearing = self._hear(fed.ended, fed.audio)
+                    hearing = self._hear(fed.ended, fed.second)
                     self._heard(list(hearing.hypotheses), fed.ended, sure=hearing.agreed)
                     if self.finished:
                         return
@@ -222,15 +229,18 @@ class Listener:
 
     # -- what was heard -----------------------------------------------------------------------
 
-    def _hear(self, domain: list[str], audio: bytes) -> Hearing:
+    def _submit(self, audio: bytes) -> Future[SecondHearing] | None:
+        """Start the second recogniser on AUDIO, when it is ready."""
+        second = self._second_ready()
+        return second.submit(audio) if second is not None and audio else None
+
+    def _hear(self, domain: list[str], future: Future[SecondHearing] | None) -> Hearing:
         """What to act on for one utterance: the domain recogniser's n-best (DOMAIN) alone, or
-        fused with Whisper's hearing of AUDIO (voice/asr/fusion.py).
+        fused with Whisper's hearing of it (FUTURE, under way; voice/asr/fusion.py decides).
 
         A short command the domain recogniser is sure of is acted on at once; Whisper's hearing
         of it is checked for a red flag when it comes. Anything else waits for Whisper.
         """
-        second = self._second_ready()
-        future = second.submit(audio) if second is not None and audio else None
         alone = Hearing(tuple(domain), "domain")
         if future is None:
             return alone
@@ -274,7 +284,7 @@ class Listener:
                 continue
             self._pending.remove(item)
             try:
-                said = future.result()
+                said = future.result().text
             except (RuntimeError, ValueError, NumbLegsError):
                 _LOGGER.debug("The second recogniser failed", exc_info=True)
                 continue
