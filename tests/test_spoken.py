@@ -40,8 +40,8 @@ def understand_spoken(texts: list[str], tmp_path: Path) -> list[dict]:
         # espeak-ng writes 22050 Hz: understand --wav must resample it itself.
         files.append(str(speak(text, tmp_path / f"{index:03d}.wav", voice, speed)))
     env = dict(os.environ)
-    result = subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "--no-whisper", "understand",
-                             "--json", "--wav", *files], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "--no-whisper",
+                             "understand", "--json", "--wav", *files], capture_output=True, text=True,
                             cwd=ROOT, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
