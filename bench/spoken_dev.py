@@ -85,12 +85,13 @@ class WhisperCache:
     """Whisper's transcripts of clips, kept across runs (see the module's docstring)."""
 
     def __init__(self, recognizer: Any) -> None:
-        from voice.asr.whisper_engine import _BEAM, load_specs
+        from voice.asr.whisper_engine import _BEAM, COMPUTE_TYPE, load_specs
 
         self.recognizer = recognizer
         self.path = OUT / "whisper.json"
         spec = load_specs()[recognizer.model_name]
-        self.tag = hashlib.sha1(f"{spec.sha256}|{recognizer.prompt}|beam{_BEAM}|logprob".encode()).hexdigest()
+        self.tag = hashlib.sha1(f"{spec.sha256}|{recognizer.prompt}|beam{_BEAM}|{COMPUTE_TYPE}|"
+                                "logprob".encode()).hexdigest()
         self.entries: dict[str, list[Any]] = {}
         if self.path.exists():
             self.entries = json.loads(self.path.read_text(encoding="utf-8"))

@@ -247,7 +247,7 @@ def startup_and_memory(runs: int = 5) -> dict[str, float]:
                 run = ListenRun(tmp, silence(4.0) + question,
                                 ["--engine", "sphinx", "listen", "--always-listen"],
                                 trailing_silence_s=10, cache_dir=Path(cache_name))
-                ready = run.wait_for("numb-legs is ready", timeout=60)
+                ready = run.wait_for("numb-legs is listening", timeout=60)  # --always-listen
                 took = time.monotonic() - run.started_at
                 run.wait_for("You said", timeout=60)
                 time.sleep(1.0)
