@@ -277,9 +277,10 @@ class Listener:
 
     def _pending_red_flag(self, saying: str = "") -> list[str] | None:
         """Whisper's hearing of an utterance already acted on, when it is a red flag (and not
-        SAYING, the assistant's own words, heard back)."""
+        the assistant's own words heard back: what it was saying when the utterance was heard,
+        else SAYING)."""
         for item in list(self._pending):
-            future, _ = item
+            future, said_then = item
             if not future.done():
                 continue
             self._pending.remove(item)
@@ -288,7 +289,7 @@ class Listener:
             except (RuntimeError, ValueError, NumbLegsError):
                 _LOGGER.debug("The second recogniser failed", exc_info=True)
                 continue
-            if said and self._red_flag([said], saying):
+            if said and self._red_flag([said], said_then or saying):
                 _LOGGER.debug("Red flag heard by the second recogniser: %r", said)
                 self._pending.clear()
                 return [said]
