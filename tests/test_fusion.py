@@ -38,8 +38,8 @@ def _engines():
 
 @pytest.mark.slow
 def test_the_same_audio_gives_the_same_transcript_ten_times_on_every_engine(tmp_path):
-    english = _spoken("my face is drooping and my arm is weak", tmp_path)
-    other = _spoken("tell me a joke about the weather", tmp_path, "en-gb+f2", 170)
+    english = _spoken("my face is drooping", tmp_path)
+    other = _spoken("tell me a joke", tmp_path, "en-gb+f2", 170)
     korean = _korean("다리가 저려요", tmp_path)
     for name, recognizer, language in _engines():
         audio = english if language == "en" else korean
