@@ -69,10 +69,10 @@ class Hearing:
 def fast_path(domain: tuple[str, ...], matcher: IntentMatcher, safety: SafetyStage) -> bool:
     """True when the domain hearing alone may be acted on at once: a short command, heard with
     high confidence, with no red flag in any of its transcripts."""
-    if not domain or not domain[0] or len(domain[0].split()) > FAST_MAX_WORDS:
+    if not _sure_command(domain, matcher):
         return False
-    text, match = understand_best(matcher, list(domain))
-    if text != domain[0] or match.intent not in FAST_COMMANDS or match.confidence < SURE:
+    # ...and the most likely transcript is also the one understood best of the n-best.
+    if understand_best(matcher, list(domain))[0] != domain[0]:
         return False
     return not safety.assess_many(list(domain))[1].alarm
 
@@ -108,6 +108,7 @@ def fuse(domain: tuple[str, ...], second: SecondHearing | None, matcher: IntentM
 
 
 def _sure_command(domain: tuple[str, ...], matcher: IntentMatcher) -> bool:
+    """The most likely transcript is a short fast-path command, understood with confidence."""
     if not domain or not domain[0] or len(domain[0].split()) > FAST_MAX_WORDS:
         return False
     match = matcher.match(domain[0])
