@@ -1,0 +1,48 @@
+"""Seeded random damage to the settings file, the diary, the caches and WAV input, through the
+real CLI (tests/faults.py): no traceback, no hang, a clear message, no readable episode lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults import EPISODES, FaultLab, run_cases
+
+CASES = 200
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> FaultLab:
+    return FaultLab(tmp_path_factory.mktemp("faults"))
+
+
+def test_pristine_files_work(lab: FaultLab) -> None:
+    # The baseline the damaged runs are judged against: an answer, a transcript, a full diary.
+    assert "numb" in lab.answer.lower()
+    assert "legs" in lab.transcript.lower()
+    assert len(lab.diary_rows) == EPISODES
+
+
+@pytest.mark.slow
+def test_two_hundred_seeded_faults_end_cleanly(lab: FaultLab) -> None:
+    outcomes = list(run_cases(lab, range(CASES)))
+    failed = [outcome for outcome in outcomes if outcome.problems]
+    assert len(outcomes) == CASES
+    assert not failed, f"{len(failed)} of {CASES} cases failed:\n" + "\n".join(
+        outcome.describe() for outcome in failed[:15])
+    damaged_diaries = [o for o in outcomes if o.case.target == "diary" and o.readable < EPISODES]
+    # The suite must really damage diaries, not only bytes SQLite never reads.
+    assert damaged_diaries, "no diary case made any episode unreadable"
+
+
+def test_a_case_is_the_same_every_time(lab: FaultLab, tmp_path: Path) -> None:
+    from tests.faults import FaultCase, mutate
+    import random
+
+    data = (lab.pristine / "question.wav").read_bytes()
+    for mutation in ("random_bytes", "truncate", "bit_flips"):
+        first = mutate(data, mutation, random.Random(7))
+        assert first == mutate(data, mutation, random.Random(7))
+        assert first != data
+    assert FaultCase.numbered(13) == FaultCase.numbered(13)
