@@ -182,6 +182,7 @@ def collect(quick: bool) -> dict:
         timed("barge_in", _optional, "voice_bench", "barge_in_latency")
         timed("next_step", _optional, "voice_bench", "next_step_latency")
     timed("diary", _optional, "diary_bench", "diary_figures")
+    timed("faults", _optional, "fault_bench", "fault_figures", 120 if quick else 2000)
     figures["took_s"] = time.perf_counter() - began
     return figures
 
@@ -508,6 +509,13 @@ def other_issue_rows(figures: dict) -> list[str]:
         rows.append(f"| diary: log an episode (utterance → saved) / spoken summary over "
                     f"{d.get('episodes', 0):.0f} episodes | median {d['log_median_ms']:.1f} ms / "
                     f"{d['summary_median_ms']:.1f} ms | < 20 ms / < 50 ms |")
+    f = figures.get("faults")
+    if f:
+        rows.append(f"| seeded faults through the real CLI (settings, diary, caches, WAV; "
+                    f"{f['cases']} cases): failed / hangs / tracebacks / readable episodes lost "
+                    f"(of {f['episodes_readable']}) | {f['failed']} / {f['hangs']} / "
+                    f"{f['tracebacks']} / {f['episodes_lost']}; median {f['median_s']:.2f} s, "
+                    f"slowest {f['max_s']:.1f} s a case | 0 / 0 / 0 / 0, ≤ 10 s |")
     return rows
 
 
@@ -767,7 +775,8 @@ def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
         "Quoted in the README's Performance section, from this same run: matching accuracy and "
         "speed, held-out set, first word, start-up and memory" +
         (", barge-in, next step" if figures.get("barge_in") or figures.get("next_step") else "") +
-        (", diary" if figures.get("diary") else "") + ".",
+        (", diary" if figures.get("diary") else "") +
+        (", seeded faults" if figures.get("faults") else "") + ".",
         "",
         "## How to reproduce",
         "",
