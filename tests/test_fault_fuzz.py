@@ -3,11 +3,11 @@ real CLI (tests/faults.py): no traceback, no hang, a clear message, no readable 
 
 from __future__ import annotations
 
-from pathlib import Path
+import random
 
 import pytest
 
-from tests.faults import EPISODES, FaultLab, run_cases
+from tests.faults import EPISODES, FaultCase, FaultLab, mutate, run_cases
 
 CASES = 200
 
@@ -36,10 +36,7 @@ def test_two_hundred_seeded_faults_end_cleanly(lab: FaultLab) -> None:
     assert damaged_diaries, "no diary case made any episode unreadable"
 
 
-def test_a_case_is_the_same_every_time(lab: FaultLab, tmp_path: Path) -> None:
-    from tests.faults import FaultCase, mutate
-    import random
-
+def test_a_case_is_the_same_every_time(lab: FaultLab) -> None:
     data = (lab.pristine / "question.wav").read_bytes()
     for mutation in ("random_bytes", "truncate", "bit_flips"):
         first = mutate(data, mutation, random.Random(7))
