@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -21,18 +22,25 @@ from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
 _LOGGER = logging.getLogger(__name__)
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Register ``diary`` and its subcommands on the main parser's COMMANDS."""
-    diary = commands.add_parser("diary", help="your numbness diary: list, export, report, delete")
+def add_parser(commands: argparse._SubParsersAction,
+               parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """Register ``diary`` and its subcommands on the main parser's COMMANDS; PARENTS (the global
+    options) are taken by each of them too."""
+    diary = commands.add_parser("diary", help="your numbness diary: list, export, report, delete",
+                                parents=list(parents))
     sub = diary.add_subparsers(dest="diary_command", metavar="ACTION")
-    sub.add_parser("list", help="print every episode, oldest first")
-    export = sub.add_parser("export", help="write every episode to a CSV file")
+    sub.add_parser("list", help="print every episode, oldest first", parents=list(parents))
+    export = sub.add_parser("export", help="write every episode to a CSV file",
+                            parents=list(parents))
     export.add_argument("--csv", required=True, type=Path, metavar="FILE")
-    report = sub.add_parser("report", help="write a printable HTML page to show your doctor")
+    report = sub.add_parser("report", help="write a printable HTML page to show your doctor",
+                            parents=list(parents))
     report.add_argument("file", type=Path, metavar="FILE.html")
-    delete = sub.add_parser("delete", help="delete one episode by its number (from list)")
+    delete = sub.add_parser("delete", help="delete one episode by its number (from list)",
+                            parents=list(parents))
     delete.add_argument("id", type=int, metavar="ID")
-    forget = sub.add_parser("forget", help="delete every episode (asks first)")
+    forget = sub.add_parser("forget", help="delete every episode (asks first)",
+                            parents=list(parents))
     forget.add_argument("--all", action="store_true", required=True,
                         help="required: forget the whole diary")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")

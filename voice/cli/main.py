@@ -32,37 +32,66 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="numb-legs",
-        description="Offline voice assistant: why are my legs numb, and what to do right now.")
+def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """The options every command takes, before or after its name.
+
+    AFTER_COMMAND: the copy each subcommand gets has no defaults (argparse.SUPPRESS), so an option
+    given before the command is not overwritten by the subcommand's default when it is absent.
+    """
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
     parser.add_argument("--version", action="version", version=f"numb-legs {_version()}")
-    parser.add_argument("--debug", action="store_true", help="log what happens, to stderr")
+    parser.add_argument("--debug", action="store_true", help="log what happens, to stderr",
+                        default=default(False))
     speech = parser.add_argument_group("speech")
-    speech.add_argument("--no-speech", action="store_true", help="print replies, do not speak them")
-    speech.add_argument("--rate", type=int, help="speaking rate in words per minute (80 to 400)")
-    speech.add_argument("--volume", type=float, help="speaking volume, 0.0 to 1.0")
-    speech.add_argument("--voice", help="voice id or part of its name (espeak-ng voices)")
-    speech.add_argument("--output-device", help="speaker: device index or part of its name")
+    speech.add_argument("--no-speech", action="store_true", help="print replies, do not speak them",
+                        default=default(False))
+    speech.add_argument("--rate", type=int, help="speaking rate in words per minute (80 to 400)",
+                        default=default(None))
+    speech.add_argument("--volume", type=float, help="speaking volume, 0.0 to 1.0",
+                        default=default(None))
+    speech.add_argument("--voice", help="voice id or part of its name (espeak-ng voices)",
+                        default=default(None))
+    speech.add_argument("--output-device", help="speaker: device index or part of its name",
+                        default=default(None))
     parser.add_argument("--emergency-number", help="number to call in an emergency "
-                        "(default: from your locale, else 112)")
+                        "(default: from your locale, else 112)", default=default(None))
     hearing = parser.add_argument_group("speech recognition")
     hearing.add_argument("--engine", choices=ENGINES,
                          help="speech engine (default: Vosk when a model is installed, else "
-                              "PocketSphinx; whisper: Whisper tiny.en, slower, open vocabulary)")
+                              "PocketSphinx; whisper: Whisper tiny.en, slower, open vocabulary)",
+                         default=default(None))
     hearing.add_argument("--no-whisper", dest="second_opinion", action="store_false",
                          help="hear with the speech engine alone, without Whisper as a second "
-                              "opinion (the default when Whisper is installed)")
-    hearing.add_argument("--model", metavar="PATH", help="Vosk model folder")
+                              "opinion (the default when Whisper is installed)", default=default(True))
+    hearing.add_argument("--model", metavar="PATH", help="Vosk model folder", default=default(None))
     hearing.add_argument("--open-vocabulary", action="store_true",
-                         help="recognise any English, not only what numb-legs knows about")
-    hearing.add_argument("--input-device", help="microphone: device index or part of its name")
+                         help="recognise any English, not only what numb-legs knows about",
+                         default=default(False))
+    hearing.add_argument("--input-device", help="microphone: device index or part of its name",
+                         default=default(None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="numb-legs",
+        description="Offline voice assistant: why are my legs numb, and what to do right now. "
+                    "Options may come before or after the command.")
+    _add_global_options(parser, after_command=False)
+    # Handed to every subcommand (parents=), so `numb-legs ask --no-speech ...` works as well.
+    shared = argparse.ArgumentParser(add_help=False)
+    _add_global_options(shared, after_command=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    ask = commands.add_parser("ask", help="answer one question, printed and spoken")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, parents=[shared])
+
+    ask = add("ask", "answer one question, printed and spoken")
     ask.add_argument("text", nargs="+", metavar="TEXT")
-    commands.add_parser("chat", help="a typed conversation, replies printed and spoken")
-    listen = commands.add_parser("listen", help="hands-free: listen to the microphone and answer "
-                                 "aloud (the default when a microphone exists)")
+    add("chat", "a typed conversation, replies printed and spoken")
+    listen = add("listen", "hands-free: listen to the microphone and answer aloud (the default "
+                 "when a microphone exists)")
     listen.add_argument("--wake-phrase", default="hey numb legs",
                         help="what to say before a question (default: %(default)s)")
     listen.add_argument("--always-listen", action="store_true",
@@ -74,23 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
                              "speaker loudly and there is no echo cancellation)")
     listen.add_argument("--no-earcons", dest="earcons", action="store_false",
                         help="no short sounds when listening starts and stops")
-    understand = commands.add_parser("understand", help="show what utterances mean")
+    understand = add("understand", "show what utterances mean")
     understand.add_argument("--json", action="store_true", help="one JSON object per line")
     understand.add_argument("--wav", action="store_true",
                             help="the arguments are WAV files: transcribe them first")
     understand.add_argument("text", nargs="*", metavar="TEXT",
                             help="utterances (or WAV files with --wav); with none, one utterance "
                                  "per line from standard input")
-    transcribe = commands.add_parser("transcribe", help="print what WAV files say")
+    transcribe = add("transcribe", "print what WAV files say")
     transcribe.add_argument("--json", action="store_true", help="one JSON object per line")
     transcribe.add_argument("files", nargs="+", metavar="FILE")
-    commands.add_parser("devices", help="list microphones and speakers")
-    settings = commands.add_parser("settings", help="show the saved speech settings")
+    add("devices", "list microphones and speakers")
+    settings = add("settings", "show the saved speech settings")
     settings.add_argument("--reset", action="store_true", help="back to the defaults")
-    commands.add_parser("doctor", help="check microphone, speech engine, voice and settings; "
-                        "say how to fix what fails")
-    download = commands.add_parser("download-model",
-                                   help="download a Vosk speech model for better recognition")
+    add("doctor", "check microphone, speech engine, voice and settings; say how to fix "
+        "what fails")
+    download = add("download-model", "download a Vosk speech model for better recognition")
     download.add_argument("name", nargs="?", metavar="NAME",
                           help="a name from --list, or the https address of a Vosk model zip "
                                "(default: vosk-model-small-en-us-0.15)")
@@ -99,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--list", action="store_true", help="list the models you can download")
     from .diary_commands import add_parser as add_diary_parser
 
-    add_diary_parser(commands)
+    add_diary_parser(commands, parents=[shared])
     return parser
 
 

@@ -1,0 +1,98 @@
+"""Faults a tester found, through the real CLI: each ends with a clear message, defaults where they
+do, never a traceback, and an exit code of 0, 1 or 2."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voice.cli.main import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "why are my legs numb"
+
+# What each command needs besides options, so the parser accepts it.
+COMMAND_ARGS = {"ask": ["why"], "chat": [], "listen": [], "understand": ["why"],
+                "transcribe": ["x.wav"], "devices": [], "settings": [], "doctor": [],
+                "download-model": [], "diary": [], "diary list": [], "diary delete": ["3"]}
+# A value for each global option that takes one (a new option must be given one here).
+SAMPLE_VALUES = {"rate": "200", "volume": "0.5", "voice": "en-us", "output_device": "1",
+                 "emergency_number": "999", "engine": "sphinx", "model": "somewhere",
+                 "input_device": "2"}
+
+
+def run_cli(args: list[str], *, stdin: str = "", env_extra: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`numb-legs ARGS` in a subprocess, from this checkout."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "voice", *args], input=stdin, text=True,
+                          capture_output=True, cwd=ROOT, env=env, timeout=timeout)
+
+
+def assert_clean(stderr: str) -> None:
+    """No traceback, no catch-all, no raw log line in what a person reads."""
+    assert "Traceback" not in stderr, stderr
+    assert "unexpected problem" not in stderr, stderr
+    assert not [line for line in stderr.splitlines()
+                if line.startswith(("WARNING ", "ERROR ", "INFO ", "DEBUG "))], stderr
+
+
+def global_options() -> list[argparse.Action]:
+    parser = build_parser()
+    return [action for action in parser._actions  # argparse has no public list of its actions
+            if action.option_strings and action.dest not in ("help", "version")]
+
+
+# 3. Options before or after the command -----------------------------------------------------
+
+@pytest.mark.parametrize("command", sorted(COMMAND_ARGS))
+def test_every_global_option_is_taken_after_the_command(command):
+    words = command.split()
+    for action in global_options():
+        option = action.option_strings[-1]
+        given = [option] if action.nargs == 0 else [option, SAMPLE_VALUES[action.dest]]
+        args = build_parser().parse_args([*words, *given, *COMMAND_ARGS[command]])
+        before = build_parser().parse_args([*given, *words, *COMMAND_ARGS[command]])
+        plain = build_parser().parse_args([*words, *COMMAND_ARGS[command]])
+        value = getattr(args, action.dest)
+        assert value == getattr(before, action.dest), (command, option)
+        assert value != getattr(plain, action.dest), (command, option)  # it was really read
+
+
+def test_an_option_before_the_command_is_not_undone_by_the_command():
+    args = build_parser().parse_args(["--no-speech", "--engine", "vosk", "--no-whisper",
+                                      "--rate", "150", "listen", "--always-listen"])
+    assert (args.no_speech, args.engine, args.second_opinion, args.rate) == (True, "vosk", False, 150)
+    plain = build_parser().parse_args(["listen"])
+    assert (plain.no_speech, plain.engine, plain.second_opinion, plain.rate) == (False, None, True, None)
+
+
+def test_ask_with_options_after_the_command(capsys):
+    status = main(["ask", "--no-speech", "--emergency-number", "999", *QUESTION.split()])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "most common" in out and "Speech is turned off" in out
+    assert_clean(err)
+
+
+def test_understand_json_debug_after_the_command(capsys):
+    status = main(["understand", "--json", "--debug", QUESTION])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert '"text": "why are my legs numb"' in out
+
+
+def test_chat_with_no_speech_after_the_command(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("goodbye\n"))
+    status = main(["chat", "--no-speech"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "Speech is turned off" in out
+    assert_clean(err)
