@@ -96,3 +96,56 @@ def test_chat_with_no_speech_after_the_command(capsys, monkeypatch):
     assert status == 0, err
     assert "Speech is turned off" in out
     assert_clean(err)
+
+
+# 4. Option values are checked, and so are the same values saved in settings.toml -------------
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--emergency-number", "abc"], "2 to 15 digits"),
+    (["--emergency-number", "  "], "2 to 15 digits"),
+    (["--emergency-number", "1234567890123456"], "2 to 15 digits"),
+    (["--volume", "-1"], "above 0 and at most 1.0"),
+    (["--volume", "0"], "above 0 and at most 1.0"),
+    (["--volume", "nan"], "above 0 and at most 1.0"),
+    (["--volume", "loud"], "above 0 and at most 1.0"),
+    (["--rate", "10000"], "from 80 to 400"),
+    (["--rate", "79"], "from 80 to 400"),
+    (["--rate", "fast"], "from 80 to 400"),
+])
+def test_a_bad_option_value_is_refused_naming_its_range(capsys, args, named):
+    for argv in ([*args, "ask", QUESTION], ["ask", *args, QUESTION]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2
+        assert f"{args[0]} must be" in err and named in err and repr(args[1]) in err, err
+        assert "--help" in err and "usage:" not in err
+
+
+@pytest.mark.parametrize("value", ["-1", "1e9", "soon"])
+def test_a_bad_follow_up_is_refused_naming_its_range(capsys, value):
+    with pytest.raises(SystemExit) as exit_:
+        main(["listen", "--follow-up", value])
+    assert exit_.value.code == 2
+    assert "--follow-up must be a number of seconds from 0 to 60" in capsys.readouterr().err
+
+
+def test_good_option_values_are_taken():
+    args = build_parser().parse_args(["--emergency-number", "+44 999", "--volume", "0.1",
+                                      "--rate", "400", "listen", "--follow-up", "0"])
+    assert (args.emergency_number, args.volume, args.rate, args.follow_up) == ("+44 999", 0.1, 400, 0)
+
+
+def test_bad_saved_values_are_named_with_the_file_and_defaults_used(tmp_path, monkeypatch, capsys):
+    settings = tmp_path / "settings.toml"
+    settings.write_text('rate = 10000\nvolume = -1.0\nemergency_number = "abc"\n')
+    monkeypatch.setenv("NUMB_LEGS_CONFIG", str(settings))
+    status = main(["--no-speech", "ask", "I can't feel my legs and I wet myself"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "Call abc" not in out and "Call " in out  # the emergency advice, with a real number
+    assert str(settings) in err and "numb-legs settings --reset" in err
+    for problem in ("rate must be", "from 80 to 400", "volume must be", "emergency_number must be"):
+        assert problem in err, err
+    assert err.count(str(settings)) == 1  # said once
+    assert_clean(err)

@@ -6,15 +6,17 @@ import argparse
 import json
 import logging
 import queue
+import re
 import sys
 import threading
 from importlib import metadata
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from knowledge.errors import DataFileError, NumbLegsError
 from voice.asr.engine_choice import ENGINES
 
+from . import option_types
 from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,6 +34,17 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors worded for people: what was wrong and where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        # "argument --rate: --rate must be ..." -> "--rate must be ...": the checks in
+        # option_types.py already name the option.
+        message = re.sub(r"^argument [^:]+: (?=--)", "", message)
+        self.exit(EXIT_BROKEN, f"{self.prog}: {message}\nRun {self.prog} --help to see what it "
+                               "takes.\n")
+
+
 def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
     """The options every command takes, before or after its name.
 
@@ -47,16 +60,17 @@ def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool)
     speech = parser.add_argument_group("speech")
     speech.add_argument("--no-speech", action="store_true", help="print replies, do not speak them",
                         default=default(False))
-    speech.add_argument("--rate", type=int, help="speaking rate in words per minute (80 to 400)",
-                        default=default(None))
-    speech.add_argument("--volume", type=float, help="speaking volume, 0.0 to 1.0",
-                        default=default(None))
+    speech.add_argument("--rate", type=option_types.rate, default=default(None),
+                        help="speaking rate in words per minute (80 to 400)")
+    speech.add_argument("--volume", type=option_types.volume, default=default(None),
+                        help="speaking volume, above 0 and at most 1.0")
     speech.add_argument("--voice", help="voice id or part of its name (espeak-ng voices)",
                         default=default(None))
     speech.add_argument("--output-device", help="speaker: device index or part of its name",
                         default=default(None))
-    parser.add_argument("--emergency-number", help="number to call in an emergency "
-                        "(default: from your locale, else 112)", default=default(None))
+    parser.add_argument("--emergency-number", type=option_types.emergency_number,
+                        default=default(None), help="number to call in an emergency, 2 to 15 "
+                        "digits (default: from your locale, else 112)")
     hearing = parser.add_argument_group("speech recognition")
     hearing.add_argument("--engine", choices=ENGINES,
                          help="speech engine (default: Vosk when a model is installed, else "
@@ -74,13 +88,13 @@ def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="numb-legs",
         description="Offline voice assistant: why are my legs numb, and what to do right now. "
                     "Options may come before or after the command.")
     _add_global_options(parser, after_command=False)
     # Handed to every subcommand (parents=), so `numb-legs ask --no-speech ...` works as well.
-    shared = argparse.ArgumentParser(add_help=False)
+    shared = _Parser(add_help=False)
     _add_global_options(shared, after_command=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -96,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what to say before a question (default: %(default)s)")
     listen.add_argument("--always-listen", action="store_true",
                         help="no wake phrase: treat everything heard as a question")
-    listen.add_argument("--follow-up", type=float, default=8.0, metavar="SECONDS",
-                        help="after an answer, listen this long without the wake phrase")
+    listen.add_argument("--follow-up", type=option_types.follow_up, default=8.0, metavar="SECONDS",
+                        help="after an answer, listen this long without the wake phrase (0 to 60)")
     listen.add_argument("--no-barge-in", dest="barge_in", action="store_false",
                         help="do not listen while speaking (use when the microphone hears the "
                              "speaker loudly and there is no echo cancellation)")

@@ -30,7 +30,10 @@ _LOGGER = logging.getLogger(__name__)
 RATE_RANGE = (80, 400)
 RATE_STEP = 30
 VOLUME_STEP = 0.2
-_NUMBER = re.compile(r"^\+?[0-9 ]{2,15}$")
+NUMBER_DIGITS = (2, 15)  # 112 and 999 to a full international number (E.164 has at most 15)
+# Digits with spaces between groups, a + first allowed: "999", "+44 999".
+_NUMBER = re.compile(r"^\+?[0-9](?:[0-9 ]*[0-9])?$")
+RESET_HINT = "Edit that file, or run numb-legs settings --reset to go back to the defaults."
 
 
 @dataclass(frozen=True)
@@ -88,36 +91,64 @@ def load(path: Path) -> tuple[Settings, str | None]:
             where = f"It was moved to {aside}."
         except OSError:
             where = "It could not be moved aside."
-        return Settings(), f"Your settings file was damaged ({err.problem}). Using the default " \
-                           f"settings. {where}"
+        return Settings(), f"Your settings file {path} was damaged ({err.problem}). Using the " \
+                           f"default settings. {where}"
     values: dict[str, object] = {}
     problems = []
     known = {field.name for field in fields(Settings)}
     for key, value in data.items():
         problem = _check(key, value) if key in known else "is not a setting"
         if problem:
-            problems.append(f"{key} {problem}")
+            problems.append(f"{key} {problem} (it is {_shown(value)})")
         else:
             values[key] = value
     settings = Settings(**values)  # type: ignore[arg-type]  # each value was checked above
     if problems:
-        return settings, "Some settings were ignored: " + "; ".join(problems) + "."
+        return settings, f"Your settings file {path} has values numb-legs cannot use, so it uses " \
+                         f"the default for them: {'; '.join(problems)}. {RESET_HINT}"
     return settings, None
 
 
+def _shown(value: object) -> str:
+    """A saved value as the file writes it, cut short if long."""
+    text = _toml_string(value) if isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _check(key: str, value: object) -> str:
-    if key == "rate":
-        ok = isinstance(value, int) and not isinstance(value, bool) and \
-            RATE_RANGE[0] <= value <= RATE_RANGE[1]
-        return "" if ok else f"must be a whole number from {RATE_RANGE[0]} to {RATE_RANGE[1]}"
-    if key == "volume":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
-        return "" if ok else "must be a number above 0 and at most 1"
-    if key == "voice":
-        return "" if isinstance(value, str) and value.strip() else "must be a voice name"
-    if key == "emergency_number":
-        return "" if isinstance(value, str) and _NUMBER.match(value) else "must be a phone number"
-    return "is not a setting"
+    problem = {"rate": rate_problem, "volume": volume_problem, "voice": _voice_problem,
+               "emergency_number": emergency_number_problem}.get(key)
+    return problem(value) if problem else "is not a setting"
+
+
+# The ranges below apply to the command-line options (voice/cli/option_types.py) and to the
+# settings file alike: a value refused on the command line is refused in the file too.
+def rate_problem(value: object) -> str:
+    """Why VALUE is no speaking rate ("must be ..."), or "" when it is one."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and \
+        RATE_RANGE[0] <= value <= RATE_RANGE[1]
+    return "" if ok else f"must be a whole number of words a minute from {RATE_RANGE[0]} to " \
+                         f"{RATE_RANGE[1]}, such as 175"
+
+
+def volume_problem(value: object) -> str:
+    """Why VALUE is no volume, or "". Zero is refused: it would make speech silent unannounced."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+    return "" if ok else "must be a number above 0 and at most 1.0, such as 0.5"
+
+
+def _voice_problem(value: object) -> str:
+    return "" if isinstance(value, str) and value.strip() else "must be a voice name"
+
+
+def emergency_number_problem(value: object) -> str:
+    """Why VALUE is no number to dial, or ""."""
+    if isinstance(value, str) and _NUMBER.match(value):
+        digits = sum(ch in "0123456789" for ch in value)
+        if NUMBER_DIGITS[0] <= digits <= NUMBER_DIGITS[1]:
+            return ""
+    return f"must be a phone number of {NUMBER_DIGITS[0]} to {NUMBER_DIGITS[1]} digits, such " \
+           "as 112, 911 or 999 (a + first and spaces between digits are allowed)"
 
 
 def _toml_string(value: str) -> str:
