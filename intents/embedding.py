@@ -23,6 +23,7 @@ from tokenizers import Tokenizer
 
 from knowledge.datafile import Node, read_package_toml
 from knowledge.errors import NumbLegsError
+from knowledge.heap import give_back_freed_memory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,7 +184,9 @@ def load_encoder(model_path: Path | None = None,
     model_source, model = _read_checked(spec.weights, "model", model_path)
     tokenizer_source, tokenizer_json = _read_checked(spec.tokenizer, "tokenizer", tokenizer_path)
     session = _session(spec, model_source, model)
+    del model  # the session holds its own copy
     tokenizer = _tokenizer(spec, tokenizer_source, tokenizer_json)
+    give_back_freed_memory()
     _LOGGER.debug("Sentence encoder loaded from %s and %s in %.0f ms", model_source,
                   tokenizer_source, (time.perf_counter() - started) * 1000)
     return SentenceEncoder(session, tokenizer, spec.dim)

@@ -153,3 +153,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _SESSION is not None:
         _SESSION.leave()
         _SESSION = None
+
+
+# Tests paced by the wall clock: a microphone fed in real time, a speaker drained in real time.
+# They spend most of their time waiting, so under pytest-xdist (`make test` runs two workers)
+# they go to one worker, one after another, while the other worker runs the tests that use the
+# processor; two of them side by side would compete for the same cores in their own real time.
+REAL_TIME_MODULES = frozenset({"test_listener.py", "test_barge_in.py", "test_audio_in.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in REAL_TIME_MODULES:
+            item.add_marker(pytest.mark.xdist_group("real-time"))

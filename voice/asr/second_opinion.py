@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from knowledge.errors import NumbLegsError
+from knowledge.heap import give_back_freed_memory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ class SecondOpinion:
 
     def __init__(self, loader: Callable[[], Transcriber]) -> None:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-opinion")
-        self._model: Future[Transcriber] = self._worker.submit(loader)
+        self._model: Future[Transcriber] = self._worker.submit(self._load, loader)
+
+    @staticmethod
+    def _load(loader: Callable[[], Transcriber]) -> Transcriber:
+        model = loader()
+        give_back_freed_memory()  # what loading freed, on this thread's own heap arena
+        return model
 
     @property
     def ready(self) -> bool:
