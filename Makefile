@@ -23,11 +23,13 @@ QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
 run: setup
 	$(VENV)/bin/numb-legs
 
-# Lint and types first (seconds), then every test.
+# Lint and types first (seconds), then every test, on two workers: the tests paced in real time
+# (microphone and speaker) on one, one after another, while the other runs the rest
+# (tests/conftest.py). More workers would only compete for the same cores.
 test: setup-test
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 bench: setup-test $(VENV)/.bench-installed
 	$(PY) bench/run.py --write-readme
