@@ -149,3 +149,66 @@ def test_bad_saved_values_are_named_with_the_file_and_defaults_used(tmp_path, mo
         assert problem in err, err
     assert err.count(str(settings)) == 1  # said once
     assert_clean(err)
+
+
+# 1. A saved voice that is not installed --------------------------------------------------------
+
+def _saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(text)
+    monkeypatch.setenv("NUMB_LEGS_CONFIG", str(settings))
+    return settings
+
+
+def test_a_saved_voice_that_is_not_installed_is_named_once_and_answers_go_on(
+        tmp_path, monkeypatch, capsys):
+    settings = _saved(tmp_path, monkeypatch, 'voice = "zzzzqqq"\n')
+    status = main(["ask", QUESTION])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "most common" in out
+    assert "'zzzzqqq'" in err and "not installed" in err and "default voice" in err
+    assert err.count(str(settings)) == 1 and "numb-legs settings --reset" in err
+    assert_clean(err)
+
+
+def test_a_voice_option_that_is_not_installed_uses_the_default_voice(capsys):
+    status = main(["ask", "--voice", "zzzzqqq", QUESTION])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "most common" in out
+    assert "no text-to-speech voice called 'zzzzqqq'" in err and "default voice" in err
+
+
+def test_doctor_reports_a_bad_saved_voice_and_runs_every_other_check(tmp_path, monkeypatch, capsys):
+    settings = _saved(tmp_path, monkeypatch, 'voice = "zzzzqqq"\nvolume = 7\n')
+    status = main(["doctor"])
+    out, err = capsys.readouterr()
+    assert status == 1, err
+    (line,) = [line for line in out.splitlines() if line.startswith("Problem: saved settings:")]
+    assert "'zzzzqqq'" in line and "volume must be" in line
+    assert f"Fix: edit {settings}, or run numb-legs settings --reset" in line
+    for check in ("knowledge and settings", "text to speech", "microphone", "speech recognition",
+                  "second recogniser (Whisper)"):
+        assert f": {check}:" in out, out
+    assert str(settings) not in err  # said once, by the doctor
+    assert_clean(err)
+
+
+def test_the_settings_notice_is_spoken_after_the_answer(tmp_path):
+    """Through a virtual ALSA speaker that keeps the last thing played: the short notice."""
+    from tests.audio_env import virtual_speaker
+    from voice.cli.main import SETTINGS_NOTICE
+    from voice.tts.synthesizer import Synthesizer
+
+    env, raw = virtual_speaker(tmp_path)
+    settings = tmp_path / "settings.toml"
+    settings.write_text('voice = "zzzzqqq"\n')
+    env["NUMB_LEGS_CONFIG"] = str(settings)
+    result = subprocess.run([sys.executable, "-m", "voice", "ask", QUESTION], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "most common" in result.stdout and str(settings) in result.stderr
+    played_s = raw.stat().st_size / 2 / 22050  # int16 mono at espeak's rate (tests/audio_env.py)
+    notice_s = Synthesizer().synthesize(SETTINGS_NOTICE).duration
+    assert abs(played_s - notice_s) < 0.5, (played_s, notice_s)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,9 +142,22 @@ def check_speech(voice) -> Check:
     return Check(name, True, "espeak-ng speaks and a sound output was found.")
 
 
-def run_doctor(voice, args, engine_options) -> int:
+def check_saved_settings(notes: Sequence[str]) -> Check:
+    """The settings file: NOTES say what of it could not be used (empty when all could)."""
+    from ..runtime.settings import RESET_HINT, config_path
+
+    name = "saved settings"
+    if not notes:
+        return Check(name, True, f"{config_path()} is usable (or absent: the defaults apply).")
+    detail = " ".join(note.removesuffix(RESET_HINT).strip() for note in notes)
+    return Check(name, False, detail, f"edit {config_path()}, or run numb-legs settings --reset "
+                 "to go back to the defaults.")
+
+
+def run_doctor(voice, args, engine_options, notes: Sequence[str] = ()) -> int:
     checks = [
         _attempt("knowledge and settings", check_data),
+        _attempt("saved settings", lambda: check_saved_settings(notes)),
         _attempt("text to speech", lambda: check_speech(voice)),
         _attempt("microphone", lambda: check_microphone(args.input_device)),
         _attempt("speech recognition", lambda: check_recognizer(engine_options)),

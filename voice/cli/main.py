@@ -23,6 +23,8 @@ _LOGGER = logging.getLogger(__name__)
 
 TICK_S = 0.5  # how often a waiting conversation checks its timers
 # Commands whose output is for programs or that never speak: failures are printed only.
+SETTINGS_NOTICE = ("Some of your saved settings could not be used, so I'm using the defaults for "
+                   "them. The details are on the screen.")
 _QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices", "diary",
                              "settings"})
 
@@ -201,7 +203,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
     path = config_path()
     saved, problem = load(path)
-    if problem:
+    notes = [problem] if problem else []
+    if problem and command != "doctor":  # the doctor reports it among its checks
         sys.stderr.write(problem + "\n")
     if command == "settings":
         if args.reset:
@@ -249,10 +252,15 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if command == "understand":
         return _understand(skill, args, out)
     voice = open_voice(_speech_options(args), out, saved, path)
+    notes += voice.notes
     if command == "doctor":
         from .speech_commands import doctor
 
-        return doctor(voice, args)
+        return doctor(voice, args, notes)
+    for note in voice.notes:
+        sys.stderr.write(note + "\n")
+    if command != "ask":  # ask answers first: the question matters more than the settings
+        _say_notice(voice, notes)
     if command in ("listen", "auto"):
         from .speech_commands import listen
 
@@ -264,8 +272,16 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if command == "ask":
         reply = skill.respond(" ".join(args.text))
         voice.deliver(reply, wait=True)
+        _say_notice(voice, notes)
         return EXIT_OK if reply.usable else EXIT_BAD_INPUT
     return _chat(skill, voice)
+
+
+def _say_notice(voice, notes: list[str]) -> None:
+    """Say that the saved settings need attention, briefly: the details (a file path) were
+    printed, and are no use read aloud."""
+    if notes and voice.speaker.available:
+        voice.speaker.say(SETTINGS_NOTICE)
 
 
 def _chat(skill, voice, greet: bool = True) -> int:

@@ -188,7 +188,8 @@ def devices(out: TextIO) -> int:
     return EXIT_OK
 
 
-def doctor(voice, args: argparse.Namespace) -> int:
+def doctor(voice, args: argparse.Namespace, notes: list[str]) -> int:
+    """`numb-legs doctor`; NOTES: what could not be used of the saved settings."""
     from .doctor import run_doctor
 
-    return run_doctor(voice, args, engine_options(args))
+    return run_doctor(voice, args, engine_options(args), notes)

@@ -14,7 +14,7 @@ from intents.names import IntentName
 from ..audio.pcm import Audio
 from ..dialogue.skill import Reply
 from ..tts.synthesizer import VoiceNotFoundError
-from .settings import Settings, save, voice_cycle
+from .settings import RESET_HINT, Settings, save, voice_cycle
 from .speaker import Speaker, open_speaker
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,8 +34,11 @@ class Voice:
 
     def __init__(self, speaker: Speaker, out: TextIO | None = None,
                  settings: Settings | None = None, settings_path: Path | None = None,
-                 saved: Settings | None = None) -> None:
+                 saved: Settings | None = None, notes: tuple[str, ...] = ()) -> None:
         self.speaker = speaker
+        # What could not be used as asked (a voice that is not installed), for the caller to
+        # say once; the voice works with the default meanwhile.
+        self.notes = notes
         self.settings = settings or Settings()  # in effect now (command-line options included)
         self.settings_path = settings_path
         # What the file holds: a voice command changes one value here, so options given for
@@ -145,6 +148,25 @@ def open_voice(options: SpeechOptions, out: TextIO | None = None,
                        volume=options.volume if options.volume is not None else saved.volume,
                        voice=options.voice or saved.voice,
                        emergency_number=saved.emergency_number)
-    speaker = open_speaker(enabled=options.enabled, rate=current.rate, volume=current.volume,
-                           voice=current.voice, device=options.device)
-    return Voice(speaker, out, current, settings_path, saved)
+    notes: tuple[str, ...] = ()
+    try:
+        speaker = open_speaker(enabled=options.enabled, rate=current.rate, volume=current.volume,
+                               voice=current.voice, device=options.device)
+    except VoiceNotFoundError as err:
+        # A voice that is not installed (saved, or typed with --voice) must not stop the answers:
+        # the default voice says them, and the caller says once what to fix.
+        _LOGGER.debug("Voice %r not found", current.voice, exc_info=True)
+        notes = (_missing_voice(err, options.voice, current.voice, settings_path),)
+        current = replace(current, voice=None)
+        speaker = open_speaker(enabled=options.enabled, rate=current.rate, volume=current.volume,
+                               voice=None, device=options.device)
+    return Voice(speaker, out, current, settings_path, saved, notes)
+
+
+def _missing_voice(err: VoiceNotFoundError, option: str | None, wanted: str | None,
+                   settings_path: Path | None) -> str:
+    if option:  # typed for this run: the error lists what is installed
+        return f"{err} For now I'm using the default voice."
+    where = f"your settings file {settings_path}" if settings_path else "your settings"
+    return (f"The voice {wanted!r} saved in {where} is not installed, so I'm using the default "
+            f"voice. {RESET_HINT}")
