@@ -1,5 +1,6 @@
-"""The doctor's report: rendered in a real headless Chromium (Debian's), checked through the
-browser's own accessibility tree, and photographed."""
+"""The doctor's report: its episodes recorded through the real dialogue, the page read as a
+browser reads it, then rendered in a real headless Chromium (Debian's), checked with axe-core and
+the browser's own accessibility tree, measured at 320 CSS px, and photographed."""
 
 from __future__ import annotations
 
@@ -9,20 +10,26 @@ import struct
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from intents.meaning import default_matcher
+from knowledge import load_knowledge
 from knowledge.diary.report import render_html, weekly_counts
 from knowledge.diary.store import DiaryStore, Episode
-from knowledge.diary.summary import Period, summarise
+from knowledge.diary.summary import Period, Summary, summarise
+from voice.dialogue.responses import load_responses
+from voice.dialogue.skill import Skill
 
-NOW = datetime(2026, 11, 24, 20, 15)
+NOW = datetime(2026, 11, 24, 20, 15)  # a Tuesday
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EPISODES = 12
 
 
 def _diary(folder: Path) -> DiaryStore:
+    # Added newest first, so the diary's own ids run against the order of the episodes.
     store = DiaryStore(folder / "diary.db")
     store.add_many([Episode(NOW - timedelta(days=4 * n, hours=n), (5 + n) * 60,
                             ("left", "right", "both")[n % 3], "sitting",
@@ -31,10 +38,97 @@ def _diary(folder: Path) -> DiaryStore:
     return store
 
 
+def _recent(store: DiaryStore) -> Summary:
+    return summarise(store, Period("in the last 30 days", NOW - timedelta(days=30), NOW,
+                                   inclusive=True))
+
+
+def _page(store: DiaryStore) -> str:
+    return render_html(store.episodes(), _recent(store), NOW)
+
+
+class _Read(HTMLParser):
+    """The page as assistive technology reads it: the episode table's rows of cell texts and the
+    chart's words (its figcaption), leaving out what is aria-hidden."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.words = ""
+        self._cell: list[str] | None = None
+        self._in_caption = False
+        self._stack: list[tuple[str, bool]] = []  # (tag, hidden)
+
+    @property
+    def _hidden(self) -> bool:
+        return any(hidden for _, hidden in self._stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "meta", "img", "hr", "input", "link"):
+            return
+        self._stack.append((tag, dict(attrs).get("aria-hidden") == "true"))
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "figcaption":
+            self._in_caption = True
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._stack:
+            if self._stack.pop()[0] == tag:
+                break
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "figcaption":
+            self._in_caption = False
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._in_caption:
+            self.words += data
+
+
+def _read(page: str) -> _Read:
+    reader = _Read()
+    reader.feed(page)
+    return reader
+
+
+def _table(page: str) -> list[dict[str, str]]:
+    """The episode table as one dict per episode, keyed by column heading."""
+    header, *rows = _read(page).rows
+    return [dict(zip(header, row)) for row in rows]
+
+
+HEADS_SHOWN = ("No.", "Started", "How long", "Leg", "Doing", "Other signs", "In their words")
+
+
+def _column(header: list[str], *names: str) -> str:
+    (found,) = [h for h in header if h in names]
+    return found
+
+
+@pytest.fixture()
+def spoken(tmp_path):
+    """A real diary and the real skill that records into it; say(...) speaks turns in order."""
+    store = DiaryStore(tmp_path / "diary.db", clock=lambda: NOW)
+    skill = Skill(default_matcher(), load_knowledge(), load_responses(), emergency_number="999",
+                  diary=store, now=lambda: NOW)
+
+    def say(*turns: str) -> str:
+        return " ".join(skill.respond(turn).text for turn in turns)
+    yield store, say
+    store.close()
+
+
 def test_report_html_without_a_browser(tmp_path):
     store = _diary(tmp_path)
-    recent = summarise(store, Period("in the last 30 days", NOW - timedelta(days=30), NOW))
-    page = render_html(store.episodes(), recent, NOW)
+    page = _page(store)
     assert page.count("<tr>") == EPISODES + 1
     assert "note &lt;3&gt; &amp; more" in page  # notes are escaped, never markup
     assert "<script" not in page and "http" not in page.replace("http://www.w3.org/2000/svg", "")
@@ -43,17 +137,123 @@ def test_report_html_without_a_browser(tmp_path):
     assert all(b[0] - a[0] == timedelta(weeks=1) for a, b in zip(weeks, weeks[1:]))
 
 
+# -- 1. signs and warning signs, as recorded --------------------------------------------------
+
+
+def test_signs_and_warning_signs_are_shown_as_recorded(spoken):
+    store, say = spoken
+    with_tingling = ("log that my right leg went numb for five minutes with tingling and my "
+                     "speech is slurred")
+    assert say(with_tingling).startswith("Call 999 now.")
+    assert say("yes").startswith("Saved in your diary.")
+    # A warning sign said after the entry began: the diary keeps that there was one.
+    say("log it")
+    assert say("my speech is slurred").startswith("Call 999 now.")
+    assert say("yes").startswith("Saved in your diary.")
+    assert [e.red_flags for e in store.episodes()] == [True, True]
+
+    header, *rows = _read(_page(store)).rows
+    signs = _column(header, "Other signs")
+    assert "Warning signs" not in header  # one column, so "none" can never sit beside a "yes"
+    first, second = (dict(zip(header, row)) for row in rows)
+    assert first[signs].lower().startswith("warning signs")
+    assert "tingling" in first[signs]
+    assert second[signs].lower().startswith("warning signs")
+    for row in (first, second):
+        assert "none" not in row[signs].lower()
+        assert "emergency advice" in row[signs]
+    # The person's own words, exactly as heard, beside them.
+    assert with_tingling in first.values() and "log it" in second.values()
+
+
+def test_an_episode_without_other_signs_says_none_were_recorded(spoken):
+    store, say = spoken
+    say("my left leg went numb for ten minutes after sitting", "yes")
+    (row,) = _table(_page(store))
+    assert row["Other signs"] == "none recorded"
+
+
+# -- 2. corrections ---------------------------------------------------------------------------
+
+
+def test_a_corrected_episode_shows_what_was_first_said_and_what_it_became(spoken):
+    store, say = spoken
+    first = "my left leg went numb for ten minutes after sitting"
+    read_back = say(first, "no, it was my right leg")
+    assert "your right leg" in read_back
+    say("yes")
+    (episode,) = store.episodes()
+    assert (episode.legs, episode.note) == ("right", first)  # the note keeps the first words
+
+    (row,) = _table(_page(store))
+    assert row["Leg"] == "right (corrected; first said left)"
+    assert row["How long"] == "10 min" and row["Doing"] == "sitting"  # unchanged: no remark
+    assert first in row.values()
+
+
+def test_a_corrected_duration_and_activity_are_shown_too(tmp_path):
+    store = DiaryStore(tmp_path / "diary.db")
+    store.add(Episode(NOW, 300, "left", "lying",
+                      note="my left leg went numb for ten minutes after sitting"))
+    (row,) = _table(_page(store))
+    assert row["How long"] == "5 min (corrected; first said 10 min)"
+    assert row["Doing"] == "lying (corrected; first said sitting)"
+    assert row["Leg"] == "left"
+
+
+def test_a_value_the_words_give_but_the_record_lacks_is_not_called_a_correction(tmp_path):
+    store = DiaryStore(tmp_path / "diary.db")
+    store.add(Episode(NOW, None, None, None, note="my left leg went numb"))  # an import, say
+    (row,) = _table(_page(store))
+    assert row["Leg"] == "not recorded (their words say left)"
+    assert row["How long"] == "not said" and row["Doing"] == "not said"
+
+
+# -- 3. numbering -----------------------------------------------------------------------------
+
+
+def test_episodes_are_numbered_in_the_order_they_happened(tmp_path):
+    store = _diary(tmp_path)
+    # Two at the same minute: the one recorded first comes first.
+    store.add(Episode(NOW - timedelta(days=100), 60, "left", None, note="first of two"))
+    store.add(Episode(NOW - timedelta(days=100), 60, "left", None, note="second of two"))
+    page = _page(store)
+    assert "oldest first" in page
+    rows = _table(page)
+    assert [row["No."] for row in rows] == [str(n) for n in range(1, EPISODES + 3)]
+    started = [datetime.strptime(row["Started"], "%a %d %b %Y, %H:%M") for row in rows]
+    assert started == sorted(started)
+    assert "first of two" in rows[0].values() and "second of two" in rows[1].values()
+    # Given in any order, the report still lists them oldest first.
+    assert _table(render_html(store.episodes()[::-1], _recent(store), NOW)) == rows
+
+
+# -- in Chromium ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    # No skip: `make test` installs Debian's chromium, so its absence is a setup failure.
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run make test (it installs it)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Debian's own Chromium: nothing is downloaded. No sandbox: tests may run as root.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def _png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     return struct.unpack(">II", data[16:24])
 
 
 @pytest.mark.slow
-def test_report_renders_and_is_accessible_in_chromium(tmp_path, monkeypatch):
-    # No skip: `make test` installs Debian's chromium, so its absence is a setup failure.
-    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run make test (it installs it)"
-    from playwright.sync_api import sync_playwright
-
+def test_report_renders_and_is_accessible_in_chromium(chromium, tmp_path, monkeypatch):
     data = tmp_path / "data"
     _diary(data).close()
     monkeypatch.setenv("NUMB_LEGS_DATA_DIR", str(data))
@@ -62,18 +262,14 @@ def test_report_renders_and_is_accessible_in_chromium(tmp_path, monkeypatch):
                           capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert made.returncode == 0, made.stderr
     shot = tmp_path / "report.png"
-    with sync_playwright() as playwright:
-        # Debian's own Chromium: nothing is downloaded. No sandbox: tests may run as root.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(report.as_uri())
-            assert page.title() == "Numbness diary: report for the doctor"
-            tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        page.goto(report.as_uri())
+        assert page.title() == "Numbness diary: report for the doctor"
+        tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        page.close()
     nodes = [n for n in tree["nodes"] if not n.get("ignored")]
 
     def role(node):

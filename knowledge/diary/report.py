@@ -1,18 +1,23 @@
 """The report to take to the doctor: one printable, accessible HTML page.
 
 Large text, real headings, a summary list, a bar chart of episodes per week drawn as inline SVG
-(with a title, a description and the same figures in words), and a table of every episode. No
-scripts, no external files: it opens the same anywhere, offline, and prints on plain paper.
+(with a title, a description and the same figures in words), and a table of every episode, oldest
+first, numbered in that order. Each episode shows what was recorded and the person's own words;
+where an answer was corrected, the corrected value and what was first said. No scripts, no
+external files: it opens the same anywhere, offline, and prints on plain paper.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html import escape
 
 from .store import Episode
 from .summary import FREQUENT, LENGTHENING, ONE_SIDED, RED_FLAGS, Summary
+from .timeparse import parse_activity, parse_duration, parse_legs
+from .words import DiaryWords, load_words
 
 MAX_WEEKS = 52
 _REASONS = {
@@ -21,6 +26,11 @@ _REASONS = {
     ONE_SIDED: "it is mostly on one side",
     RED_FLAGS: "warning signs were reported",
 }
+# What red_flags=True means: the safety check heard an emergency sign while this episode was
+# being recorded and the person was told to get help at once. Which sign is not stored apart
+# from the person's words, so the report says that much and no more.
+WARNING_SIGNS = "Warning signs (emergency advice given)"
+HEADS = ("No.", "Started", "How long", "Leg", "Doing", "Other signs", "In their words")
 _STYLE = """
 body { font-family: system-ui, sans-serif; font-size: 1.3rem; line-height: 1.5; color: #111;
        background: #fff; max-width: 62rem; margin: 1.5rem auto; padding: 0 1rem; }
@@ -28,6 +38,7 @@ h1 { font-size: 2.2rem; margin-bottom: .2em; } h2 { font-size: 1.7rem; margin-to
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #444; padding: .35em .5em; text-align: left; vertical-align: top; }
 th { background: #e8e8e8; } caption { text-align: left; font-weight: bold; padding: .3em 0; }
+.said { font-style: italic; }
 .advice { border: 3px solid #111; padding: .5em .8em; }
 svg { max-width: 100%; height: auto; } svg text { font-size: 14px; font-family: sans-serif; }
 @media print { body { font-size: 13pt; margin: 0; max-width: none; }
@@ -49,6 +60,52 @@ def _minutes(seconds: int | None) -> str:
         return f"{minutes} min"
     hours, rest = divmod(minutes, 60)
     return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def in_order(episodes: Sequence[Episode]) -> list[tuple[int, Episode]]:
+    """(number, episode), oldest first: numbered by when they happened (then by when they were
+    saved), so the numbers read 1, 2, 3 down the table whatever order the caller gave."""
+    ordered = sorted(episodes, key=lambda e: (e.started_at, e.id if e.id is not None else 0))
+    return list(enumerate(ordered, start=1))
+
+
+def _corrected(value: str | None, first: str | None) -> str:
+    """VALUE as HTML, with what was first said when that differs (the person corrected it)."""
+    if first is None or first == value:
+        return escape(value or "not said")
+    if value is None:  # not from the dialogue (an import): nothing says it was corrected
+        return f'not recorded <span class="said">(their words say {escape(first)})</span>'
+    return f'{escape(value)} <span class="said">(corrected; first said {escape(first)})</span>'
+
+
+def _cells(episode: Episode, lexicon: DiaryWords) -> list[str]:
+    """The HTML of an episode's cells after its number, in HEADS order."""
+    # The note is the sentence that began the entry; the dialogue reads the fields from it with
+    # these same parsers, so a field that differs from its reading was corrected afterwards.
+    note = episode.note
+    said_seconds = parse_duration(note, lexicon) if note else None
+    said_legs = parse_legs(note, lexicon) if note else None
+    said_activity = parse_activity(note, lexicon) if note else None
+    signs = [f"<strong>{WARNING_SIGNS}</strong>"] if episode.red_flags else []
+    signs += [escape(sign) for sign in episode.other_signs]
+    return [
+        escape(f"{_day(episode.started_at)}, {episode.started_at.strftime('%H:%M')}"),
+        _corrected(_minutes(episode.duration_s) if episode.duration_s is not None else None,
+                   _minutes(said_seconds) if said_seconds is not None else None),
+        _corrected(episode.legs, said_legs),
+        _corrected(episode.activity, said_activity),
+        "; ".join(signs) or "none recorded",
+        escape(note) if note else "not recorded",
+    ]
+
+
+def _row(number: int, episode: Episode, lexicon: DiaryWords) -> str:
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in [str(number), *_cells(episode, lexicon)]) \
+        + "</tr>"
 
 
 def weekly_counts(episodes: list[Episode], today: datetime) -> list[tuple[datetime, int]]:
@@ -116,25 +173,29 @@ def _counts(values: list[str | None], names: dict[str, str]) -> str:
     return ", ".join(shown) or "none"
 
 
-def render_html(episodes: list[Episode], recent: Summary, made: datetime) -> str:
+def render_html(episodes: Sequence[Episode], recent: Summary, made: datetime,
+                lexicon: DiaryWords | None = None) -> str:
     """The whole page. RECENT summarises the last 30 days (for the advice and the trend)."""
-    durations = [e.duration_s for e in episodes if e.duration_s is not None]
-    flagged = sum(1 for e in episodes if e.red_flags)
-    span = (f"{len(episodes)} episodes recorded from {_day(episodes[0].started_at)} to "
-            f"{_day(episodes[-1].started_at)}." if episodes else "No episodes have been recorded.")
-    ordered = sorted(durations)
-    median = ordered[len(ordered) // 2] if ordered else None
-    if ordered and len(ordered) % 2 == 0:
-        median = round((ordered[len(ordered) // 2 - 1] + ordered[len(ordered) // 2]) / 2)
+    lexicon = lexicon or load_words()
+    numbered = in_order(episodes)
+    ordered = [episode for _, episode in numbered]
+    durations = [e.duration_s for e in ordered if e.duration_s is not None]
+    flagged = sum(1 for e in ordered if e.red_flags)
+    span = (f"{_plural(len(ordered), 'episode')} recorded from {_day(ordered[0].started_at)} to "
+            f"{_day(ordered[-1].started_at)}." if ordered else "No episodes have been recorded.")
+    by_length = sorted(durations)
+    median = by_length[len(by_length) // 2] if by_length else None
+    if by_length and len(by_length) % 2 == 0:
+        median = round((by_length[len(by_length) // 2 - 1] + by_length[len(by_length) // 2]) / 2)
     trend = "" if recent.previous_count is None else \
         f" ({recent.previous_count} in the 30 days before)"
     items = [
         f"Episodes in the last 30 days: {recent.count}{trend}.",
         f"Typical (median) duration: {_minutes(median)}; longest: "
         f"{_minutes(max(durations)) if durations else 'not said'}.",
-        "Which leg: " + _counts([e.legs for e in episodes],
+        "Which leg: " + _counts([e.legs for e in ordered],
                                 {"left": "left", "right": "right", "both": "both"}) + ".",
-        "Doing what: " + _counts([e.activity for e in episodes],
+        "Doing what: " + _counts([e.activity for e in ordered],
                                  {"sitting": "sitting", "lying": "lying", "walking": "walking",
                                   "other": "other"}) + ".",
         f"Episodes with warning signs reported: {flagged}.",
@@ -144,16 +205,14 @@ def render_html(episodes: list[Episode], recent: Summary, made: datetime) -> str
                   + escape(", ".join(_REASONS[r] for r in recent.reasons)) + ".</p>")
     else:
         advice = "<p>Nothing in the pattern of the last 30 days needs a neurologist.</p>"
-    svg, chart_words = _chart(weekly_counts(episodes, made))
-    rows = []
-    for e in episodes:
-        rows.append(
-            "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in (
-                e.id, f"{_day(e.started_at)}, {e.started_at.strftime('%H:%M')}",
-                _minutes(e.duration_s), e.legs or "not said", e.activity or "not said",
-                ", ".join(e.other_signs) or "none", "yes" if e.red_flags else "no", e.note))
-            + "</tr>")
-    heads = ("No.", "Started", "How long", "Leg", "Doing", "Other signs", "Warning signs", "Note")
+    svg, chart_words = _chart(weekly_counts(ordered, made))
+    rows = [_row(number, episode, lexicon) for number, episode in numbered]
+    guide = ("<p>Numbered in the order the episodes happened. <em>In their words</em> is the "
+             "sentence that began each entry, as the assistant heard it. Where an answer was "
+             "corrected afterwards, the table shows the corrected answer and what was first said. "
+             f"<strong>{WARNING_SIGNS}</strong> means something said while the episode was being "
+             "recorded sounded like an emergency sign, and the person was told to get help at once."
+             "</p>")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -170,7 +229,8 @@ def render_html(episodes: list[Episode], recent: Summary, made: datetime) -> str
         "<figure>", svg, f"<figcaption>{escape(chart_words)}</figcaption>", "</figure>",
         "</section>",
         '<section aria-labelledby="h-episodes">', '<h2 id="h-episodes">All episodes</h2>',
-        "<table>", f"<caption>Every episode recorded, oldest first ({len(episodes)})</caption>",
-        "<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in heads) + "</tr></thead>",
+        guide if ordered else "",
+        "<table>", f"<caption>Every episode recorded, oldest first ({len(ordered)})</caption>",
+        "<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in HEADS) + "</tr></thead>",
         "<tbody>", *rows, "</tbody>", "</table>", "</section>",
         "</main>", "</body>", "</html>", ""])
