@@ -5,6 +5,7 @@ the browser's own accessibility tree, measured at 320 CSS px, and photographed."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -17,7 +18,8 @@ import pytest
 
 from intents.meaning import default_matcher
 from knowledge import load_knowledge
-from knowledge.diary.report import render_html, weekly_counts
+from knowledge.diary.chart import weekly_counts
+from knowledge.diary.report import render_html
 from knowledge.diary.store import DiaryStore, Episode
 from knowledge.diary.summary import Period, Summary, summarise
 from voice.dialogue.responses import load_responses
@@ -228,6 +230,59 @@ def test_episodes_are_numbered_in_the_order_they_happened(tmp_path):
     assert _table(render_html(store.episodes()[::-1], _recent(store), NOW)) == rows
 
 
+# -- 4 and 5. the chart, and the same figures in words, at every size ------------------------
+
+
+def _spread(weeks: int, per_week: int) -> list[Episode]:
+    """PER_WEEK episodes a week for WEEKS weeks up to NOW, with every kind of cell filled."""
+    step = timedelta(days=7) / per_week
+    return [Episode(NOW - step * n - timedelta(minutes=7 * n), (3 + n % 40) * 60,
+                    ("left", "right", "both", None)[n % 4],
+                    ("sitting", "lying", "walking", "other", None)[n % 5],
+                    ("tingling", "pins and needles") if n % 3 == 0 else (),
+                    note=("my left foot went numb and tingly for a few minutes while I sat at "
+                          "the kitchen table reading the paper") if n % 2 else "",
+                    red_flags=n % 17 == 5)
+            for n in range(weeks * per_week)]
+
+
+SIZES = {
+    "empty": [],
+    "1 episode": [Episode(NOW - timedelta(hours=3), 600, "left", "sitting", note="my left leg")],
+    "1 week": _spread(1, 5),
+    "16 weeks": _spread(16, 3),
+    "20 weeks": _spread(20, 3),
+    "60 weeks": _spread(60, 2),
+}
+
+
+def _store_of(folder: Path, episodes: list[Episode]) -> DiaryStore:
+    store = DiaryStore(folder / "diary.db")
+    store.add_many(episodes)
+    return store
+
+
+_FIGURE = re.compile(r"(\d{1,2} )?[A-Z][a-z]{2} \d{4}: (\d+)")
+
+
+@pytest.mark.parametrize("size", [s for s in SIZES if s != "empty"])
+def test_the_figures_in_words_count_every_episode_at_every_size(tmp_path, size):
+    store = _store_of(tmp_path, SIZES[size])
+    words = " ".join(_read(_page(store)).words.split())
+    assert words.startswith("Bar chart of episodes per ")
+    assert re.search(r"(Week by week|Month by month)( \([^)]*\))?: ", words), words
+    figures = [int(found.group(2)) for found in _FIGURE.finditer(words.split(" by ", 1)[1])]
+    assert sum(figures) == len(SIZES[size])  # nothing left out, however long the diary
+    assert len(figures) <= 26  # a list a person can listen to
+
+
+def test_the_empty_report_says_there_is_nothing_to_chart(tmp_path):
+    store = _store_of(tmp_path, [])
+    page = _page(store)
+    assert _read(page).rows == [list(HEADS_SHOWN)]  # the header row only
+    assert "No episodes have been recorded, so there is no chart." in page
+
+
 # -- in Chromium ------------------------------------------------------------------------------
 
 
@@ -245,6 +300,71 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def _open(chromium, tmp_path: Path, size: str, width: int):
+    report = tmp_path / "report.html"
+    if not report.exists():
+        report.write_text(_page(_store_of(tmp_path, SIZES[size])), encoding="utf-8")
+    page = chromium.new_page(viewport={"width": width, "height": 800})
+    page.goto(report.as_uri())
+    return page
+
+
+# Every text in the chart: its effective size (an SVG's scale included), its box, and whether a
+# box that clips it (overflow other than visible, up to the figure) or the page cuts it off.
+_CHART_TEXT = """() => {
+  const figure = document.querySelector('figure');
+  if (!figure) return null;
+  const body = parseFloat(getComputedStyle(document.body).fontSize);
+  const page = document.documentElement.clientWidth;
+  const texts = [];
+  const walker = document.createTreeWalker(figure, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const element = node.parentElement;
+    if (!node.data.trim() || element.closest('title, desc, figcaption')) continue;
+    let size = parseFloat(getComputedStyle(element).fontSize);
+    if (element instanceof SVGGraphicsElement) size *= Math.hypot(element.getScreenCTM().a,
+                                                                  element.getScreenCTM().b);
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const box = range.getBoundingClientRect();
+    const cut = [];
+    if (box.left < -0.5 || box.right > page + 0.5) cut.push('the page');
+    for (let up = element; up && up !== figure.parentElement; up = up.parentElement) {
+      if (getComputedStyle(up).overflow === 'visible') continue;
+      const clip = up.getBoundingClientRect();
+      if (box.left < clip.left - 0.5 || box.right > clip.right + 0.5 ||
+          box.top < clip.top - 0.5 || box.bottom > clip.bottom + 0.5) cut.push(up.tagName);
+    }
+    texts.push({text: node.data.trim(), size, cut,
+                box: [box.left, box.top, box.right, box.bottom]});
+  }
+  return {body, texts};
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1100, 320])
+@pytest.mark.parametrize("size", [s for s in SIZES if s != "empty"])
+def test_chart_text_is_body_sized_uncut_and_apart(chromium, tmp_path, size, width):
+    page = _open(chromium, tmp_path, size, width)
+    try:
+        found = page.evaluate(_CHART_TEXT)
+    finally:
+        page.close()
+    assert found is not None and found["texts"], "no chart text"
+    body = found["body"]
+    small = [(t["text"], round(t["size"], 1)) for t in found["texts"] if t["size"] < body - 0.01]
+    assert not small, f"smaller than the body's {body}px: {small[:5]}"
+    cut = [(t["text"], t["cut"]) for t in found["texts"] if t["cut"]]
+    assert not cut, f"cut off: {cut[:5]}"
+    boxes = [(t["text"], t["box"]) for t in found["texts"]]
+    overlapping = [(a, b) for i, (a, p) in enumerate(boxes) for b, q in boxes[i + 1:]
+                   if min(p[2], q[2]) - max(p[0], q[0]) > 0.5
+                   and min(p[3], q[3]) - max(p[1], q[1]) > 0.5]
+    assert not overlapping, f"overlapping: {overlapping[:5]}"
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
