@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.speech import speak, to_16k
 from voice.cli.main import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,13 @@ COMMAND_ARGS = {"ask": ["why"], "chat": [], "listen": [], "understand": ["why"],
 SAMPLE_VALUES = {"rate": "200", "volume": "0.5", "voice": "en-us", "output_device": "1",
                  "emergency_number": "999", "engine": "sphinx", "model": "somewhere",
                  "input_device": "2"}
+
+
+@pytest.fixture(scope="module")
+def question_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """QUESTION, spoken by espeak-ng, as 16 kHz mono 16-bit (what the recognisers take)."""
+    folder = tmp_path_factory.mktemp("wav")
+    return to_16k(speak(QUESTION, folder / "spoken.wav"), folder / "question.wav")
 
 
 def run_cli(args: list[str], *, stdin: str = "", env_extra: dict[str, str] | None = None,
@@ -212,3 +220,57 @@ def test_the_settings_notice_is_spoken_after_the_answer(tmp_path):
     played_s = raw.stat().st_size / 2 / 22050  # int16 mono at espeak's rate (tests/audio_env.py)
     notice_s = Synthesizer().synthesize(SETTINGS_NOTICE).duration
     assert abs(played_s - notice_s) < 0.5, (played_s, notice_s)
+
+
+# 5. A closed output pipe ends quietly ------------------------------------------------------------
+
+def test_ask_into_a_closed_pipe_ends_quietly():
+    """The reader is gone before the answer is written: the first write meets the closed pipe."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, "-m", "voice", "ask", QUESTION], cwd=ROOT,
+                                stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0, result.stderr
+    assert "BrokenPipe" not in result.stderr and "Exception ignored" not in result.stderr
+    assert_clean(result.stderr)
+
+
+@pytest.mark.parametrize("args", [["ask", QUESTION], ["understand"]])
+def test_output_piped_into_head_ends_quietly(tmp_path, args):
+    # understand reads many lines so that its output (about 100 kB) outgrows the pipe's buffer:
+    # some write surely comes after head has gone.
+    questions = tmp_path / "questions.txt"
+    questions.write_text("".join(f"{QUESTION}\n" for _ in range(300)) if args == ["understand"]
+                         else "")
+    with open(questions, "rb") as stdin:
+        numb_legs = subprocess.Popen([sys.executable, "-m", "voice", *args], cwd=ROOT,
+                                     stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert numb_legs.stdout is not None
+        head = subprocess.run(["head", "-c", "10"], stdin=numb_legs.stdout, capture_output=True,
+                              timeout=120)
+        numb_legs.stdout.close()  # only head held the read end, and it has gone
+        _, err = numb_legs.communicate(timeout=120)
+    assert len(head.stdout) == 10
+    assert numb_legs.returncode == 0, err
+    assert "BrokenPipe" not in err and "Exception ignored" not in err
+    assert_clean(err)
+
+
+# 8. Log lines are sentences for people; the rest only with --debug --------------------------------
+
+def test_warnings_are_plain_sentences_and_debug_keeps_the_details(tmp_path, question_wav):
+    half = tmp_path / "data" / "numb-legs" / "models" / "half-model"
+    (half / "am").mkdir(parents=True)
+    (half / "am" / "final.mdl").write_bytes(b"")
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    plain = run_cli(["transcribe", str(question_wav)], env_extra=env)
+    assert plain.returncode == 0, plain.stderr
+    assert f"Skipped {half}: it is not a complete Vosk model" in plain.stderr
+    assert_clean(plain.stderr)
+    debug = run_cli(["transcribe", str(question_wav), "--debug"], env_extra=env)
+    assert f"WARNING voice.asr.installed_models: Skipped {half}" in debug.stderr

@@ -112,8 +112,9 @@ def open_recognizer(options: EngineOptions) -> tuple[Recognizer, str]:
             return WhisperRecognizer(models_dir=user_models_dir(),
                                      prompt="" if options.open_vocabulary else load_prompt()), ""
         except RecognizerError as err:
-            # Missing or damaged weights: said once, and the domain recogniser carries on.
-            _LOGGER.warning("Whisper unavailable: %s", err)
+            # Missing or damaged weights: said once (the note), and the domain recogniser
+            # carries on.
+            _LOGGER.debug("Whisper unavailable: %s", err)
             fallback = EngineOptions(engine="sphinx", open_vocabulary=options.open_vocabulary,
                                      extra_phrases=options.extra_phrases)
             recognizer, _ = open_recognizer(fallback)

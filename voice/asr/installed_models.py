@@ -73,7 +73,7 @@ def _first_model_in(folder: Path) -> Path | None:
     try:
         children = sorted(folder.iterdir())
     except OSError as err:
-        _LOGGER.warning("Cannot look inside %s: %s", folder, err)
+        _LOGGER.warning("Could not look inside %s (%s).", folder, err)
         return None
     for child in children:
         # Hidden names are downloads in progress (.NAME.zip.part, .NAME.*.unpacking); a folder
@@ -84,7 +84,8 @@ def _first_model_in(folder: Path) -> Path | None:
         if not problems:
             _LOGGER.debug("Using the Vosk model in %s", child)
             return child
-        _LOGGER.warning("Skipping %s: not a complete Vosk model (%s)", child, "; ".join(problems))
+        _LOGGER.warning("Skipped %s: it is not a complete Vosk model (%s).", child,
+                        "; ".join(problems))
     return None
 
 

@@ -95,5 +95,5 @@ def pronunciations(words: set[str], dictionary: dict[str, str]) -> dict[str, str
         if phones:
             found[word] = phones
         else:
-            _LOGGER.warning("No pronunciation for %r; it cannot be recognised", word)
+            _LOGGER.warning("The word %r has no pronunciation, so it cannot be recognised.", word)
     return found

@@ -17,6 +17,7 @@ from knowledge.errors import DataFileError, NumbLegsError
 from voice.asr.engine_choice import ENGINES
 
 from . import option_types
+from .console import configure_logging, drop_closed_output
 from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
 
 _LOGGER = logging.getLogger(__name__)
@@ -150,11 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(args.debug)
     out = sys.stdout
     try:
-        return _run(args, out)
+        status = _run(args, out)
+        out.flush()  # here, where a closed pipe can still be handled, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # The reader stopped reading (head, a pager quit early): it had what it wanted, so exit 0
+        # and say nothing, as a pipeline under `set -o pipefail` must not fail because of it.
+        drop_closed_output()
+        return EXIT_OK
     except DataFileError as err:
         _fail(f"numb-legs cannot start: {err}. Reinstall numb-legs, or undo the change to that file.",
               args)
@@ -173,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str, args: argparse.Namespace) -> None:
-    sys.stderr.write(message + "\n")
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except BrokenPipeError:
+        drop_closed_output()
     if args.no_speech or getattr(args, "command", None) in _QUIET_COMMANDS:
         return
     # The person may not be looking at the screen: say that something is wrong, briefly.

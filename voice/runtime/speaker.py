@@ -134,7 +134,7 @@ class TtsSpeaker:
                     return False
                 return self._speak(split_sentences(text), stop, lead)
         except (SpeechError, AudioDeviceError) as err:
-            _LOGGER.warning("Speech failed: %s", err)
+            _LOGGER.warning("Speech stopped working, so replies are only printed: %s", err)
             self.available = False
             self.reason = f"Speech stopped working, {PRINT_ONLY} {err}"
             return False
@@ -157,7 +157,7 @@ class TtsSpeaker:
                 trace.mark("audio_ready")
                 return self._output.play(audio, stop)
         except AudioDeviceError as err:
-            _LOGGER.warning("Could not play a sound: %s", err)
+            _LOGGER.warning("Could not play a sound (%s).", err)
             return False
 
     def _speak(self, sentences: list[str], stop: threading.Event,
