@@ -157,7 +157,7 @@ class WhisperRecognizer:
         folder, spec = find_model(model, models_dir)
         check_weights(folder, spec)
         try:
-            import ctranslate2
+            import ctranslate2  # type: ignore[import-untyped]  # no stubs; faster-whisper needs it
             from faster_whisper import WhisperModel
         except ImportError as err:
             raise RecognizerError("Whisper needs the faster-whisper package; make run "
