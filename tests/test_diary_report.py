@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections import Counter
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -365,6 +366,93 @@ def test_chart_text_is_body_sized_uncut_and_apart(chromium, tmp_path, size, widt
                    if min(p[2], q[2]) - max(p[0], q[0]) > 0.5
                    and min(p[3], q[3]) - max(p[1], q[1]) > 0.5]
     assert not overlapping, f"overlapping: {overlapping[:5]}"
+
+
+_STRUCTURE = """() => ({
+  lang: document.documentElement.lang,
+  title: document.title,
+  headings: [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].map(h => +h.tagName[1]),
+  unscoped: [...document.querySelectorAll('th')].filter(th => !th.scope).length,
+  ths: document.querySelectorAll('th').length,
+  scrollWidth: document.documentElement.scrollWidth,
+})"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1100, 320])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_axe_finds_nothing_serious_and_the_page_reflows_at_320px(chromium, tmp_path, size, width):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = _open(chromium, tmp_path, size, width)
+    try:
+        # Every rule axe-core has (WCAG 2.0 to 2.2 A and AA, and best practice).
+        violations = Axe().run(page).response["violations"]
+        shape = page.evaluate(_STRUCTURE)
+    finally:
+        page.close()
+    impacts = Counter(v["impact"] for v in violations)
+    print(f"\naxe at {size}, {width}px: {dict(impacts) or 'no findings'}")
+    serious = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"])
+               for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    assert shape["lang"] == "en" and shape["title"] == "Numbness diary: report for the doctor"
+    levels = shape["headings"]
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
+    assert shape["ths"] >= 7 and shape["unscoped"] == 0
+    assert shape["scrollWidth"] <= width, f"{shape['scrollWidth']} px wide at {width} px"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["1 week", "60 weeks"])
+def test_no_width_from_320px_up_scrolls_sideways_nor_does_a_printed_page(chromium, tmp_path, size):
+    page = _open(chromium, tmp_path, size, 320)
+    try:
+        wide = []
+        for width in range(320, 1401, 20):
+            page.set_viewport_size({"width": width, "height": 800})
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                wide.append((width, scroll))
+        # A4 with the browser's default margins leaves about 718 CSS px.
+        page.set_viewport_size({"width": 700, "height": 1000})
+        page.emulate_media(media="print")
+        printed = page.evaluate("document.documentElement.scrollWidth")
+    finally:
+        page.close()
+    assert not wide, f"(width, scroll width): {wide}"
+    assert printed <= 700
+
+
+@pytest.mark.slow
+def test_axe_here_does_catch_what_it_should(chromium, tmp_path):
+    """The check above can fail: grey text and no language on the same page are found."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = _open(chromium, tmp_path, "1 week", 1100)
+    try:
+        page.evaluate("""() => { document.documentElement.removeAttribute('lang');
+                                document.body.style.color = '#999'; }""")
+        found = {v["id"]: v["impact"] for v in Axe().run(page).response["violations"]}
+    finally:
+        page.close()
+    assert found.get("color-contrast") == "serious" and found.get("html-has-lang") == "serious"
+
+
+@pytest.mark.slow
+def test_the_table_is_still_a_table_at_320px(chromium, tmp_path):
+    """Stacked into cards for a narrow screen, the rows keep their headers for a screen reader."""
+    page = _open(chromium, tmp_path, "1 week", 320)
+    try:
+        tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")
+        stacked = page.evaluate("getComputedStyle(document.querySelector('td')).display")
+    finally:
+        page.close()
+    nodes = [n for n in tree["nodes"] if not n.get("ignored")]
+    roles = Counter(n.get("role", {}).get("value") for n in nodes)
+    assert stacked == "block"
+    assert roles["table"] == 1 and roles["row"] == len(SIZES["1 week"]) + 1
+    assert roles["columnheader"] == 7 and roles["rowheader"] == len(SIZES["1 week"])
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

@@ -4,7 +4,8 @@ Large text, real headings, a summary list, a bar chart of episodes per week (per
 diary) drawn in HTML so its text is body text, with the same figures in words, and a table of
 every episode, oldest first, numbered in that order. Each episode shows what was recorded and the
 person's own words; where an answer was corrected, the corrected value and what was first said.
-No scripts, no external files: it opens the same anywhere, offline, and prints on plain paper.
+No scripts, no external files: it opens the same anywhere, offline, and prints on plain paper. On
+a narrow screen (or zoomed in) the table's rows become cards, so nothing scrolls sideways.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ _REASONS = {
 # from the person's words, so the report says that much and no more.
 WARNING_SIGNS = "Warning signs (emergency advice given)"
 HEADS = ("No.", "Started", "How long", "Leg", "Doing", "Other signs", "In their words")
+# Shown before a cell's value when the table is stacked into cards (hidden from screen readers,
+# which announce the column header instead).
+_CARD_LABELS = {"No.": "Episode"}
 # Colours: text #111 on white (18.9:1), on the header grey #e8e8e8 (15.4:1); bars #1f4e9c on white
-# (8.3:1, well over the 3:1 a graphic needs).
+# (8.3:1, well over the 3:1 a graphic needs). Below 60em the seven columns stop fitting (found
+# by tests/test_diary_report.py, which widens the page from 320 px), so the rows become cards.
 _STYLE = """
 body { font-family: system-ui, sans-serif; font-size: 1.3rem; line-height: 1.5; color: #111;
        background: #fff; max-width: 62rem; margin: 1.5rem auto; padding: 0 1rem; }
@@ -40,7 +45,8 @@ h1 { font-size: 2.2rem; margin-bottom: .2em; } h2 { font-size: 1.7rem; margin-to
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #444; padding: .35em .5em; text-align: left; vertical-align: top; }
 th { background: #e8e8e8; } caption { text-align: left; font-weight: bold; padding: .3em 0; }
-.said { font-style: italic; }
+td.words { overflow-wrap: anywhere; } .said { font-style: italic; }
+.card-label { display: none; font-weight: bold; }
 .advice { border: 3px solid #111; padding: .5em .8em; }
 figure { margin: 0; } .key { margin: 0 0 .5em; } figcaption { margin-top: .6em; }
 .bars { display: grid; grid-template-columns: max-content minmax(0, 1fr); column-gap: .75em;
@@ -49,8 +55,17 @@ figure { margin: 0; } .key { margin: 0 0 .5em; } figcaption { margin-top: .6em; 
 .bar { flex: none; height: 1em; background: #1f4e9c; -webkit-print-color-adjust: exact;
        print-color-adjust: exact; }
 @media (forced-colors: active) { .bar { forced-color-adjust: none; background: CanvasText; } }
+@media screen and (max-width: 60em) {
+  table, caption, tbody, tr, th, td { display: block; }
+  thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+          white-space: nowrap; }
+  tbody tr { border: 2px solid #444; margin: 0 0 .8em; }
+  tbody th, tbody td { border: 0; border-top: 1px solid #999; }
+  tbody th { border-top: 0; }
+  .card-label { display: inline; }
+}
 @media print { body { font-size: 13pt; margin: 0; max-width: none; }
-               tr, figure { break-inside: avoid; } }
+               th, td { padding: .25em .3em; } tr, figure { break-inside: avoid; } }
 """
 
 
@@ -112,8 +127,13 @@ def _cells(episode: Episode, lexicon: DiaryWords) -> list[str]:
 
 
 def _row(number: int, episode: Episode, lexicon: DiaryWords) -> str:
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in [str(number), *_cells(episode, lexicon)]) \
-        + "</tr>"
+    def label(head: str) -> str:
+        return f'<span class="card-label" aria-hidden="true">{_CARD_LABELS.get(head, head)}: </span>'
+    cells = [f'<th scope="row">{label(HEADS[0])}{number}</th>']
+    for head, cell in zip(HEADS[1:], _cells(episode, lexicon)):
+        kind = ' class="words"' if head == HEADS[-1] else ""
+        cells.append(f"<td{kind}>{label(head)}{cell}</td>")
+    return "<tr>" + "".join(cells) + "</tr>"
 
 
 def _chart(chart: Chart) -> str:
