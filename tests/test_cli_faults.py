@@ -274,3 +274,26 @@ def test_warnings_are_plain_sentences_and_debug_keeps_the_details(tmp_path, ques
     assert_clean(plain.stderr)
     debug = run_cli(["transcribe", str(question_wav), "--debug"], env_extra=env)
     assert f"WARNING voice.asr.installed_models: Skipped {half}" in debug.stderr
+
+
+# 7. --model naming something that is not a model folder ---------------------------------------------
+
+@pytest.mark.parametrize("kind", ["the wav itself", "a folder of notes", "half a model"])
+def test_model_option_on_something_else_explains_and_never_says_delete(tmp_path, capsys,
+                                                                       question_wav, kind):
+    if kind == "the wav itself":
+        given, said = question_wav, "is a file, not a Vosk model folder"
+    elif kind == "a folder of notes":
+        given, said = tmp_path, "is a folder with no model in it, not a Vosk model folder"
+        (tmp_path / "notes.txt").write_text("mine")
+    else:
+        given, said = tmp_path / "half", "is broken: conf/model.conf is missing"
+        (given / "am").mkdir(parents=True)
+        (given / "am" / "final.mdl").write_bytes(b"model")
+    status = main(["--model", str(given), "transcribe", str(question_wav)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"{given} (from --model) {said}" in err, err
+    assert "numb-legs download-model" in err
+    assert "delete" not in err.lower(), err
+    assert given.exists()

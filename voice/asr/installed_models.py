@@ -16,6 +16,10 @@ _LOGGER = logging.getLogger(__name__)
 ENV_MODEL = "NUMB_LEGS_VOSK_MODEL"
 
 
+MODEL_LAYOUT = ("A Vosk model is a folder, as unzipped from a vosk-model-*.zip, holding "
+                "am/final.mdl, conf/model.conf and a graph folder.")
+
+
 class BrokenModelError(ModelError):
     """A folder that should hold a Vosk model does not hold a complete one."""
 
@@ -26,11 +30,26 @@ class BrokenModelError(ModelError):
         if not path.exists():
             message = (f"The Vosk model folder {where} does not exist. Check the path, or run "
                        "'numb-legs download-model' to install a model.")
-        else:
+        elif not path.is_dir() or not _has_model_parts(path):
+            # Often a file of the person's own given by mistake: never advise deleting it.
+            what = "a file" if not path.is_dir() else "a folder with no model in it"
+            message = (f"{where} is {what}, not a Vosk model folder. {MODEL_LAYOUT} Run "
+                       "'numb-legs download-model' to install one (numb-legs then finds it by "
+                       "itself), or pass --model with a model's folder.")
+        elif origin:
+            message = (f"The Vosk model folder {where} is broken: {'; '.join(problems)}. Install "
+                       "a complete model with 'numb-legs download-model', or pass --model with a "
+                       "complete model folder.")
+        else:  # a folder numb-legs itself installs into (download-model)
             message = (f"The Vosk model folder {where} is broken: {'; '.join(problems)}. Delete "
                        "it and run 'numb-legs download-model', or pass --model with a complete "
                        "model folder.")
         super().__init__(message)
+
+
+def _has_model_parts(path: Path) -> bool:
+    """Does the folder PATH hold any part of a Vosk model (either layout)?"""
+    return any((path / part).exists() for part in ("am", "conf", "graph", "final.mdl"))
 
 
 def project_models_dir() -> Path:
