@@ -13,7 +13,7 @@ import numpy as np
 
 from knowledge.errors import NumbLegsError
 
-from .pcm import to_int16
+from .pcm import decode_pcm, to_int16
 from .resample import resample
 
 _LOGGER = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def _decode(fmt: _Format, data: bytes, path: Path) -> np.ndarray:
                              "empty).")
     raw = data[:usable]
     if fmt.encoding == _PCM:
-        values = _decode_pcm(raw, fmt.width)
+        values = decode_pcm(raw, fmt.width)
     elif fmt.encoding == _FLOAT:
         values = np.frombuffer(raw, dtype="<f4" if fmt.width == 4 else "<f8").astype(np.float64)
         values = np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=-1.0) * 32768.0
@@ -202,18 +202,6 @@ def _decode(fmt: _Format, data: bytes, path: Path) -> np.ndarray:
         values = table[np.frombuffer(raw, dtype=np.uint8)]
     frames = values.reshape(-1, fmt.channels)
     return frames[:, 0].copy() if fmt.channels == 1 else frames.mean(axis=1)
-
-
-def _decode_pcm(raw: bytes, width: int) -> np.ndarray:
-    if width == 1:  # 8-bit WAV is unsigned
-        return (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) * 256.0
-    if width == 2:
-        return np.frombuffer(raw, dtype="<i2").astype(np.float64)
-    if width == 3:
-        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-        value = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        return ((value ^ 0x800000) - 0x800000).astype(np.float64) / 256.0
-    return np.frombuffer(raw, dtype="<i4").astype(np.float64) / 65536.0
 
 
 def _g711_tables() -> tuple[np.ndarray, np.ndarray]:
