@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -297,3 +299,104 @@ def test_model_option_on_something_else_explains_and_never_says_delete(tmp_path,
     assert "numb-legs download-model" in err
     assert "delete" not in err.lower(), err
     assert given.exists()
+
+
+# 2. Damaged caches are rebuilt silently ----------------------------------------------------------
+
+DAMAGES = ("random_bytes", "truncated", "bit_flips", "empty", "missing")
+
+
+def damage(path: Path, how: str) -> None:
+    """Damage the file PATH as HOW says; never leaves it as it was."""
+    data = path.read_bytes()
+    rng = random.Random(f"{path.name} {how}")
+    if how == "random_bytes":
+        start = rng.randrange(len(data) // 2)
+        data = data[:start] + rng.randbytes(512) + data[start + 512:]
+    elif how == "truncated":
+        data = data[:rng.randrange(1, len(data) - 1)]
+    elif how == "bit_flips":
+        damaged = bytearray(data)
+        for _ in range(3):
+            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+        data = bytes(damaged)
+    elif how == "empty":
+        data = b""
+    elif how == "missing":
+        path.unlink()
+        return
+    path.write_bytes(data)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory, question_wav: Path) -> tuple[Path, str]:
+    """(a cache folder built by understand --wav, what that run printed)."""
+    cache = tmp_path_factory.mktemp("pristine-cache")
+    result = run_cli(["--no-whisper", "understand", "--json", "--wav", str(question_wav)],
+                     env_extra={"NUMB_LEGS_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    return cache, result.stdout
+
+
+def _copy_cache(pristine_cache: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """(a copy of the pristine cache, its PocketSphinx folder)."""
+    cache = tmp_path / "cache"
+    shutil.copytree(pristine_cache, cache)
+    (sphinx,) = cache.glob("sphinx-*")
+    return cache, sphinx
+
+
+@pytest.mark.parametrize("how", ["random_bytes", "empty"])
+def test_a_damaged_recogniser_cache_is_rebuilt_silently(tmp_path, monkeypatch, capsys, pristine,
+                                                         question_wav, how):
+    cache, sphinx = _copy_cache(pristine[0], tmp_path)
+    monkeypatch.setenv("NUMB_LEGS_CACHE_DIR", str(cache))
+    status = main(["--no-whisper", "transcribe", str(question_wav)])
+    heard, err = capsys.readouterr()
+    assert status == 0, err
+    damage(sphinx / "domain.arpa", how)
+    damage(sphinx / "domain.dict", how)
+    status = main(["--no-whisper", "transcribe", str(question_wav)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert out == heard
+    assert "PocketSphinx" not in err.replace("so I'm using PocketSphinx", "")  # no reinstall advice
+    assert_clean(err)
+    pristine_sphinx = next(pristine[0].glob("sphinx-*"))
+    for name in ("domain.arpa", "domain.dict"):
+        assert (sphinx / name).read_bytes() == (pristine_sphinx / name).read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["domain.arpa", "domain.dict", "SHA256SUMS", "matcher"])
+@pytest.mark.parametrize("how", DAMAGES)
+def test_every_damage_to_a_cache_is_rebuilt_silently(tmp_path, pristine, question_wav, target, how):
+    cache, sphinx = _copy_cache(pristine[0], tmp_path)
+    if target == "matcher":
+        (file,) = cache.glob("matcher-*.pickle")
+    else:
+        file = sphinx / target
+    if not file.exists():  # SHA256SUMS before the cache carried checksums
+        pytest.fail(f"{file.name} is not in the cache: {sorted(p.name for p in cache.rglob('*'))}")
+    damage(file, how)
+    result = run_cli(["--no-whisper", "understand", "--json", "--wav", str(question_wav)],
+                     env_extra={"NUMB_LEGS_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == pristine[1]
+    assert_clean(result.stderr)
+    if target != "matcher":  # built the same way, byte for byte (a pickled set's order is not)
+        assert file.read_bytes() == (next(pristine[0].glob("sphinx-*")) / target).read_bytes()
+
+
+def test_a_matcher_cache_that_loads_but_is_altered_is_rebuilt(tmp_path, pristine):
+    """A changed letter in a pickled string loads without error, as a different matcher."""
+    cache, _ = _copy_cache(pristine[0], tmp_path)
+    (file,) = cache.glob("matcher-*.pickle")
+    data = file.read_bytes()
+    assert b"lEgs" not in data and data.count(b"legs") > 0
+    file.write_bytes(data.replace(b"legs", b"lEgs"))
+    result = run_cli(["--no-speech", "ask", QUESTION], env_extra={"NUMB_LEGS_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert "most common" in result.stdout
+    assert_clean(result.stderr)
+    assert b"lEgs" not in file.read_bytes()  # rebuilt, not trusted

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from intents.cache import cache_dir, fingerprint
+from intents.cache import cache_dir, files_intact, fingerprint, seal_files
 from intents.loader import load_intents
 from intents.normalize import normalize
 from intents.templates import cover, expand, sample, widest
+from knowledge.atomic_write import write_atomically
 from knowledge.datafile import Node, read_package_toml
 from knowledge.loader import load_knowledge
 
@@ -151,29 +152,37 @@ def _domain_files(extra: tuple[str, ...], where: Path | None) -> tuple[Path, Pat
 
 
 def sphinx_domain_cached(extra: tuple[str, ...] = (), where: Path | None = None) -> bool:
-    """Is the domain model for EXTRA already built (so loading it is quick)?"""
+    """Is the domain model for EXTRA already built, whole (so loading it is quick)?"""
     lm, dictionary = _domain_files(extra, where)
-    return lm.exists() and dictionary.exists()
+    return files_intact(lm.parent, (lm.name, dictionary.name))
 
 
 def build_sphinx_domain(base_dictionary: Path, extra: tuple[str, ...] = (),
                         where: Path | None = None) -> SphinxDomain:
-    """The domain language model and dictionary, from the cache when the data has not changed."""
+    """The domain language model and dictionary, from the cache when the data has not changed
+    and the files are whole; otherwise (first start, or a damaged cache) built again."""
     lm, dictionary = _domain_files(extra, where)
     folder = lm.parent
-    if lm.exists() and dictionary.exists():
-        return SphinxDomain(lm, dictionary, sum(1 for _ in open(dictionary, encoding="utf-8")))
+    if files_intact(folder, (lm.name, dictionary.name)):
+        return SphinxDomain(lm, dictionary, dictionary.read_bytes().count(b"\n"))
+    if folder.exists() or folder.is_symlink():
+        # Damaged or half written (random bytes, cut short, a file gone): PocketSphinx would
+        # fail on it, or worse, load it. Rebuilding costs seconds, and nobody needs telling.
+        _LOGGER.debug("The PocketSphinx domain model in %s is damaged or incomplete; rebuilding",
+                      folder)
+        if not folder.is_dir():
+            folder.unlink()
     sentences = domain_sentences(extra, balanced=True)
     words = {word for sentence in sentences for word in sentence.split()}
     phones = pronunciations(words, read_dictionary(base_dictionary))
     # Sentences with a word nobody can pronounce would teach the model an unusable word.
     usable = [s for s in sentences if all(word in phones for word in s.split())]
     folder.mkdir(parents=True, exist_ok=True)
-    tmp_lm, tmp_dict = folder / "domain.arpa.tmp", folder / "domain.dict.tmp"
-    tmp_lm.write_text(arpa_trigram(usable), encoding="utf-8")
-    tmp_dict.write_text("".join(f"{w} {p}\n" for w, p in sorted(phones.items())), encoding="utf-8")
-    tmp_dict.replace(dictionary)
-    tmp_lm.replace(lm)
+    # Each file whole or not at all, and the checksums last: another process building the same
+    # model meanwhile writes the same bytes, and a reader trusts only a folder that is sealed.
+    write_atomically(lm, arpa_trigram(usable))
+    write_atomically(dictionary, "".join(f"{w} {p}\n" for w, p in sorted(phones.items())))
+    seal_files(folder, (lm.name, dictionary.name))
     _LOGGER.info("Built the domain language model: %d sentences, %d words", len(usable), len(phones))
     return SphinxDomain(lm, dictionary, len(phones))
 
