@@ -145,8 +145,8 @@ def _fmt(tag: int = 1, channels: int = 1, rate: int = 16000, bits: int = 16) -> 
     (b"fLaC" + bytes(100), r"not a WAV file: it looks like a FLAC file"),
     (b"RIFF\x24\x00", r"truncated"),
     (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00", r"format chunk is cut short"),
-    (b"RIFF\x04\x00\x00\x00WAVE", r"damaged or truncated: it has no format chunk"),
-    (_riff(_fmt(), b"")[:-8], r"damaged or truncated: it has no audio data chunk"),
+    (b"RIFF\x04\x00\x00\x00WAVE", r"not a readable WAV file: it has no format chunk"),
+    (_riff(_fmt(), b"")[:-8], r"not a readable WAV file: it has no audio data chunk"),
     (_riff(_fmt(), b""), r"contains no audio"),
     (_riff(_fmt(), b"\x01"), r"contains no audio"),
     (_riff(_fmt(rate=1), bytes(400)), r"sample rate is 1 Hz; numb-legs reads 8000 to"),
@@ -169,7 +169,7 @@ def test_bad_files_are_errors_that_say_what_is_wrong(tmp_path: Path, content: by
 def test_missing_file_and_directory(tmp_path: Path) -> None:
     with pytest.raises(AudioFileError, match=r"question\.wav does not exist"):
         read_wav(tmp_path / "question.wav")
-    with pytest.raises(AudioFileError, match="is not a file"):
+    with pytest.raises(AudioFileError, match="is a folder, not a WAV file"):
         read_wav(tmp_path)
 
 

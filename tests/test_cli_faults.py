@@ -400,3 +400,55 @@ def test_a_matcher_cache_that_loads_but_is_altered_is_rebuilt(tmp_path, pristine
     assert "most common" in result.stdout
     assert_clean(result.stderr)
     assert b"lEgs" not in file.read_bytes()  # rebuilt, not trusted
+
+
+# 6. WAV files that are cut short, unreadable, or not WAV files at all ------------------------------
+
+def test_a_cut_short_wav_is_transcribed_with_a_warning(tmp_path, capsys, question_wav):
+    whole = question_wav.read_bytes()
+    header = whole.index(b"data") + 8
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole[:header + (len(whole) - header) // 2])  # the header promises twice this
+    promised = (len(whole) - header) / 32000  # bytes a second at 16 kHz, 16-bit mono
+    assert main(["--no-whisper", "transcribe", str(question_wav)]) == 0
+    assert "cut short" not in capsys.readouterr().err  # a whole file is not
+    for argv in (["transcribe", str(cut)], ["understand", "--wav", str(cut)]):
+        status = main(["--no-whisper", *argv])
+        out, err = capsys.readouterr()
+        assert status == 0, err
+        assert str(cut) in out
+        assert (f"{cut} is cut short: its header announces {promised:.1f} seconds of audio, but "
+                f"only {promised / 2:.1f} seconds are there. Transcribed what was there.") in err, err
+        assert_clean(err)
+
+
+@pytest.mark.parametrize("kind", ["cut mid-header", "cut before the audio", "not a WAV", "empty",
+                                  "a folder", "missing"])
+def test_an_unreadable_wav_is_named_with_exit_1(tmp_path, capsys, question_wav, kind):
+    whole = question_wav.read_bytes()
+    path = tmp_path / "x.wav"
+    said = {"cut mid-header": f"{path} is not a readable WAV file: its format chunk is cut short",
+            "cut before the audio": f"{path} is not a readable WAV file: it is cut short before "
+                                    "its audio begins",
+            "not a WAV": f"{path} is not a WAV file: it looks like a text file",
+            "empty": f"The audio file {path} is empty",
+            "a folder": f"{path} is a folder, not a WAV file",
+            "missing": f"The audio file {path} does not exist"}[kind]
+    if kind == "cut mid-header":
+        path.write_bytes(whole[:30])
+    elif kind == "cut before the audio":
+        path.write_bytes(whole[:whole.index(b"data") + 8])
+    elif kind == "not a WAV":
+        path.write_text("why are my legs numb\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "a folder":
+        path.mkdir()
+    for argv in (["transcribe", str(path), str(question_wav)],
+                 ["understand", "--wav", str(path), str(question_wav)]):
+        status = main(["--no-whisper", *argv])
+        out, err = capsys.readouterr()
+        assert status == 1, err
+        assert said in err, err
+        assert str(question_wav) in out  # the readable file is still transcribed
+        assert_clean(err)

@@ -30,6 +30,9 @@ _WIDTHS = {_PCM: (1, 2, 3, 4), _FLOAT: (4, 8), _ALAW: (1,), _MULAW: (1,)}
 # A few formats people meet, so the error names what the file is.
 _COMPRESSED = {0x0002: "Microsoft ADPCM", 0x0011: "IMA ADPCM", 0x0031: "GSM 6.10",
                0x0050: "MPEG", 0x0055: "MP3", 0x00FF: "AAC", 0x1610: "AAC", 0x2000: "AC-3"}
+# A data size this large is a placeholder from a recorder that could not go back and write the
+# real one (writing to a pipe), not a promise: such a file is not called cut short.
+_UNKNOWN_LENGTH = 0x7FFF0000
 _GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
 _MAGIC = ((b"ID3", "an MP3 file"), (b"OggS", "an Ogg file (Vorbis or Opus)"),
           (b"fLaC", "a FLAC file"), (b"RIFX", "a big-endian WAV (RIFX) file"),
@@ -49,11 +52,22 @@ class Audio16k:
     source_rate: int
     source_channels: int
     source_encoding: str
+    # The seconds of audio the header announced, when the file holds less (a recorder killed
+    # mid-file, a copy cut short); None when the file is whole.
+    promised_s: float | None = None
     rate: ClassVar[int] = TARGET_RATE
 
     @property
     def duration(self) -> float:
         return len(self.samples) / self.rate
+
+    def cut_short(self, path: Path) -> str:
+        """A sentence saying that the file PATH holds less than its header says; "" if whole."""
+        if self.promised_s is None:
+            return ""
+        return (f"{path} is cut short: its header announces {self.promised_s:.1f} seconds of "
+                f"audio, but only {self.duration:.1f} seconds are there. Transcribed what was "
+                "there.")
 
     def to_bytes(self) -> bytes:
         """The samples as little-endian 16-bit PCM, as the recognisers take them."""
@@ -76,38 +90,57 @@ def read_wav(path: str | Path) -> Audio16k:
     path = Path(path)
     if not path.exists():
         raise AudioFileError(f"The audio file {path} does not exist.")
+    if path.is_dir():
+        raise AudioFileError(f"{path} is a folder, not a WAV file.")
     if not path.is_file():
-        raise AudioFileError(f"{path} is not a file.")
+        raise AudioFileError(f"{path} is not a file, so not a WAV file.")
     try:
         try:
             # wave reads only integer PCM; the chunk parser does the rest and words the errors.
             with wave.open(str(path), "rb") as wav:
                 fmt = _Format(_PCM, wav.getnchannels(), wav.getframerate(), wav.getsampwidth())
+                promised = wav.getnframes() * wav.getnchannels() * wav.getsampwidth()
                 data = wav.readframes(wav.getnframes())
         except (wave.Error, EOFError, struct.error):
-            fmt, data = _parse_riff(path.read_bytes(), path)
+            fmt, data, promised = _read_riff(path.read_bytes(), path)
     except OSError as err:
         raise AudioFileError(f"Cannot read the audio file {path}: {err.strerror or err}.") from err
     _check_format(fmt, path)
+    if len(data) < fmt.width * fmt.channels < promised:
+        raise _unreadable(path, "it is cut short before its audio begins")
     mono = _decode(fmt, data, path)
     samples = to_int16(resample(mono, fmt.rate, TARGET_RATE))
     _LOGGER.debug("Read %s: %s, %s channel(s), %s Hz, %.2f s", path, fmt.describe(),
                   fmt.channels, fmt.rate, len(samples) / TARGET_RATE)
-    return Audio16k(samples, fmt.rate, fmt.channels, fmt.describe())
+    cut = len(data) < promised < _UNKNOWN_LENGTH
+    promised_s = promised / (fmt.width * fmt.channels * fmt.rate) if cut else None
+    return Audio16k(samples, fmt.rate, fmt.channels, fmt.describe(), promised_s)
 
 
 def _parse_riff(blob: bytes, path: Path) -> tuple[_Format, bytes]:
     """The format and the audio bytes of a RIFF/WAVE file held in BLOB."""
+    fmt, data, _ = _read_riff(blob, path)
+    return fmt, data
+
+
+def _unreadable(path: Path, why: str) -> AudioFileError:
+    return AudioFileError(f"{path} is not a readable WAV file: {why}.")
+
+
+def _read_riff(blob: bytes, path: Path) -> tuple[_Format, bytes, int]:
+    """The format, the audio bytes of a RIFF/WAVE file held in BLOB, and how many audio bytes
+    its header announced."""
     if len(blob) == 0:
         raise AudioFileError(f"The audio file {path} is empty.")
     if blob[:4] != b"RIFF" or blob[8:12] != b"WAVE":
         if blob[:4] == b"RIFF" and len(blob) < 12:
-            raise AudioFileError(f"The audio file {path} is truncated: it ends inside its header.")
+            raise _unreadable(path, "it is truncated, ending inside its header")
         kind = _guess_kind(blob)
         hint = "" if kind in ("a text file", "some other kind of file") else f" {CONVERT_HINT}"
         raise AudioFileError(f"{path} is not a WAV file: it looks like {kind}.{hint}")
     fmt: _Format | None = None
     data: bytes | None = None
+    promised = 0
     pos = 12
     while pos + 8 <= len(blob) and (fmt is None or data is None):
         chunk_id = blob[pos:pos + 4]
@@ -115,22 +148,20 @@ def _parse_riff(blob: bytes, path: Path) -> tuple[_Format, bytes]:
         body = blob[pos + 8:pos + 8 + size]
         if chunk_id == b"fmt ":
             if len(body) < min(size, 16) or size < 16:
-                raise AudioFileError(f"The audio file {path} is damaged: its format chunk is "
-                                     f"cut short ({len(body)} of at least 16 bytes).")
+                raise _unreadable(path, f"its format chunk is cut short ({len(body)} of at "
+                                  "least 16 bytes)")
             fmt = _parse_fmt(body, path)
         elif chunk_id == b"data":
             if len(body) < size:
                 # Recorders that are killed, or that write to a pipe, leave a wrong size.
                 _LOGGER.debug("%s: data chunk claims %s bytes, %s present", path, size, len(body))
-            data = body
+            data, promised = body, size
         pos += 8 + size + (size & 1)  # chunks are padded to an even length
     if fmt is None:
-        raise AudioFileError(f"The audio file {path} is damaged or truncated: it has no format "
-                             "chunk.")
+        raise _unreadable(path, "it has no format chunk (it is damaged or truncated)")
     if data is None:
-        raise AudioFileError(f"The audio file {path} is damaged or truncated: it has no audio "
-                             "data chunk.")
-    return fmt, data
+        raise _unreadable(path, "it has no audio data chunk (it is damaged or truncated)")
+    return fmt, data, promised
 
 
 def _parse_fmt(body: bytes, path: Path) -> _Format:

@@ -37,7 +37,8 @@ def _recognizer(args: argparse.Namespace, err: TextIO):
 
 
 class _WavFiles:
-    """The readable WAV files among PATHS, as 16 kHz audio; each unreadable one is reported."""
+    """The readable WAV files among PATHS, as 16 kHz audio; each unreadable one is reported,
+    and each one that is cut short is transcribed with a warning."""
 
     def __init__(self, paths) -> None:
         self.paths = paths
@@ -46,10 +47,15 @@ class _WavFiles:
     def __iter__(self):
         for path in self.paths:
             try:
-                yield path, read_wav(path).to_bytes()
+                audio = read_wav(path)
             except AudioFileError as error:
-                sys.stderr.write(f"{path}: {error}\n")
+                sys.stderr.write(f"{error}\n")  # it names the file
                 self.status = EXIT_BAD_INPUT
+                continue
+            cut = audio.cut_short(path)
+            if cut:  # a warning, not a failure: what is there is often the question
+                sys.stderr.write(cut + "\n")
+            yield path, audio.to_bytes()
 
 
 def transcribe(args: argparse.Namespace, out: TextIO) -> int:
