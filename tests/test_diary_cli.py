@@ -45,10 +45,11 @@ def test_list_export_delete(data_dir, tmp_path):
     listed = cli("diary", "list")
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].startswith("1. Sun 22 Nov 2026 at 20:15, ten minutes, left leg, sitting, "
+    assert lines[0].startswith("Your diary, in the order the episodes were recorded.")
+    assert lines[1].startswith("1. Sun 22 Nov 2026 at 20:15, ten minutes, left leg, sitting, "
                                "with tingling.")
-    assert lines[1].endswith("half an hour, both legs, lying, warning signs reported.")
-    assert lines[2] == "2 episodes."
+    assert lines[2].endswith("half an hour, both legs, lying, warning signs reported.")
+    assert lines[3] == "2 episodes."
     target = tmp_path / "out.csv"
     exported = cli("diary", "export", "--csv", str(target))
     assert exported.returncode == 0 and "Wrote 2 episodes" in exported.stdout

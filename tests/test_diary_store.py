@@ -182,8 +182,12 @@ def test_a_damaged_page_is_found_on_opening(tmp_path):
         handle.seek(2 * 4096)
         handle.write(os.urandom(size - 3 * 4096))
     fresh = DiaryStore(path, clock=lambda: CLOCK)
-    assert fresh.count() == 0
-    assert fresh.pop_notices() and (tmp_path / "diary.db.corrupt-20261124T201500").exists()
+    # The last page was left alone: its episodes are salvaged, the scribbled ones are not.
+    kept = fresh.episodes()
+    assert 0 < len(kept) < 400 and all(e.note == "x" * 200 for e in kept)
+    (notice,) = fresh.pop_notices()
+    assert f"recovered {len(kept)} episodes" in notice
+    assert (tmp_path / "diary.db.corrupt-20261124T201500").exists()
 
 
 FULL_DISK = """

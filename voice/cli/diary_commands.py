@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +31,8 @@ def add_parser(commands: argparse._SubParsersAction,
     diary = commands.add_parser("diary", help="your numbness diary: list, export, report, delete",
                                 parents=list(parents))
     sub = diary.add_subparsers(dest="diary_command", metavar="ACTION")
-    sub.add_parser("list", help="print every episode, oldest first", parents=list(parents))
+    sub.add_parser("list", help="print every episode by its number, in the order they were "
+                   "recorded", parents=list(parents))
     export = sub.add_parser("export", help="write every episode to a CSV file",
                             parents=list(parents))
     export.add_argument("--csv", required=True, type=Path, metavar="FILE")
@@ -59,7 +62,7 @@ def _all_of(count: int) -> str:
 def describe(episode: Episode) -> str:
     """One line a screen reader reads well."""
     when = episode.started_at
-    parts = [f"{episode.id}.", f"{when.strftime('%a')} {when.day} {when.strftime('%b %Y')} "
+    parts = [f"{episode.number}.", f"{when.strftime('%a')} {when.day} {when.strftime('%b %Y')} "
              f"at {when.strftime('%H:%M')},",
              (spoken_duration(episode.duration_s, spell_below=SPELLED_BELOW) if episode.duration_s is not None
               else "duration not said") + ",",
@@ -73,6 +76,66 @@ def describe(episode: Episode) -> str:
         parts[-1] += ","
         parts.append("warning signs reported")
     return " ".join(parts) + "."
+
+
+# An export whose folder refuses it for one of these goes to another folder instead (a folder
+# that does not exist is a mistyped name: that is said, not worked around).
+_ELSEWHERE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+_LIST_HEADING = ("Your diary, in the order the episodes were recorded. Each keeps its number; "
+                 "give it to numb-legs diary delete to delete one.")
+
+
+def other_folders(wanted: Path, documents: Path, home: Path, temporary: Path) -> list[Path]:
+    """Where an export goes when WANTED's folder cannot be written: the person's documents
+    folder, home folder, then the temporary folder; those that exist, WANTED's folder left out."""
+    try:
+        refused = wanted.parent.resolve()
+    except OSError:
+        refused = wanted.parent
+    found: list[Path] = []
+    for folder in (documents, home, temporary):
+        if folder.is_dir() and folder.resolve() != refused and folder not in found:
+            found.append(folder)
+    return found
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """FOLDER/NAME, or NAME with -2, -3... before its suffix: never over another file."""
+    target = folder / name
+    number = 1
+    while target.exists():
+        number += 1
+        target = folder / f"{Path(name).stem}-{number}{Path(name).suffix}"
+    return target
+
+
+def _write_out(path: Path, text: str, out: TextIO) -> Path | None:
+    """Write TEXT to PATH; where it was written, or None (the reason printed). When PATH's
+    folder is read-only or full, it goes to another folder, and the person is told where."""
+    try:
+        write_export(path, text)
+        return path
+    except DiaryWriteError as err:
+        cause = err.__cause__
+        if not isinstance(cause, OSError) or cause.errno not in _ELSEWHERE:
+            out.write(f"{err}\n")
+            return None
+        failure = err
+    import platformdirs  # only here: most exports go where they were asked to
+
+    why = "is full" if cause.errno in (errno.ENOSPC, errno.EDQUOT) else "is read-only"
+    for folder in other_folders(path, Path(platformdirs.user_documents_dir()), Path.home(),
+                                Path(tempfile.gettempdir())):
+        target = _free_name(folder, path.name)
+        try:
+            write_export(target, text)
+        except DiaryWriteError:
+            _LOGGER.debug("Could not write %s either", target, exc_info=True)
+            continue
+        out.write(f"The folder {path.parent} {why}, so I wrote the file to {target} instead.\n")
+        return target
+    out.write(f"{failure} No other folder could be written either.\n")
+    return None
 
 
 def run(args: argparse.Namespace, out: TextIO, store: DiaryStore | None = None,
@@ -107,29 +170,28 @@ def _run(action: str, args: argparse.Namespace, out: TextIO, store: DiaryStore, 
         if not found:
             out.write("Your diary is empty. Tell numb-legs about an episode to add one.\n")
             return EXIT_OK
-        for episode in found:
+        # By number, which is the order they were recorded: numbers read 1, 2, 3 down the list
+        # even when an older episode was told later (by start time they would not).
+        out.write(_LIST_HEADING + "\n")
+        for episode in sorted(found, key=lambda e: e.number or 0):
             out.write(describe(episode) + "\n")
         out.write(f"{episodes(len(found))}.\n")
         return EXIT_OK
     if action == "export":
         found = store.episodes()
-        try:
-            write_export(args.csv, to_csv(found))
-        except DiaryWriteError as err:
-            out.write(f"{err}\n")
+        written = _write_out(args.csv, to_csv(found), out)
+        if written is None:
             return EXIT_BAD_INPUT
-        out.write(f"Wrote {episodes(len(found))} to {args.csv}.\n")
+        out.write(f"Wrote {episodes(len(found))} to {written}.\n")
         return EXIT_OK
     if action == "report":
         found = store.episodes()
         recent = summarise(store, Period("in the last 30 days", now - timedelta(days=30), now,
                                          inclusive=True))
-        try:
-            write_export(args.file, render_html(found, recent, now))
-        except DiaryWriteError as err:
-            out.write(f"{err}\n")
+        written = _write_out(args.file, render_html(found, recent, now), out)
+        if written is None:
             return EXIT_BAD_INPUT
-        out.write(f"Wrote the report ({episodes(len(found))}) to {args.file}. Open it in a "
+        out.write(f"Wrote the report ({episodes(len(found))}) to {written}. Open it in a "
                   "browser to read or print it.\n")
         return EXIT_OK
     if action == "delete":
