@@ -117,8 +117,9 @@ class Dialogue:
         return TurnResult(handled, said, conversation.id, reply.intent, reply.end)
 
     def understand(self, hypotheses: Sequence[str]) -> tuple[str, Match]:
-        """Of a recogniser's n-best, the transcript to pass on and what it means: a red flag in
-        any of them wins, else the one the matcher understands best (as local speech)."""
+        """Of a recogniser's n-best, the transcript to pass on and what it means, chosen as for
+        local speech: the safety stage's verdict over the n-best first, else the transcript the
+        matcher understands best."""
         return understand_best(self.parts.matcher, list(hypotheses), self.parts.safety)
 
     def expire(self) -> int:

@@ -240,6 +240,12 @@ async def run_server(service: Service, out: TextIO, err: TextIO,
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     limit = options.limits.header_bytes
+    if not address.loopback:
+        err.write(f"Warning: numb-legs is listening beyond this computer ({address.host}). Anyone "
+                  "who can reach it on the network can ask it questions and add to your diary; "
+                  "there is no password. Use a firewall, or listen on tcp://127.0.0.1 when Home "
+                  "Assistant runs on this computer.\n")
+        err.flush()
     try:
         if address.scheme == "unix":
             clear_stale_socket(Path(address.path))
@@ -256,12 +262,6 @@ async def run_server(service: Service, out: TextIO, err: TextIO,
     out.write(f"Serving Wyoming on {uri}\n")
     if address.loopback:
         out.write("Only this computer can connect.\n")
-    else:
-        err.write(f"Warning: numb-legs is listening beyond this computer ({address.host}). Anyone "
-                  "who can reach it on the network can ask it questions and add to your diary; "
-                  "there is no password. Use a firewall, or listen on tcp://127.0.0.1 when Home "
-                  "Assistant runs on this computer.\n")
-        err.flush()
     out.write("Stop it with Ctrl+C.\n")
     out.flush()
     if ready is not None:
