@@ -20,12 +20,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from knowledge.diary.store import DiaryStore, Episode
+from knowledge.diary.timeparse import parse, start_time
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 24, 20, 15)
@@ -268,3 +269,75 @@ def test_exports_are_private_under_any_umask(data_dir, tmp_path):
     result = cli("diary", "export", "--csv", str(tmp_path / "out.csv"), umask=0o277)
     assert result.returncode == 0, result.stderr
     assert mode(tmp_path / "out.csv") == 0o600
+
+
+# -- 4. "this evening" said after midnight -------------------------------------------------------
+
+TUESDAY = datetime(2026, 11, 24)
+MONDAY = TUESDAY - timedelta(days=1)
+# (clock, {phrase: when it started}); None: it is happening now (now minus its duration).
+AFTER_MIDNIGHT = [
+    ((0, 30), {"this morning": MONDAY.replace(hour=9), "this afternoon": MONDAY.replace(hour=15),
+               "this evening": MONDAY.replace(hour=19), "tonight": MONDAY.replace(hour=21)}),
+    ((3, 0), {"this morning": MONDAY.replace(hour=9), "this afternoon": MONDAY.replace(hour=15),
+              "this evening": MONDAY.replace(hour=19), "tonight": MONDAY.replace(hour=21)}),
+    ((6, 0), {"this morning": None, "this afternoon": MONDAY.replace(hour=15),
+              "this evening": MONDAY.replace(hour=19), "tonight": MONDAY.replace(hour=21)}),
+    ((13, 0), {"this morning": TUESDAY.replace(hour=9), "this afternoon": None,
+               "this evening": MONDAY.replace(hour=19), "tonight": MONDAY.replace(hour=21)}),
+    ((23, 30), {"this morning": TUESDAY.replace(hour=9), "this afternoon": TUESDAY.replace(hour=15),
+                "this evening": TUESDAY.replace(hour=19), "tonight": TUESDAY.replace(hour=21)}),
+]
+
+
+@pytest.mark.parametrize(("clock", "expected"), AFTER_MIDNIGHT,
+                         ids=[f"{h:02d}:{m:02d}" for (h, m), _ in AFTER_MIDNIGHT])
+def test_parts_of_the_day_are_never_in_the_future_nor_all_the_same(clock, expected):
+    now = TUESDAY.replace(hour=clock[0], minute=clock[1])
+    starts = {}
+    for phrase, when in expected.items():
+        heard = parse(f"my left leg went numb {phrase} for ten minutes", now)
+        starts[phrase] = start_time(heard.when, heard.duration_s, now)
+        assert starts[phrase] == (when or now - timedelta(minutes=10)), phrase
+        assert starts[phrase] <= now
+    assert len(set(starts.values())) == len(starts)  # four phrases, four times
+
+
+def _local_clock(hour: int, minute: int) -> tuple[dict[str, str], datetime, timedelta]:
+    """An environment whose local time is now HOUR:MINUTE: a fixed-offset TZ (POSIX allows up
+    to 24 hours), so the real program reads the real clock. (env, local now, UTC offset)."""
+    utc = datetime.now(UTC).replace(microsecond=0)
+    offset = (utc.replace(hour=hour, minute=minute, second=0) - utc) % timedelta(days=1)
+    hours, rest = divmod(int(offset.total_seconds()), 3600)
+    env = {**os.environ, "TZ": f"NLT-{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"}
+    return env, (utc + offset).replace(tzinfo=None), offset
+
+
+SAID = ("my left leg went numb this evening for ten minutes while sitting\nyes\n"
+        "my right leg went numb this afternoon for five minutes while lying down\nyes\n"
+        "both legs went numb this morning for twenty minutes while walking\nyes\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("clock", "heard"), [
+    ((0, 30), ("yesterday at 7 o'clock in the evening", "yesterday at 3 o'clock in the afternoon",
+               "yesterday at 9 o'clock in the morning")),
+    ((6, 0), ("yesterday at 7 o'clock in the evening", "yesterday at 3 o'clock in the afternoon",
+              "today at 5:40 in the morning")),
+    ((13, 0), ("yesterday at 7 o'clock in the evening", "today at 12:55 in the afternoon",
+               "today at 9 o'clock in the morning")),
+], ids=["00:30", "06:00", "13:00"])
+def test_this_evening_after_midnight_is_saved_as_yesterday_evening(data_dir, clock, heard):
+    env, now, offset = _local_clock(*clock)
+    result = cli("chat", stdin=SAID, env=env)
+    assert result.returncode == 0, result.stderr
+    read_backs = [line for line in result.stdout.splitlines() if line.startswith("I'll save")]
+    assert len(read_backs) == 3 and result.stdout.count("Saved in your diary.") == 3
+    for read_back, when in zip(read_backs, heard, strict=True):
+        assert when in read_back, read_back
+    with sqlite3.connect(data_dir / "diary.db") as conn:
+        saved = [row[0] for row in conn.execute("SELECT started_at FROM episodes ORDER BY id")]
+    local = [datetime.fromtimestamp(value, UTC).replace(tzinfo=None) + offset
+             for value in saved]
+    assert all(start <= now + timedelta(seconds=30) for start in local)
+    assert len(set(local)) == 3

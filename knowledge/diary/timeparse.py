@@ -17,6 +17,9 @@ from .words import ACTIVITIES, DiaryWords, Phrase, load_words
 
 _TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+(?:'[a-z]+)?")
 NOON = (12, 0)
+# A person's day ends when they sleep, not at midnight: until this hour, "this evening" (or
+# "this morning") is the one of the day still going on, which the calendar calls yesterday.
+DAY_STARTS = 5
 
 
 @dataclass(frozen=True)
@@ -131,11 +134,33 @@ def parse_duration(text: str, lexicon: DiaryWords | None = None) -> int | None:
     return None
 
 
-def _day_part(words: list[str], lexicon: DiaryWords) -> tuple[int, int] | None:
-    for name, hour_minute in lexicon.day_parts.items():
+def _day_part(words: list[str], lexicon: DiaryWords) -> str | None:
+    for name in lexicon.day_parts:
         if name in words:
-            return hour_minute
+            return name
     return None
+
+
+def this_part(name: str, now: datetime, lexicon: DiaryWords) -> When:
+    """When "this NAME" ("this evening", "tonight") started, said at NOW: never later than now.
+
+    The part of the person's day (which runs from DAY_STARTS to DAY_STARTS), at its usual time
+    (``day_parts``). At 00:30 every part of that day is over: "this evening" is yesterday at
+    19:00, and "this morning" yesterday at 9:00, the morning they got up in (the half hour
+    since midnight is "just now" or "tonight" to someone still up). A part not reached yet:
+    happening now once the part before it has come (18:00, "this evening"); before that, the
+    same part of the day before (06:00, "this evening": the evening just gone, never tonight's).
+    """
+    hour_minute = lexicon.day_parts[name]
+    day = now if now.hour >= DAY_STARTS else now - timedelta(days=1)
+    start = _at(day, hour_minute)
+    if start <= now:
+        return When(start)
+    before = [other for other in lexicon.day_parts.values() if other < hour_minute]
+    begins = _at(day, max(before)) if before else _at(day, (DAY_STARTS, 0))
+    if begins <= now:
+        return When(now, relative_to_now=True)
+    return When(start - timedelta(days=1))
 
 
 def _at(day: datetime, hour_minute: tuple[int, int]) -> datetime:
@@ -151,24 +176,23 @@ def parse_when(text: str, now: datetime, lexicon: DiaryWords | None = None) -> W
         if end < len(words) and words[end] in lexicon.ago:
             return When(now - timedelta(seconds=seconds))
     part = _day_part(words, lexicon)
+    hour_minute = lexicon.day_parts[part] if part is not None else NOON
     if _has(words, lexicon.last_night):
         return When(min(now, _at(now - timedelta(days=1), lexicon.day_parts["night"])))
     if _has(words, lexicon.yesterday):
-        return When(_at(now - timedelta(days=1), part or NOON))
+        return When(_at(now - timedelta(days=1), hour_minute))
     for number, name in enumerate(lexicon.weekdays):
         if name in words or f"{name}s" in words:
             back = (now.weekday() - number) % 7 or 7  # "on monday" said on a Monday: last week
-            return When(_at(now - timedelta(days=back), part or NOON))
+            return When(_at(now - timedelta(days=back), hour_minute))
     if part is not None and "tonight" not in words and not (
             _has(words, lexicon.this) or _has(words, lexicon.today) or "in" in words
             or "at" in words):
         part = None  # "night" alone ("at night" is fine) is not a time of its own
     if "tonight" in words:
-        part = lexicon.day_parts["tonight"]
+        part = "tonight"
     if part is not None:
-        start = _at(now, part)
-        # Said of the part of the day we are in, or one still to come: it is happening now.
-        return When(start) if start <= now else When(now, relative_to_now=True)
+        return this_part(part, now, lexicon)
     if _has(words, lexicon.now) or _has(words, lexicon.today):
         return When(now, relative_to_now=True)
     return None
