@@ -215,20 +215,25 @@ def test_a_value_the_words_give_but_the_record_lacks_is_not_called_a_correction(
 # -- 3. numbering -----------------------------------------------------------------------------
 
 
-def test_episodes_are_numbered_in_the_order_they_happened(tmp_path):
-    store = _diary(tmp_path)
-    # Two at the same minute: the one recorded first comes first.
-    store.add(Episode(NOW - timedelta(days=100), 60, "left", None, note="first of two"))
-    store.add(Episode(NOW - timedelta(days=100), 60, "left", None, note="second of two"))
+def test_episodes_keep_their_diary_numbers_listed_in_that_order_as_the_heading_says(tmp_path):
+    store = _diary(tmp_path)  # saved newest first: numbers 1 to 12 run back in time
+    store.add(Episode(NOW - timedelta(days=100), 60, "left", None, note="told late"))
+    numbers = {e.note: e.number for e in store.episodes()}
+    assert numbers["told late"] == EPISODES + 1
+    store.delete(numbers["note <0> & more"])  # a gap stays a gap: nobody is renumbered
     page = _page(store)
-    assert "oldest first" in page
+    reader = _read(page)
+    caption = re.search(r"<caption>(.*?)</caption>", page)
+    assert caption and caption.group(1) == \
+        f"Every episode, in the order they were recorded ({EPISODES})"
     rows = _table(page)
-    assert [row["No."] for row in rows] == [str(n) for n in range(1, EPISODES + 3)]
-    started = [datetime.strptime(row["Started"], "%a %d %b %Y, %H:%M") for row in rows]
-    assert started == sorted(started)
-    assert "first of two" in rows[0].values() and "second of two" in rows[1].values()
-    # Given in any order, the report still lists them oldest first.
-    assert _table(render_html(store.episodes()[::-1], _recent(store), NOW)) == rows
+    assert [row["No."] for row in rows] == [str(n) for n in range(2, EPISODES + 2)]
+    assert [row["No."] for row in rows] == [str(e.number) for e in sorted(
+        store.episodes(), key=lambda e: e.number or 0)]
+    assert "told late" in rows[-1].values()
+    # The same numbers and order as `numb-legs diary list`, whatever order they come in.
+    assert _read(render_html(store.episodes()[::-1], _recent(store), NOW)).rows == reader.rows
+    assert "numb-legs diary list" in page
 
 
 # -- 4 and 5. the chart, and the same figures in words, at every size ------------------------
@@ -495,7 +500,7 @@ def test_report_renders_and_is_accessible_in_chromium(chromium, tmp_path, monkey
     assert headings == [("Numbness diary", 1), ("Summary", 2), ("Episodes per week", 2),
                         ("All episodes", 2)]
     assert [name(n) for n in nodes if role(n) == "table"] == \
-        [f"Every episode recorded, oldest first ({EPISODES})"]
+        [f"Every episode, in the order they were recorded ({EPISODES})"]
     rows = [n for n in nodes if role(n) == "row"]
     assert len(rows) == EPISODES + 1  # the header row and one per episode
     headers = [name(n) for n in nodes if role(n) == "columnheader"]

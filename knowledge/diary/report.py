@@ -2,10 +2,11 @@
 
 Large text, real headings, a summary list, a bar chart of episodes per week (per month for a long
 diary) drawn in HTML so its text is body text, with the same figures in words, and a table of
-every episode, oldest first, numbered in that order. Each episode shows what was recorded and the
-person's own words; where an answer was corrected, the corrected value and what was first said.
-No scripts, no external files: it opens the same anywhere, offline, and prints on plain paper. On
-a narrow screen (or zoomed in) the table's rows become cards, so nothing scrolls sideways.
+every episode by its number in the diary, in that order (the order they were recorded, as
+``numb-legs diary list`` shows them). Each episode shows what was recorded and the person's own
+words; where an answer was corrected, the corrected value and what was first said. No scripts,
+no external files: it opens the same anywhere, offline, and prints on plain paper. On a narrow
+screen (or zoomed in) the table's rows become cards, so nothing scrolls sideways.
 """
 
 from __future__ import annotations
@@ -89,11 +90,11 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def in_order(episodes: Sequence[Episode]) -> list[tuple[int, Episode]]:
-    """(number, episode), oldest first: numbered by when they happened (then by when they were
-    saved), so the numbers read 1, 2, 3 down the table whatever order the caller gave."""
-    ordered = sorted(episodes, key=lambda e: (e.started_at, e.id if e.id is not None else 0))
-    return list(enumerate(ordered, start=1))
+def by_number(episodes: Sequence[Episode]) -> list[Episode]:
+    """EPISODES by their number in the diary (the order they were recorded, as ``diary list``
+    shows them), so the numbers read up the table, whatever order the caller gave; by start
+    time, the numbers of an episode told late would jump back."""
+    return sorted(episodes, key=lambda e: (e.number is None, e.number or 0, e.started_at))
 
 
 def _corrected(value: str | None, first: str | None) -> str:
@@ -126,9 +127,10 @@ def _cells(episode: Episode, lexicon: DiaryWords) -> list[str]:
     ]
 
 
-def _row(number: int, episode: Episode, lexicon: DiaryWords) -> str:
+def _row(episode: Episode, lexicon: DiaryWords) -> str:
     def label(head: str) -> str:
         return f'<span class="card-label" aria-hidden="true">{_CARD_LABELS.get(head, head)}: </span>'
+    number = "not saved" if episode.number is None else str(episode.number)
     cells = [f'<th scope="row">{label(HEADS[0])}{number}</th>']
     for head, cell in zip(HEADS[1:], _cells(episode, lexicon)):
         kind = ' class="words"' if head == HEADS[-1] else ""
@@ -171,12 +173,12 @@ def render_html(episodes: Sequence[Episode], recent: Summary, made: datetime,
                 lexicon: DiaryWords | None = None) -> str:
     """The whole page. RECENT summarises the last 30 days (for the advice and the trend)."""
     lexicon = lexicon or load_words()
-    numbered = in_order(episodes)
-    ordered = [episode for _, episode in numbered]
+    ordered = by_number(episodes)
     durations = [e.duration_s for e in ordered if e.duration_s is not None]
     flagged = sum(1 for e in ordered if e.red_flags)
-    span = (f"{_plural(len(ordered), 'episode')} recorded from {_day(ordered[0].started_at)} to "
-            f"{_day(ordered[-1].started_at)}." if ordered else "No episodes have been recorded.")
+    starts = [e.started_at for e in ordered]
+    span = (f"{_plural(len(ordered), 'episode')} recorded from {_day(min(starts))} to "
+            f"{_day(max(starts))}." if ordered else "No episodes have been recorded.")
     by_length = sorted(durations)
     median = by_length[len(by_length) // 2] if by_length else None
     if by_length and len(by_length) % 2 == 0:
@@ -200,8 +202,11 @@ def render_html(episodes: Sequence[Episode], recent: Summary, made: datetime,
     else:
         advice = "<p>Nothing in the pattern of the last 30 days needs a neurologist.</p>"
     chart = chart_of(ordered, made)
-    rows = [_row(number, episode, lexicon) for number, episode in numbered]
-    guide = ("<p>Numbered in the order the episodes happened. <em>In their words</em> is the "
+    rows = [_row(episode, lexicon) for episode in ordered]
+    guide = ("<p>Each episode keeps the number the diary gave it when it was saved (the numbers "
+             "<em>numb-legs diary list</em> shows), and they are listed in that order: an "
+             "episode told later than it happened comes where it was told, and <em>Started</em> "
+             "says when it happened. <em>In their words</em> is the "
              "sentence that began each entry, as the assistant heard it. Where an answer was "
              "corrected afterwards, the table shows the corrected answer and what was first said. "
              f"<strong>{WARNING_SIGNS}</strong> means something said while the episode was being "
@@ -223,7 +228,7 @@ def render_html(episodes: Sequence[Episode], recent: Summary, made: datetime,
         _chart(chart), "</section>",
         '<section aria-labelledby="h-episodes">', '<h2 id="h-episodes">All episodes</h2>',
         guide if ordered else "",
-        "<table>", f"<caption>Every episode recorded, oldest first ({len(ordered)})</caption>",
+        "<table>", f"<caption>Every episode, in the order they were recorded ({len(ordered)})</caption>",
         "<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in HEADS) + "</tr></thead>",
         "<tbody>", *rows, "</tbody>", "</table>", "</section>",
         "</main>", "</body>", "</html>", ""])
