@@ -76,6 +76,24 @@ def test_every_global_option_is_taken_after_the_command(command):
         assert value != getattr(plain, action.dest), (command, option)  # it was really read
 
 
+def _subparsers(parser: argparse.ArgumentParser, prefix: str = ""):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{prefix}{name}", sub
+                yield from _subparsers(sub, f"{prefix}{name} ")
+
+
+def test_every_command_at_any_depth_takes_every_global_option():
+    wanted = {action.dest for action in global_options()}
+    commands = dict(_subparsers(build_parser()))
+    assert set(COMMAND_ARGS) <= set(commands)
+    for name, sub in commands.items():
+        missing = wanted - {action.dest for action in sub._actions}
+        assert not missing, f"numb-legs {name} does not take {sorted(missing)}: add it with " \
+                            "parents=[shared] in voice/cli/main.py build_parser"
+
+
 def test_an_option_before_the_command_is_not_undone_by_the_command():
     args = build_parser().parse_args(["--no-speech", "--engine", "vosk", "--no-whisper",
                                       "--rate", "150", "listen", "--always-listen"])
