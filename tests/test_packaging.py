@@ -53,7 +53,7 @@ def _planned(target: str, tmp_path: Path) -> str:
 
 def test_make_run_installs_what_running_needs_and_nothing_more(tmp_path):
     run = _planned("run", tmp_path)
-    assert "espeak-ng" in run and "libportaudio2" in run and "pip install -q -e '.[whisper]'" in run
+    assert "espeak-ng" in run and "libportaudio2" in run and "pip install -q -e '.[whisper,serve]'" in run
     for test_only in ("chromium", "sox", "alsa-utils", "[test", "[bench"):
         assert test_only not in run, test_only
     test = _planned("test", tmp_path)
