@@ -229,6 +229,46 @@ def test_every_diary_file_is_private_under_a_loose_umask(data_dir, tmp_path):
     assert mode(aside) == mode(data_dir / "diary.db") == 0o600
 
 
+# -- 3. an entry whose saving failed waits for "try again" ------------------------------------
+
+WAITING = "Your diary entry still isn't saved. Say try again to save it, or cancel."
+
+
+@pytest.mark.slow
+def test_an_entry_that_failed_to_save_survives_other_questions(data_dir):
+    data_dir.mkdir()
+    data_dir.chmod(0o555)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    chat = subprocess.Popen(_command(("chat",), limited=True), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=ROOT)
+    assert chat.stdin is not None and chat.stdout is not None
+
+    def say(line: str, until: str) -> str:
+        assert chat.stdin is not None and chat.stdout is not None
+        chat.stdin.write(line + "\n")
+        chat.stdin.flush()
+        return _read_until(chat.stdout, until)
+
+    try:
+        say("my left leg went numb for ten minutes after sitting", "Shall I save it?")
+        failed = say("yes", "Say try again, or cancel.")
+        assert f"because the diary folder {data_dir} is read-only" in failed
+        answer = say("why are my legs numb", WAITING)
+        assert "I haven't saved the diary entry" not in answer
+        assert "sitting or lying awkwardly" in answer  # the question is answered first
+        say("when should I see a doctor", WAITING)
+        data_dir.chmod(0o700)  # the person frees the folder
+        saved = say("try again", "Saved in your diary.")
+        assert "That makes one episode in the last 30 days." in saved
+    finally:
+        data_dir.chmod(0o700)
+        chat.stdin.close()
+        chat.wait(timeout=60)
+    (episode,) = DiaryStore(data_dir / "diary.db").episodes()
+    assert (episode.legs, episode.duration_s, episode.activity) == ("left", 600, "sitting")
+
+
 # -- 6. episode numbers stay with their episodes, and the list reads in their order -------------
 
 def test_numbers_are_stable_and_the_list_reads_in_their_order(data_dir):

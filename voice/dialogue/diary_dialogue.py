@@ -128,7 +128,8 @@ class Journal:
 
     def turn(self, text: str, intent: str) -> str | None:
         """The dialogue's answer to TEXT (INTENT from the matcher), or None when the person has
-        moved on to something else (the entry is then dropped, and the caller says so)."""
+        moved on to something else (the caller answers that; the entry is dropped, and the
+        caller says so, unless its saving failed: then it waits, see ``waiting``)."""
         if self.draft is None or self.asking is None:
             return None
         norm = " ".join(text.lower().replace("\u2019", "'").split()).strip(" .!?")
@@ -182,8 +183,17 @@ class Journal:
             return heard.activity is not None
         return False
 
+    def waiting(self) -> str:
+        """The reminder said after an answer to something else, while the entry whose saving
+        failed waits for "try again"."""
+        return self._say(self.t.waiting)
+
     def _unclear(self, intent: str) -> str | None:
-        if intent in (IntentName.UNKNOWN, IntentName.JOURNAL_LOG, IntentName.SYMPTOM_CHECK):
+        # After a failed save the person may well ask about their legs meanwhile: a symptom
+        # question is answered (the entry waits), not taken for a garbled diary answer.
+        muddled = (IntentName.UNKNOWN, IntentName.JOURNAL_LOG) if self.failed else \
+            (IntentName.UNKNOWN, IntentName.JOURNAL_LOG, IntentName.SYMPTOM_CHECK)
+        if intent in muddled:
             question = self._question(self.asking) if self.asking != CONFIRM else \
                 self._read_back()
             return self._say(f"{self.t.not_understood} {question}")

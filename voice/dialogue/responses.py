@@ -100,6 +100,7 @@ class JournalTexts:
     help: str = _text()
     one_shot: str = _text()
     dropped: str = _text()
+    waiting: str = _text()
     after_emergency: str = _text()
     numb: str = _text()
     for_duration: Template = _fills("duration")

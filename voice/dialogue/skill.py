@@ -241,9 +241,16 @@ class Skill:
             said = ctx.journal.turn(heard, match.intent)
             if said is not None:
                 return self._say(said, IntentName.JOURNAL_LOG, match=match)
-            ctx.journal = None  # they moved on: answer that, and say the entry was not saved
+            journal, ctx.journal = ctx.journal, None
             self._heard = heard
             reply = self.handle(match)
+            if journal.failed and ctx.journal is None and not reply.end:
+                # An entry whose saving failed was meant to be saved: it waits for "try again"
+                # whatever is asked meanwhile, and is offered again after each answer.
+                ctx.journal = journal
+                return replace(reply, text=f"{reply.text} {journal.waiting()}")
+            # They moved on from an entry still being written: answer that, and say it was not
+            # saved.
             return replace(reply, text=f"{self.r.journal.dropped} {reply.text}")
         if ctx.routine is not None and ctx.routine.active:
             routed = self._routine_turn(ctx.routine, match)
