@@ -98,16 +98,17 @@ class Outcome:
                 f"{self.seconds:.1f} s\n  stderr: {tail}\n  stdout: {self.stdout.strip()[-300:]}")
 
 
-def _episodes(count: int) -> list[tuple[int, str, int, str, str, str, str, int]]:
+def _episodes(count: int) -> list[tuple[int, int, str, int, str, str, str]]:
+    """(id, started at, legs, duration in s, activity, other sign, note) for COUNT episodes."""
     start = datetime(2026, 6, 1, 8, 0)
     rows = []
     for number in range(count):
         at = start + timedelta(days=number // 2, hours=9 * (number % 2))
-        rows.append((int(at.timestamp()), ("left", "right", "both")[number % 3], 60 * (number % 30 + 1),
-                     ("sitting", "lying", "walking", "other")[number % 4],
+        rows.append((number + 1, int(at.timestamp()), ("left", "right", "both")[number % 3],
+                     60 * (number % 30 + 1), ("sitting", "lying", "walking", "other")[number % 4],
                      "tingling" if number % 5 == 0 else "",
-                     f"episode {number} after sitting cross-legged at work", 0))
-    return [(number + 1, *row) for number, row in enumerate(rows)]  # type: ignore[misc]
+                     f"episode {number} after sitting cross-legged at work"))
+    return rows
 
 
 class FaultLab:
