@@ -23,9 +23,10 @@ from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
 _LOGGER = logging.getLogger(__name__)
 
 TICK_S = 0.5  # how often a waiting conversation checks its timers
-# Commands whose output is for programs or that never speak: failures are printed only.
+# Said aloud when saved settings could not be used; the printed message has the details.
 SETTINGS_NOTICE = ("Some of your saved settings could not be used, so I'm using the defaults for "
                    "them. The details are on the screen.")
+# Commands whose output is for programs or that never speak: failures are printed only.
 _QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices", "diary",
                              "settings"})
 
