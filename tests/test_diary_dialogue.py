@@ -111,7 +111,10 @@ def test_a_red_flag_mid_dialogue_gets_emergency_advice_first(skill, store):
     assert reply.text.startswith("Call 999 now.")
     assert reply.text.endswith("When you can, say yes to save it in your diary.")
     skill.respond("yes")
-    assert store.episodes()[0].red_flags
+    (episode,) = store.episodes()
+    # Recorded as said: the report shows the warning words, not only that advice was given.
+    assert episode.red_flags
+    assert episode.note == "log it … my face is drooping and I can't talk properly"
 
 
 def test_logging_a_sentence_with_red_flags_gives_emergency_first_and_records_them(skill, store):

@@ -165,8 +165,10 @@ def test_signs_and_warning_signs_are_shown_as_recorded(spoken):
     for row in (first, second):
         assert "none" not in row[signs].lower()
         assert "emergency advice" in row[signs]
-    # The person's own words, exactly as heard, beside them.
-    assert with_tingling in first.values() and "log it" in second.values()
+    # The person's own words, exactly as heard, beside them: the warning sign said after the
+    # entry began among them.
+    assert with_tingling in first.values()
+    assert "log it … my speech is slurred" in second.values()
 
 
 def test_an_episode_without_other_signs_says_none_were_recorded(spoken):

@@ -115,13 +115,16 @@ class Journal:
         self.failed = False
         return self._next()
 
-    def after_emergency(self, text: str | None) -> str:
-        """Keep (or start) the entry marked with warning signs, ready to save on "yes"; no more
-        questions now: the emergency advice matters more than a complete diary."""
+    def after_emergency(self, text: str, *, add_words: bool = False) -> str:
+        """Keep (or start, from TEXT) the entry marked with warning signs, ready to save on
+        "yes"; no more questions now: the emergency advice matters more than a complete diary.
+        ADD_WORDS: TEXT came during an entry already begun, and joins its note as said."""
+        words = " ".join(text.split())
         if self.draft is None or self.asking is None:
-            self.draft = Draft(note=" ".join((text or "").split())[:500])
-            if text:
-                self.draft.take(self.hear(text))
+            self.draft = Draft(note=words[:500])
+            self.draft.take(self.hear(text))
+        elif add_words and words:
+            self.draft.note = f"{self.draft.note} … {words}".strip(" …")[:500]
         self.draft.red_flags = True
         self.asking = CONFIRM
         return self.t.after_emergency

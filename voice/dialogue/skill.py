@@ -519,7 +519,9 @@ class Skill:
             self.ctx.journal = journal
             extra = journal.after_emergency(heard)
         else:
-            extra = journal.after_emergency(None)
+            # The warning words join the entry's note, so the diary (and the report a doctor
+            # reads) shows what was said, not only that emergency advice was given.
+            extra = journal.after_emergency(heard, add_words=True)
         return replace(reply, text=self._remember(f"{reply.text} {extra}"))
 
     # -- helpers ------------------------------------------------------------------------------
