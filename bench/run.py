@@ -183,6 +183,8 @@ def collect(quick: bool) -> dict:
         timed("next_step", _optional, "voice_bench", "next_step_latency")
     timed("diary", _optional, "diary_bench", "diary_figures")
     timed("faults", _optional, "fault_bench", "fault_figures", 120 if quick else 2000)
+    timed("wyoming", _optional, "wyoming_bench", "serve_figures", 10 if quick else 50,
+          10.0 if quick else 60.0)
     figures["took_s"] = time.perf_counter() - began
     return figures
 
@@ -509,6 +511,15 @@ def other_issue_rows(figures: dict) -> list[str]:
         rows.append(f"| diary: log an episode (utterance → saved) / spoken summary over "
                     f"{d.get('episodes', 0):.0f} episodes | median {d['log_median_ms']:.1f} ms / "
                     f"{d['summary_median_ms']:.1f} ms | < 20 ms / < 50 ms |")
+    w = figures.get("wyoming")
+    if w:
+        rows.append(f"| Wyoming service: {w['clients']:.0f} clients for {w['seconds']:.0f} s on "
+                    f"loopback, {w['turns']:.0f} turns, {w['errors']:.0f} errors | "
+                    f"{w['turns_per_s']:.1f} turns/s, p50 {w['p50_ms']:.0f} ms, p95 "
+                    f"{w['p95_ms']:.0f} ms; memory {w['rss_start_mb']:.0f} / {w['rss_mid_mb']:.0f}"
+                    f" / {w['rss_end_mb']:.0f} MB (start / middle / end), "
+                    f"{w['rss_100_conversations_mb']:.0f} MB with 100 conversations open | "
+                    f"0 errors, memory flat, < 400 MB |")
     f = figures.get("faults")
     if f:
         rows.append(f"| seeded faults through the real CLI (settings, diary, caches, WAV; "
@@ -776,7 +787,8 @@ def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
         "speed, held-out set, first word, start-up and memory" +
         (", barge-in, next step" if figures.get("barge_in") or figures.get("next_step") else "") +
         (", diary" if figures.get("diary") else "") +
-        (", seeded faults" if figures.get("faults") else "") + ".",
+        (", seeded faults" if figures.get("faults") else "") +
+        (", Wyoming service" if figures.get("wyoming") else "") + ".",
         "",
         "## How to reproduce",
         "",

@@ -28,7 +28,7 @@ SETTINGS_NOTICE = ("Some of your saved settings could not be used, so I'm using 
                    "them. The details are on the screen.")
 # Commands whose output is for programs or that never speak: failures are printed only.
 _QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices", "diary",
-                             "settings"})
+                             "settings", "serve"})
 
 
 def _version() -> str:
@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .diary_commands import add_parser as add_diary_parser
 
     add_diary_parser(commands, parents=[shared])
+    from .serve_command import add_parser as add_serve_parser
+
+    add_serve_parser(commands, parents=[shared])
     return parser
 
 
@@ -242,6 +245,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         from .diary_commands import run as run_diary
 
         return run_diary(args, out)
+    if command == "serve":  # builds its own skill, shared by every conversation
+        from .serve_command import run as run_serve
+
+        return run_serve(args, out)
     if command in ("listen", "auto"):
         from .speech_commands import prepare_listening
 
