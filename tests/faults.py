@@ -11,6 +11,9 @@ loses an episode that could still be read from the damaged diary.
 
 from __future__ import annotations
 
+import json
+import os
+import queue
 import random
 import shutil
 import sqlite3
@@ -23,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.audio_env import virtual_speaker
+from tests.audio_env import REPO_ROOT, virtual_speaker
 from tests.speech import speak, to_16k
 
 TARGETS = ("settings", "diary", "cache", "wav")
 MUTATIONS = ("random_bytes", "truncate", "bit_flips")
 CASE_LIMIT_S = 10.0
+FRESH_EVERY = 10  # every tenth case in a new interpreter, the rest forked (see run_cases)
 EPISODES = 40
 QUESTION = "why are my legs numb"
 SETTINGS = 'rate = 160\nvolume = 0.8\nvoice = "en-us"\nemergency_number = "999"\n'
@@ -174,7 +178,7 @@ class FaultLab:
 
     # -- cases -------------------------------------------------------------------------------
 
-    def run(self, case: FaultCase) -> Outcome:
+    def run(self, case: FaultCase, zygote: Zygote | None = None) -> Outcome:
         rng = random.Random(case.seed)
         folder = self.root / f"case-{case.seed}"
         if folder.exists():
@@ -204,15 +208,22 @@ class FaultLab:
             command = ["--engine", "sphinx", "--no-whisper", "transcribe", str(wav)]
         victim.write_bytes(mutate(victim.read_bytes(), case.mutation, rng))
         readable = _readable_rows(victim) if case.target == "diary" else set()
-        outcome = self._execute(case, command, env, victim.relative_to(folder))
+        outcome = self._execute(case, command, env, victim.relative_to(folder), zygote)
         self._judge(outcome, folder, readable)
         if not outcome.problems:
             shutil.rmtree(folder, ignore_errors=True)
         return outcome
 
     def _execute(self, case: FaultCase, command: list[str], env: dict[str, str],
-                 damaged: Path) -> Outcome:
+                 damaged: Path, zygote: Zygote | None) -> Outcome:
         start = time.monotonic()
+        if zygote is not None:
+            code, stdout, stderr = zygote.run(command, env, CASE_LIMIT_S)
+            outcome = Outcome(case, command, str(damaged), code, time.monotonic() - start, stdout,
+                              stderr)
+            if code is None:
+                outcome.problems.append(f"still running after {CASE_LIMIT_S:.0f} s")
+            return outcome
         try:
             result = subprocess.run([str(self.numb_legs), *command], env=env, capture_output=True,
                                     text=True, errors="replace", timeout=CASE_LIMIT_S,
@@ -290,7 +301,72 @@ def _readable_rows(path: Path) -> set[tuple]:
         conn.close()
 
 
+class Zygote:
+    """A `python -m tests.cli_zygote` process: numb-legs' main() in a fresh fork per case."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.cli_zygote"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     cwd=REPO_ROOT, env=_importable_env())
+        if self._reply() != {"ready": True}:
+            raise RuntimeError("the numb-legs zygote did not start")
+
+    def run(self, command: list[str], env: dict[str, str], timeout: float
+            ) -> tuple[int | None, str, str]:
+        out, err = self.scratch / "stdout", self.scratch / "stderr"
+        request = {"argv": command, "env": env, "stdout": str(out), "stderr": str(err),
+                   "timeout": timeout}
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        reply = self._reply()
+        read = lambda path: path.read_text(encoding="utf-8", errors="replace")  # noqa: E731
+        return reply["exit"], read(out), read(err)
+
+    def _reply(self) -> dict:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the numb-legs zygote stopped")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def _importable_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
 def run_cases(lab: FaultLab, seeds: Iterable[int], workers: int = 2) -> Iterator[Outcome]:
-    """Every seed's outcome, WORKERS cases at a time (each case is a subprocess)."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(lambda seed: lab.run(FaultCase.numbered(seed)), seeds)
+    """Every seed's outcome, WORKERS cases at a time. Each case forks a process that imported
+    numb-legs once (tests/cli_zygote.py); every FRESH_EVERY-th starts a new interpreter, as a
+    person's shell does, so start-up and import faults are not missed."""
+    zygotes: queue.Queue[Zygote] = queue.Queue()
+    made = []
+    for number in range(workers):
+        scratch = lab.root / f"zygote-{number}"
+        scratch.mkdir(exist_ok=True)
+        made.append(Zygote(scratch))
+        zygotes.put(made[-1])
+
+    def one(seed: int) -> Outcome:
+        if seed % FRESH_EVERY == 0:
+            return lab.run(FaultCase.numbered(seed))
+        zygote = zygotes.get()
+        try:
+            return lab.run(FaultCase.numbered(seed), zygote)
+        finally:
+            zygotes.put(zygote)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(one, seeds)
+    finally:
+        for zygote in made:
+            zygote.close()
