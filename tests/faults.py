@@ -321,8 +321,8 @@ class Zygote:
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         reply = self._reply()
-        read = lambda path: path.read_text(encoding="utf-8", errors="replace")  # noqa: E731
-        return reply["exit"], read(out), read(err)
+        return (reply["exit"], out.read_text(encoding="utf-8", errors="replace"),
+                err.read_text(encoding="utf-8", errors="replace"))
 
     def _reply(self) -> dict:
         assert self.proc.stdout is not None
