@@ -280,21 +280,23 @@ def _readable_rows(path: Path) -> set[tuple]:
     row by its id (a damaged page loses its rows, not the others). Empty when unreadable."""
     # Not the id: a salvaged diary may number its episodes afresh.
     columns = "started_at, legs, note"
+    # UnicodeDecodeError: what sqlite3 raises when SQLite's message quotes damaged schema text.
+    unreadable = (sqlite3.Error, UnicodeDecodeError)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-    except sqlite3.Error:
+    except unreadable:
         return set()
     try:
         try:
             return set(conn.execute(f"SELECT {columns} FROM episodes NOT INDEXED").fetchall())
-        except sqlite3.Error:
+        except unreadable:
             pass
         rows: set[tuple] = set()
         for ident in range(1, EPISODES * 2):
             try:
                 rows.update(conn.execute(f"SELECT {columns} FROM episodes WHERE id = ?",
                                          (ident,)).fetchall())
-            except sqlite3.Error:
+            except unreadable:
                 continue
         return rows
     finally:

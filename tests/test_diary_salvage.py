@@ -206,6 +206,23 @@ def test_a_scribbled_header_and_schema_page_still_gives_back_the_episodes(data_d
     assert rows == expected
 
 
+def test_schema_text_that_is_not_utf8_is_damage_like_any_other(data_dir):
+    """Found by the seeded fault benchmark: bytes that are not UTF-8 inside the CREATE TABLE
+    text make SQLite's error quote them, and Python's sqlite3 then raises UnicodeDecodeError,
+    not a database error; it ended in "unexpected problem" with nothing recovered."""
+    expected = build(data_dir)
+    path = data_dir / "diary.db"
+    data = bytearray(path.read_bytes())
+    # On the schema page, the activity CHECK's last value: "r'" of 'other' becomes bytes that
+    # are not UTF-8, so the quote is left open and SQLite's error quotes the bytes after it.
+    at = data.index(b"'other'") + 5
+    data[at:at + 2] = b"\xdf\xcf"
+    path.write_bytes(bytes(data))
+    out, rows = listed(data_dir)
+    assert "recovered 300 episodes" in out
+    assert rows == expected
+
+
 def test_the_recovery_is_said_in_the_conversation(data_dir):
     build(data_dir)
     path = data_dir / "diary.db"

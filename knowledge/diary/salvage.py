@@ -100,7 +100,8 @@ def _from_sqlite(image: bytes) -> tuple[dict[int, Row], bool]:
             if _whole(row["id"]) and int(row["id"] or 0) > 0 and row["started_at"] is not None:
                 rows[int(row["id"] or 0)] = row
         return rows, True
-    except sqlite3.DatabaseError as err:
+    # UnicodeDecodeError: SQLite's message quoted damaged schema text that is not UTF-8.
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
         _LOGGER.info("SQLite read %d episodes before: %s", len(rows), err)
         return rows, False
     finally:

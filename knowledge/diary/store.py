@@ -139,6 +139,19 @@ def _code(err: sqlite3.Error) -> int:
     return (getattr(err, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
+# What Python's sqlite3 raises instead of SQLite's error when that error quotes damaged schema
+# text that is not UTF-8 (found by the seeded fault benchmark): it cannot build the message.
+_UNREADABLE_MESSAGE = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+def _database_error(err: sqlite3.DatabaseError | UnicodeDecodeError) -> sqlite3.DatabaseError:
+    """ERR as SQLite's error: a message that could not be decoded came from a damaged file."""
+    if isinstance(err, UnicodeDecodeError):
+        return sqlite3.DatabaseError("database disk image is malformed (SQLite's message about "
+                                     "it quoted text that is not UTF-8)")
+    return err
+
+
 def _is_corrupt(err: sqlite3.Error) -> bool:
     if _code(err) in _CORRUPT:
         return True
@@ -367,7 +380,8 @@ class DiaryStore:
             for attempt in (1, 2):
                 try:
                     return action(self._open())
-                except sqlite3.DatabaseError as err:
+                except _UNREADABLE_MESSAGE as caught:
+                    err = _database_error(caught)
                     if _is_corrupt(err) and attempt == 1:
                         if self._recover(err, writing):
                             continue
@@ -383,8 +397,8 @@ class DiaryStore:
                    err: sqlite3.Error | None = None) -> T:
         try:
             return action(self._open_reader(err))
-        except sqlite3.DatabaseError as err:
-            raise self._error(err, False) from err
+        except _UNREADABLE_MESSAGE as caught:
+            raise self._error(_database_error(caught), False) from caught
 
     def _error(self, err: sqlite3.Error, writing: bool) -> DiaryError:
         _LOGGER.debug("Diary failure on %s", self.path, exc_info=True)
@@ -502,7 +516,7 @@ class DiaryStore:
             not _is_corrupt(err) else "it cannot be written")
         try:
             conn = self._open_read_only()
-        except sqlite3.DatabaseError as ro_err:
+        except _UNREADABLE_MESSAGE as ro_err:
             _LOGGER.info("SQLite cannot read %s in place (%s); reading a copy", self.path, ro_err)
             conn = self._open_copy(why)
         self._reader = conn
@@ -538,8 +552,8 @@ class DiaryStore:
             self._check_version(conn.execute("PRAGMA user_version").fetchone()[0])
             _check(conn)
             return conn
-        except sqlite3.DatabaseError as err:
-            if not _is_corrupt(err):
+        except _UNREADABLE_MESSAGE as caught:
+            if not _is_corrupt(_database_error(caught)):
                 conn.close()
                 raise
         except BaseException:
