@@ -197,6 +197,8 @@ def make_private(path: Path) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             path.chmod(mode & 0o700)
+    except FileNotFoundError:  # a side file (-wal, -shm, -journal) SQLite has not made
+        return
     except OSError:
         _LOGGER.debug("Could not make %s private", path, exc_info=True)
 
