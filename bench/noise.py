@@ -61,7 +61,7 @@ def mix_at_snr(speech: Path, noise: Path, snr_db: float, out: Path) -> Path:
     gain = active_rms(s) / (rms(n) * 10 ** (snr_db / 20))
     tmp = out.with_suffix(".part.wav")
     # -v on every input: sox then mixes at exactly those volumes (no automatic 1/n scaling).
-    subprocess.run(["sox", "-m", "-v", f"{HEADROOM:.6f}", str(speech),
+    subprocess.run(["sox", "-R", "-m", "-v", f"{HEADROOM:.6f}", str(speech),
                     "-v", f"{HEADROOM * gain:.6f}", str(noise), "-b", "16", str(tmp),
                     "trim", "0", f"{len(s)}s"], check=True, timeout=60)
     tmp.replace(out)

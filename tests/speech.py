@@ -21,9 +21,12 @@ def speak(text: str, path: Path, voice: str = "en-us+klatt", speed: int = 140) -
 
 
 def to_16k(path: Path, out: Path, channels: int = 1, rate: int = 16000, bits: int = 16) -> Path:
-    """Convert with sox (a reference implementation independent of ours)."""
-    subprocess.run(["sox", str(path), "-r", str(rate), "-c", str(channels), "-b", str(bits), str(out)],
-                   check=True, timeout=30)
+    """Convert with sox (a reference implementation independent of ours).
+
+    ``-R`` seeds sox's dither: without it each conversion differs in the last bit, and a clip
+    on the edge of two transcripts was heard one way or the other from run to run."""
+    subprocess.run(["sox", "-R", str(path), "-r", str(rate), "-c", str(channels), "-b", str(bits),
+                    str(out)], check=True, timeout=30)
     return out
 
 

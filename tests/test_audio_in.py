@@ -29,7 +29,7 @@ def espeak(path: Path, text: str = QUESTION, voice: str = "en-us", speed: int = 
 
 
 def sox(source: Path, out: Path, *options: str) -> Path:
-    subprocess.run(["sox", str(source), *options, str(out)], check=True, timeout=30)
+    subprocess.run(["sox", "-R", str(source), *options, str(out)], check=True, timeout=30)
     return out
 
 
@@ -372,7 +372,7 @@ def test_espeak_speech_is_one_utterance_ending_promptly(
 
 def test_wav_source_through_the_endpointer(question_wav: Path, workdir: Path) -> None:
     padded = workdir / "padded.wav"
-    subprocess.run(["sox", str(question_wav), str(padded), "pad", "0.8", "1.5"], check=True,
+    subprocess.run(["sox", "-R", str(question_wav), str(padded), "pad", "0.8", "1.5"], check=True,
                    timeout=30)
     ep, events = Endpointer(), []
     for block in WavSource(padded).chunks():

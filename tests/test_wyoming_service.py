@@ -251,7 +251,7 @@ def test_a_client_closing_in_the_middle_of_a_payload_leaves_the_server_serving(s
 
 def _sox_raw(path: Path, rate: int, channels: int, bits: int) -> tuple[int, int, int, bytes]:
     """PATH converted by sox (a reference independent of ours) to raw signed little-endian PCM."""
-    raw = subprocess.run(["sox", str(path), "-r", str(rate), "-c", str(channels), "-b", str(bits),
+    raw = subprocess.run(["sox", "-R", str(path), "-r", str(rate), "-c", str(channels), "-b", str(bits),
                           "-e", "signed-integer", "-L", "-t", "raw", "-"],
                          capture_output=True, check=True, timeout=30).stdout
     return rate, bits // 8, channels, raw
