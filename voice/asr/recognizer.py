@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from knowledge.errors import NumbLegsError
 
@@ -39,8 +39,19 @@ class Recognizer(Protocol):
         """End the utterance; return what was heard. Ready for the next one."""
 
 
+@runtime_checkable
+class WholeUtterances(Protocol):
+    """A recogniser that hears a whole utterance more cheaply than by streaming it."""
+
+    def whole(self, audio: bytes) -> Transcript:
+        """The transcript of one whole utterance, the same as streaming it would give."""
+
+
 def transcript_of(recognizer: Recognizer, audio: bytes, chunk_bytes: int = 3200) -> Transcript:
-    """Run a whole utterance through RECOGNIZER in streaming-sized chunks."""
+    """Run a whole utterance through RECOGNIZER (in streaming-sized chunks unless it can take
+    the utterance at once)."""
+    if isinstance(recognizer, WholeUtterances):
+        return recognizer.whole(audio)
     for start in range(0, len(audio), chunk_bytes):
         recognizer.accept(audio[start:start + chunk_bytes])
     return recognizer.finish()

@@ -76,6 +76,13 @@ class SphinxRecognizer:
         self._decoder.end_utt()
         self._in_utterance = False
         audio, self._audio = bytes(self._audio), bytearray()
+        return self.whole(audio)
+
+    def whole(self, audio: bytes) -> Transcript:
+        """The transcript of one whole utterance, without the streaming pass: its partial
+        hypotheses are for a listener, and the final decode below does not use them."""
+        if self._in_utterance:
+            raise RecognizerError("An utterance is already being streamed to this recogniser")
         # The final decode is a function of this utterance alone: a fresh front end, whose
         # noise estimate (remove_noise) and channel mean are first warmed on the utterance
         # itself. Carried over from earlier audio instead, the same clip was heard as "my face is
@@ -99,4 +106,3 @@ class SphinxRecognizer:
             if best is not None and best.hypstr and best.hypstr not in alternatives:
                 alternatives.append(best.hypstr)
         return Transcript(final, tuple(alternatives))
-
