@@ -285,3 +285,82 @@ def test_damaged_values_are_kept_and_read_as_not_said(data_dir, tmp_path):
     assert "second caf\ufffd" in (tmp_path / "out.csv").read_text(encoding="utf-8")
     assert not list(data_dir.glob("diary.db.corrupt-*"))  # nothing moved aside
     assert b",eft" in path.read_bytes()  # the damaged value is still there, as it was
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """(value, offset after it) of the SQLite varint at AT."""
+    value = 0
+    for index in range(9):
+        byte = data[at + index]
+        if index == 8:
+            return (value << 8) | byte, at + 9
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, at + index + 1
+    raise AssertionError("unreachable")
+
+
+def cells(path: Path, page: int, size: int) -> dict[int, int]:
+    """{rowid: file offset of its cell} for the table leaf PAGE."""
+    data = path.read_bytes()
+    base = (page - 1) * size
+    header = base + (100 if page == 1 else 0)
+    assert data[header] == TABLE_LEAF
+    found = {}
+    for index in range(int.from_bytes(data[header + 3:header + 5], "big")):
+        pointer = int.from_bytes(data[header + 8 + 2 * index:header + 10 + 2 * index], "big")
+        _length, after = _varint(data, base + pointer)
+        rowid, _ = _varint(data, after)
+        found[rowid] = base + pointer
+    return found
+
+
+def test_a_row_with_one_unreadable_field_keeps_the_others(data_dir):
+    """A record whose last column points past its end cannot be read whole; every other
+    column of it can (seeded fault 10005 lost the episode)."""
+    expected = build(data_dir)
+    path = data_dir / "diary.db"
+    size, leaves = pages(path)
+    page = leaves["episodes"][2]
+    offsets = cells(path, page, size)
+    victim = max(offsets)
+    assert victim > OLD_ROWS  # a record with all nine columns
+    data = bytearray(path.read_bytes())
+    _length, after = _varint(data, offsets[victim])
+    _rowid, record = _varint(data, after)
+    header_size, types = _varint(data, record)
+    assert header_size < 20
+    last_type = record + header_size - 1  # created_at's serial type, one byte
+    assert data[last_type] in (1, 2, 3, 4, 5, 6)  # an integer
+    data[last_type] = 0x7F  # text of 57 bytes, past the record's end
+    path.write_bytes(bytes(data))
+    assert sqlite_sees_damage(path)
+    out, rows = listed(data_dir)
+    assert f"recovered {COUNT} episodes" in out
+    created_at = LAYOUT.index("created_at")
+    assert rows[victim][:created_at] == expected[victim][:created_at]
+    assert all(rows[ident] == row for ident, row in expected.items() if ident != victim)
+
+
+def test_two_rows_under_one_id_are_both_kept(data_dir):
+    """A damaged id that another row already has: the second row is not taken for a copy
+    of the first; it comes back under a new number."""
+    expected = build(data_dir)
+    path = data_dir / "diary.db"
+    size, leaves = pages(path)
+    page = leaves["episodes"][1]
+    offsets = cells(path, page, size)
+    first, second = sorted(offsets)[2:4]
+    assert second == first + 1 < 128  # one-byte varints
+    data = bytearray(path.read_bytes())
+    _length, after = _varint(data, offsets[second])
+    assert data[after] == second
+    data[after] = first
+    path.write_bytes(bytes(data))
+    assert sqlite_sees_damage(path)
+    out, rows = listed(data_dir)
+    assert f"recovered {COUNT} episodes" in out
+    contents = sorted(row[1:] for row in rows.values())
+    assert contents == sorted(row[1:] for row in expected.values())
+    assert rows[first] == expected[first]
+    assert second not in rows and max(rows) == COUNT + 1

@@ -7,7 +7,9 @@ table page) or cannot start (a damaged header or schema page), every page of the
 searched by hand for the table's records (``sqlite_file.PageScanner``). Rows are kept as they
 were written, field for field, even a value damage took outside the schema's checks (the store
 reads such a value as "not said"); only records found by trying every offset of a broken page
-must fit the schema exactly, since chance bytes can look like a record.
+must fit the schema exactly, since chance bytes can look like a record. A row SQLite cannot read
+whole is read field by field, and a row whose damaged id another row holds comes back under a
+new number rather than being taken for a copy.
 """
 
 from __future__ import annotations
@@ -81,8 +83,25 @@ def _filled(row: Row) -> Row:
                       if row.get(name) is None}}
 
 
-def _from_sqlite(image: bytes) -> tuple[dict[int, Row], bool]:
-    """(rows SQLite could read, True when it read the whole table without an error)."""
+def _content(row: Mapping[str, Value]) -> tuple[Value, ...]:
+    """What a row says, without its id (which damage may have changed)."""
+    return tuple(row.get(name) for name in LAYOUT[1:])
+
+
+def _keep(rows: dict[int, Row], collided: list[Row], row: Row) -> None:
+    """Keep ROW under its id; a different row already there is not dropped but set aside
+    (damage to a record's id can give it the id of another: the seeded fault benchmark lost
+    such episodes when the second one was taken for a copy of the first)."""
+    ident = int(row["id"] or 0)
+    if ident not in rows:
+        rows[ident] = row
+    elif _content(rows[ident]) != _content(row):
+        collided.append(row)
+
+
+def _from_sqlite(image: bytes, collided: list[Row]) -> tuple[dict[int, Row], bool]:
+    """(rows SQLite could read, True when it read the whole table without an error); rows
+    whose id another row already holds go to COLLIDED."""
     rows: dict[int, Row] = {}
     conn = sqlite3.connect(":memory:")
     conn.text_factory = lenient_text
@@ -99,7 +118,7 @@ def _from_sqlite(image: bytes) -> tuple[dict[int, Row], bool]:
         for values in conn.execute("SELECT * FROM episodes NOT INDEXED ORDER BY rowid"):
             row = _filled(dict(zip(LAYOUT, values, strict=False)))
             if _whole(row["id"]) and int(row["id"] or 0) > 0 and row["started_at"] is not None:
-                rows[int(row["id"] or 0)] = row
+                _keep(rows, collided, row)
         return rows, True
     # UnicodeDecodeError: SQLite's message quoted damaged schema text that is not UTF-8.
     except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
@@ -122,7 +141,7 @@ def _by_rowid(conn: sqlite3.Connection, rows: dict[int, Row]) -> None:
             values = conn.execute("SELECT * FROM episodes NOT INDEXED WHERE rowid = ?",
                                   (ident,)).fetchone()
         except (sqlite3.DatabaseError, UnicodeDecodeError):
-            values = None
+            values = _field_by_field(conn, ident)
         row = _filled(dict(zip(LAYOUT, values or (), strict=False)))
         if values and _whole(row["id"]) and int(row["id"] or 0) > 0 \
                 and row["started_at"] is not None:
@@ -133,30 +152,73 @@ def _by_rowid(conn: sqlite3.Connection, rows: dict[int, Row]) -> None:
         ident += 1
 
 
-def _from_pages(image: bytes) -> dict[int, Row]:
+def _field_by_field(conn: sqlite3.Connection, ident: int) -> tuple[Value, ...] | None:
+    """Row IDENT read one column at a time, a column SQLite cannot read left empty (the
+    schema's default fills it): one damaged field, such as when the row was made, must not cost
+    the whole episode (seeded fault 10005). None when its id or start cannot be read."""
+    try:
+        # The names SQLite itself parsed from the schema, misspelt or not: they select the
+        # columns in the layout's order.
+        names = [str(info[1]) for info in conn.execute("PRAGMA table_info(episodes)")]
+    except (sqlite3.DatabaseError, UnicodeDecodeError):
+        return None
+    values: list[Value] = []
+    for name in names[:len(LAYOUT)]:
+        quoted = '"' + name.replace('"', '""') + '"'
+        try:
+            found = conn.execute(f"SELECT {quoted} FROM episodes NOT INDEXED WHERE rowid = ?",
+                                 (ident,)).fetchone()
+        except (sqlite3.DatabaseError, UnicodeDecodeError):
+            found = None
+        values.append(found[0] if found else None)
+    return tuple(values) if len(values) > 1 and values[0] is not None and \
+        values[1] is not None else None
+
+
+def _from_pages(image: bytes, collided: list[Row]) -> dict[int, Row]:
     rows: dict[int, Row] = {}
     for cell in PageScanner(image).cells():
         if not _OLDEST_RECORD <= len(cell.values) <= len(LAYOUT) or cell.values[0] is not None:
             continue  # the record holds NULL for the rowid's alias, id
         row = _filled(dict(zip(LAYOUT, cell.values, strict=False)))
         row["id"] = cell.rowid
-        if (valid(row) if cell.searched else plausible(row)) and cell.rowid not in rows:
-            rows[cell.rowid] = row
+        if cell.searched:
+            # Found by trying every offset of a broken page: chance bytes, or an old copy of a
+            # row in the page's free space, must not become a second episode.
+            if valid(row) and cell.rowid not in rows:
+                rows[cell.rowid] = row
+        elif plausible(row):
+            _keep(rows, collided, row)
     return rows
 
 
 def salvage(image: bytes) -> Salvaged:
     """Every episode that can be read from IMAGE (a whole database file, WAL applied)."""
-    rows, whole = _from_sqlite(image)
-    found = _from_pages(image)
+    collided: list[Row] = []
+    rows, whole = _from_sqlite(image, collided)
+    found = _from_pages(image, collided)
     # Even when SQLite read "the whole table" the pages are searched: damage to the schema's
     # root page number makes SQLite read the wrong tree without an error (the seeded fault
     # benchmark found 40 episodes the scan saw and SQLite did not).
-    if whole and found.keys() <= rows.keys():
-        return Salvaged(rows, "sqlite")
-    _LOGGER.info("SQLite read %d episodes, the page scan %d", len(rows), len(found))
+    method = "sqlite" if whole and found.keys() <= rows.keys() else "pages"
+    if method == "sqlite" and not collided:
+        return Salvaged(rows, method)
+    _LOGGER.info("SQLite read %d episodes, the page scan %d, %d more under an id already "
+                 "taken", len(rows), len(found), len(collided))
     # SQLite's reading wins where both found a row; the scan adds what SQLite could not reach.
-    return Salvaged({**found, **rows}, "pages")
+    return Salvaged(_renumbered({**found, **rows}, collided), method)
+
+
+def _renumbered(rows: dict[int, Row], collided: list[Row]) -> dict[int, Row]:
+    """ROWS with each collided row that is not already among them added under a new id, after
+    the last (its own id was damaged; the others keep theirs)."""
+    kept = {_content(row) for row in rows.values()}
+    for row in collided:
+        if _content(row) not in kept:
+            kept.add(_content(row))
+            ident = max(rows, default=0) + 1
+            rows[ident] = {**row, "id": ident}
+    return rows
 
 
 def insert(conn: sqlite3.Connection, rows: Iterable[Row]) -> int:
