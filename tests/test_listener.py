@@ -280,6 +280,24 @@ def test_always_listening_answers_without_wake_phrase(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.audio
+def test_a_damaged_voice_activity_model_is_said_once_and_listening_goes_on(tmp_path,
+                                                                           monkeypatch):
+    from voice.audio.voice_activity import REINSTALL, load_voice_activity
+
+    damaged = tmp_path / "vad.bin"
+    data = bytearray(load_voice_activity().path.read_bytes())
+    data[1000] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setenv("NUMB_LEGS_VAD_MODEL", str(damaged))
+    out = _always_listening(silence(0.8) + spoken("what is a slipped disc", tmp_path, "q")
+                            + silence(1.0), tmp_path)
+    assert out.count(REINSTALL) == 1, out
+    assert "by the sound level alone" in out, out
+    assert out.count("You said:") == 1 and "disc" in out, out  # the level endpointer heard it
+
+
+@pytest.mark.slow
+@pytest.mark.audio
 def test_wake_phrase_alone_while_listening_is_not_a_question(tmp_path):
     # Not heard the first time, a person says the wake phrase again before the question; while
     # the assistant is already listening "hey numb legs" is an address, not "why are my legs numb".

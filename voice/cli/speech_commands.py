@@ -175,10 +175,22 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
     if note:
         voice.print(note)
     listener = Listener(lambda: Microphone(args.input_device), recognizer, skill, voice, options,
-                        typed=sys.stdin, second=second)
+                        typed=sys.stdin, second=second, voice_activity=_voice_activity(voice))
     if not listener.run():
         return chat(skill, voice, greet=False)
     return EXIT_OK
+
+
+def _voice_activity(voice):
+    """The voice activity model, or None after saying once why listening goes on without it."""
+    from ..audio.voice_activity import VoiceActivityError, load_voice_activity
+
+    try:
+        return load_voice_activity()
+    except VoiceActivityError as err:
+        voice.print(f"{err} Until then I tell when you have finished speaking by the sound "
+                    "level alone.")
+        return None
 
 
 def devices(out: TextIO) -> int:

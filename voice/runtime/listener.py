@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple, TextIO
 
@@ -30,11 +30,11 @@ from knowledge.errors import NumbLegsError
 
 from ..asr.fusion import Hearing, fast_path, fuse
 from ..asr.nbest import understand_best
-from ..asr.recognizer import Recognizer
+from ..asr.recognizer import Recognizer, RecognizerError, Transcript, transcript_of
 from ..asr.second_opinion import SecondHearing, SecondOpinion
 from ..audio.devices import AudioDeviceError
 from ..audio.earcons import earcon
-from ..audio.endpoint import Endpointer, SpeechEnd, SpeechStart
+from ..audio.endpoint import Endpointer, FrameModel, SpeechEnd, SpeechPause, SpeechStart
 from ..audio.microphone import AudioSource
 from ..dialogue.skill import Reply, Skill
 from . import trace
@@ -72,22 +72,32 @@ class _Fed(NamedTuple):
 
 
 class _Utterances:
-    """Cuts the microphone's blocks into utterances and streams each into the recogniser.
+    """Cuts the microphone's blocks into utterances and recognises each.
 
-    Streaming starts just before the speech (a few blocks are kept), so the soft start of a
-    word is heard and the final result is ready moments after the end.
+    STREAMING (while the assistant speaks, for barge-in): each utterance is streamed into the
+    recogniser from just before the speech (a few blocks are kept, so the soft start of a word
+    is heard), and its partial results are watched. Otherwise nothing needs partial results: the
+    utterance is recognised whole, and with a voice activity model (VOICE) already at each pause
+    in it (GUESSES runs that), so when the pause turns out to be the end the words are ready.
     """
 
     def __init__(self, recognizer: Recognizer, end_silence_ms: int, traced: bool = False,
-                 second: Callable[[bytes], Future[SecondHearing] | None] | None = None) -> None:
+                 second: Callable[[bytes], Future[SecondHearing] | None] | None = None,
+                 voice: FrameModel | None = None, streaming: bool = True,
+                 guesses: ThreadPoolExecutor | None = None) -> None:
         self.recognizer = recognizer
         # Starts the second recogniser on an ended utterance's audio before the first one
         # finishes, so the two run side by side on two cores.
         self._second = second
-        self.endpointer = Endpointer(end_silence_ms=end_silence_ms)
+        self.endpointer = Endpointer(end_silence_ms=end_silence_ms, voice=voice)
         self._recent: deque[bytes] = deque(maxlen=PRE_ROLL_CHUNKS)
         self._feeding = False
         self._traced = traced  # stage marks for the latency budget (bench/latency_budget.py)
+        self._streaming = streaming
+        self._guesses = guesses
+        self._guess: tuple[int, Future[Transcript]] | None = None
+        # One decode at a time: a guess runs on GUESSES' thread, the recogniser is not shared.
+        self._decoding = threading.Lock()
 
     @property
     def in_speech(self) -> bool:
@@ -98,26 +108,56 @@ class _Utterances:
         self.endpointer.reset()
         self._recent.clear()
         self._feeding = False
+        self._drop_guess()
+
+    def _drop_guess(self) -> None:
+        # Waited for: the recogniser must be free before anyone streams into it again.
+        guess, self._guess = self._guess, None
+        if guess is not None:
+            try:
+                guess[1].result()
+            except (RecognizerError, RuntimeError, ValueError):
+                pass  # its words are not wanted any more
+
+    def _whole(self, audio: bytes) -> Transcript:
+        with self._decoding:
+            return transcript_of(self.recognizer, audio)
+
+    def _final(self, end: SpeechEnd) -> Transcript:
+        if self._streaming:
+            return self.recognizer.finish()
+        guess, self._guess = self._guess, None
+        if guess is not None and end.paused_at == guess[0]:
+            try:
+                return guess[1].result()
+            except (RecognizerError, RuntimeError, ValueError):
+                _LOGGER.debug("Recognising at the pause failed", exc_info=True)
+        return self._whole(end.audio)
 
     def feed(self, chunk: bytes) -> _Fed:
         events = self.endpointer.feed(chunk)
-        partial = self.recognizer.accept(chunk) if self._feeding else ""
+        partial = self.recognizer.accept(chunk) if self._feeding and self._streaming else ""
         if not self._feeding:
             self._recent.append(chunk)
         started, ended, audio, second = False, None, b"", None
         for event in events:
             if isinstance(event, SpeechStart):
                 started = self._feeding = True
-                for earlier in self._recent:
-                    partial = self.recognizer.accept(earlier)
+                if self._streaming:
+                    for earlier in self._recent:
+                        partial = self.recognizer.accept(earlier)
                 self._recent.clear()
+            elif isinstance(event, SpeechPause):
+                if not self._streaming and self._guesses is not None:
+                    self._drop_guess()
+                    self._guess = (event.sample, self._guesses.submit(self._whole, event.audio))
             elif isinstance(event, SpeechEnd):
                 if self._traced:
                     trace.mark("endpoint")
                 self._feeding = False
                 audio = event.audio
                 second = self._second(audio) if self._second is not None else None
-                heard = self.recognizer.finish()
+                heard = self._final(event)
                 if self._traced:
                     trace.mark("decoded")
                 ended = list(heard.alternatives)
@@ -131,12 +171,17 @@ class Listener:
     def __init__(self, source_factory: Callable[[], AudioSource], recognizer: Recognizer,
                  skill: Skill, voice: Voice, options: ListenOptions,
                  clock: Callable[[], float] = time.monotonic, typed: TextIO | None = None,
-                 second: SecondOpinion | None = None) -> None:
+                 second: SecondOpinion | None = None,
+                 voice_activity: FrameModel | None = None) -> None:
         self._source_factory = source_factory
         self.recognizer = recognizer
         # Whisper beside the domain recogniser (voice/asr/fusion.py decides between them), and
         # its hearings of utterances already acted on, still to be checked for a red flag.
         self.second = second
+        # Endpointing on the voice, not only the level (voice/audio/endpoint.py); None: the
+        # level alone, as when the model could not be loaded.
+        self.voice_activity = voice_activity
+        self._guesses = ThreadPoolExecutor(1, thread_name_prefix="guess")
         self._pending: list[tuple[Future[SecondHearing], str]] = []
         self._second_noted = False
         self.skill = skill
@@ -189,13 +234,16 @@ class Listener:
 
     def _loop(self, source: AudioSource) -> None:
         utterances = _Utterances(self.recognizer, self.options.end_silence_ms, traced=True,
-                                 second=self._submit)
+                                 second=self._submit, voice=self.voice_activity,
+                                 streaming=False, guesses=self._guesses)
         self._source = source
         self._chunks = iter(source.chunks())
         try:
             for chunk in self._chunks:
                 if self._interrupted is not None:
                     hypotheses, self._interrupted = self._interrupted, None
+                    # First: a recognition under way ends before speech is listened over.
+                    utterances.reset()
                     self._after_interruption(hypotheses)
                     utterances.reset()
                 if not self._greeted:
@@ -394,7 +442,8 @@ class Listener:
         """
         if self._chunks is None:
             return
-        utterances = _Utterances(self.recognizer, self.options.end_silence_ms)
+        utterances = _Utterances(self.recognizer, self.options.end_silence_ms,
+                                 voice=self.voice_activity)
         cut = False
         while self.voice.speaking or utterances.in_speech:
             if not cut and not self._typed.empty():
