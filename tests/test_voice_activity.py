@@ -158,3 +158,49 @@ def test_the_listener_recognises_an_utterance_at_its_last_pause(model, tmp_path)
     assert "sit" in words[0]
     assert len(whole_audio) > len(pauses[-1].audio)
     guesses.shutdown()
+
+
+@pytest.mark.slow
+def test_a_sure_short_command_ends_at_its_pause_and_a_question_waits(model, tmp_path):
+    """"repeat" heard beyond doubt at the first pause is all there is: the utterance ends there,
+    not after the whole hangover; a question waits it out (a person may go on after a comma)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from intents.meaning import default_matcher
+    from intents.safety import default_safety
+    from voice.asr.fusion import fast_path
+    from voice.asr.sphinx_engine import SphinxRecognizer
+    from voice.runtime.listener import _Utterances
+
+    matcher, safety = default_matcher(), default_safety()
+    recognizer = SphinxRecognizer("domain")
+
+    def ended_after(text: str) -> tuple[list[str], float]:
+        said = pcm16(_speech(text, tmp_path, "en-gb-scotland", 150))
+        loud = np.nonzero(np.abs(np.frombuffer(said, dtype="<i2")) > 100)[0]
+        audio = silence(0.5) + said + silence(1.5)
+        model.reset()
+        guesses = ThreadPoolExecutor(1)
+        utterances = _Utterances(recognizer, 400, voice=model, streaming=False, guesses=guesses,
+                                 sure=lambda heard: fast_path(heard, matcher, safety))
+        try:
+            for start in range(0, len(audio), FRAME_BYTES):
+                fed = utterances.feed(audio[start:start + FRAME_BYTES])
+                if fed.ended is None:
+                    # Real time: the guess has the 32 ms of a frame to finish, as it would.
+                    future = utterances._guess  # noqa: SLF001 - the pause's recognition
+                    if future is not None:
+                        future[1].result()
+                    continue
+                at = (start + FRAME_BYTES) // 2
+                return fed.ended, (at - int(0.5 * RATE) - int(loud[-1])) * 1000 / RATE
+        finally:
+            guesses.shutdown()
+        raise AssertionError(f"{text!r} never ended")
+
+    words, command_ms = ended_after("repeat")
+    assert words and words[0] == "repeat", words
+    question, question_ms = ended_after("tell me about sciatica")
+    assert question_ms >= 400, question_ms  # the level's 400 ms at least, and the voice's
+    assert command_ms < 300 and command_ms < question_ms - 150, (command_ms, question_ms)
+    print(f"ended {command_ms:.0f} ms after a sure command, {question_ms:.0f} ms after a question")

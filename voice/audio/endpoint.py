@@ -40,7 +40,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-EndReason = Literal["silence", "max_length", "end_of_input"]
+EndReason = Literal["silence", "early", "max_length", "end_of_input"]
 
 # Quieter than any real microphone: keeps digital silence (log of 0) finite.
 _SILENCE_DBFS = -120.0
@@ -189,6 +189,18 @@ class Endpointer:
         self._pending.clear()
         return events
 
+    @property
+    def paused_at(self) -> int | None:
+        """The sample of the last SpeechPause while nothing loud or voiced has followed it."""
+        return self._paused_at
+
+    def end_at_pause(self) -> SpeechEnd:
+        """End the utterance now, at its pause (reason "early"): the caller knows from what was
+        said that nothing more is coming, as with a short command."""
+        if self._paused_at is None:
+            raise ValueError("No pause to end the utterance at")
+        return self._end("early", self._position)
+
     def reset(self) -> None:
         """Forget any utterance in progress (after a pause); the background estimate stays."""
         self._pending.clear()
@@ -251,4 +263,5 @@ class Endpointer:
         self._in_speech = False
         self._run = 0
         self._unvoiced = 0
-        return SpeechEnd(audio, reason, position, paused_at if reason == "silence" else None)
+        return SpeechEnd(audio, reason, position,
+                         paused_at if reason in ("silence", "early") else None)

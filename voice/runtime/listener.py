@@ -34,7 +34,14 @@ from ..asr.recognizer import Recognizer, RecognizerError, Transcript, transcript
 from ..asr.second_opinion import SecondHearing, SecondOpinion
 from ..audio.devices import AudioDeviceError
 from ..audio.earcons import earcon
-from ..audio.endpoint import Endpointer, FrameModel, SpeechEnd, SpeechPause, SpeechStart
+from ..audio.endpoint import (
+    Endpointer,
+    Event,
+    FrameModel,
+    SpeechEnd,
+    SpeechPause,
+    SpeechStart,
+)
 from ..audio.microphone import AudioSource
 from ..dialogue.skill import Reply, Skill
 from . import trace
@@ -84,7 +91,8 @@ class _Utterances:
     def __init__(self, recognizer: Recognizer, end_silence_ms: int, traced: bool = False,
                  second: Callable[[bytes], Future[SecondHearing] | None] | None = None,
                  voice: FrameModel | None = None, streaming: bool = True,
-                 guesses: ThreadPoolExecutor | None = None) -> None:
+                 guesses: ThreadPoolExecutor | None = None,
+                 sure: Callable[[tuple[str, ...]], bool] | None = None) -> None:
         self.recognizer = recognizer
         # Starts the second recogniser on an ended utterance's audio before the first one
         # finishes, so the two run side by side on two cores.
@@ -95,7 +103,10 @@ class _Utterances:
         self._traced = traced  # stage marks for the latency budget (bench/latency_budget.py)
         self._streaming = streaming
         self._guesses = guesses
-        self._guess: tuple[int, Future[Transcript]] | None = None
+        self._guess: tuple[int, Future[tuple[Transcript, bool]]] | None = None
+        # Whether an n-best heard at a pause is surely all of it (a short command the domain
+        # recogniser is sure of): then the utterance ends there, without the rest of the wait.
+        self._sure = sure
         # One decode at a time: a guess runs on GUESSES' thread, the recogniser is not shared.
         self._decoding = threading.Lock()
 
@@ -123,19 +134,37 @@ class _Utterances:
         with self._decoding:
             return transcript_of(self.recognizer, audio)
 
+    def _at_pause(self, audio: bytes) -> tuple[Transcript, bool]:
+        heard = self._whole(audio)
+        return heard, bool(heard.alternatives) and self._sure is not None \
+            and self._sure(heard.alternatives)
+
+    def _sure_now(self) -> bool:
+        """A guess made at the pause the utterance is still in, which is surely all of it."""
+        guess = self._guess
+        if guess is None or guess[0] != self.endpointer.paused_at or not guess[1].done():
+            return False
+        try:
+            return guess[1].result()[1]
+        except (RecognizerError, RuntimeError, ValueError):
+            return False
+
     def _final(self, end: SpeechEnd) -> Transcript:
         if self._streaming:
             return self.recognizer.finish()
         guess, self._guess = self._guess, None
         if guess is not None and end.paused_at == guess[0]:
             try:
-                return guess[1].result()
+                return guess[1].result()[0]
             except (RecognizerError, RuntimeError, ValueError):
                 _LOGGER.debug("Recognising at the pause failed", exc_info=True)
         return self._whole(end.audio)
 
     def feed(self, chunk: bytes) -> _Fed:
-        events = self.endpointer.feed(chunk)
+        events: list[Event] = list(self.endpointer.feed(chunk))
+        if self._feeding and not any(isinstance(event, SpeechEnd) for event in events) \
+                and self._sure_now():
+            events.append(self.endpointer.end_at_pause())
         partial = self.recognizer.accept(chunk) if self._feeding and self._streaming else ""
         if not self._feeding:
             self._recent.append(chunk)
@@ -150,7 +179,8 @@ class _Utterances:
             elif isinstance(event, SpeechPause):
                 if not self._streaming and self._guesses is not None:
                     self._drop_guess()
-                    self._guess = (event.sample, self._guesses.submit(self._whole, event.audio))
+                    self._guess = (event.sample, self._guesses.submit(self._at_pause,
+                                                                      event.audio))
             elif isinstance(event, SpeechEnd):
                 if self._traced:
                     trace.mark("endpoint")
@@ -235,7 +265,7 @@ class Listener:
     def _loop(self, source: AudioSource) -> None:
         utterances = _Utterances(self.recognizer, self.options.end_silence_ms, traced=True,
                                  second=self._submit, voice=self.voice_activity,
-                                 streaming=False, guesses=self._guesses)
+                                 streaming=False, guesses=self._guesses, sure=self._sure_command)
         self._source = source
         self._chunks = iter(source.chunks())
         try:
@@ -276,6 +306,10 @@ class Listener:
             source.close()
 
     # -- what was heard -----------------------------------------------------------------------
+
+    def _sure_command(self, domain: tuple[str, ...]) -> bool:
+        """A short command heard beyond doubt, with no red flag: said in full at its pause."""
+        return fast_path(domain, self.skill.matcher, self.skill.safety)
 
     def _submit(self, audio: bytes) -> Future[SecondHearing] | None:
         """Start the second recogniser on AUDIO, when it is ready."""
