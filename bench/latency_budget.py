@@ -6,9 +6,11 @@ writes a timestamp at each stage boundary (voice/runtime/trace.py, CLOCK_MONOTON
 process), and the harness knows, on the same clock, when each question's last loud sample went
 into the microphone pipe and when the speaker first carried sound. Stages of a turn:
 
-  endpointing wait  end of speech -> endpoint (the 400 ms of silence that ends an utterance,
-                    plus the 128 ms pipe and 30 ms blocks)
-  final decode      endpoint -> final transcript and n-best
+  endpointing wait  end of speech -> endpoint (the voice silent 416 ms and the level 400 ms,
+                    or a sure short command at its first pause; plus the 128 ms pipe and
+                    the blocks)
+  final decode      endpoint -> final transcript and n-best (already made at the pause
+                    that turned out to be the end, unless the person spoke on)
   matching          -> the n-best understood (understand_best)
   reply             -> the skill's reply composed
   synthesis         -> first sentence synthesised, handed to the audio output

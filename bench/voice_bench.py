@@ -7,6 +7,7 @@ Run by bench/run.py. Everything goes through the real engines and, for the turn 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -261,9 +262,34 @@ def startup_and_memory(runs: int = 5) -> dict[str, float]:
             "peak_rss_mb": max(peaks) if peaks else float("nan"), "runs": len(times)}
 
 
+def idle_cpu(seconds: float = 20.0) -> dict[str, float]:
+    """CPU of `numb-legs listen` (PocketSphinx, Whisper beside it, the voice activity model)
+    hearing only silence, as a share of one core, over SECONDS once it is ready and Whisper has
+    loaded (issue 16: at most 10%). Read from /proc: the process's user and system time."""
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        run = ListenRun(tmp, silence(1.0), ["--engine", "sphinx", "listen", "--always-listen"],
+                        trailing_silence_s=seconds + 30)
+        try:
+            run.wait_for("numb-legs is listening", timeout=60)
+            time.sleep(10.0)  # Whisper loads in the background: not idle yet
+            ticks = os.sysconf("SC_CLK_TCK")
+
+            def cpu_s() -> float:
+                fields = Path(f"/proc/{run.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+            start, began = cpu_s(), time.monotonic()
+            time.sleep(seconds)
+            used, took = cpu_s() - start, time.monotonic() - began
+        finally:
+            run.stop()
+    return {"seconds": took, "cpu_share": used / took}
+
+
 if __name__ == "__main__":
     wanted = sys.argv[1:] or ["spoken", "latency", "startup", "barge_in", "next_step"]
     jobs = {"spoken": spoken_accuracy_and_rtf, "latency": turn_latency,
             "startup": startup_and_memory, "barge_in": barge_in_latency,
-            "next_step": next_step_latency}
+            "next_step": next_step_latency, "idle_cpu": idle_cpu}
     print(json.dumps({name: jobs[name]() for name in wanted}, indent=2))
