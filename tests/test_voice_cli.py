@@ -89,6 +89,7 @@ def test_devices_and_doctor_without_hardware(tmp_path):
     assert "OK: speech recognition" in doctor.stdout
     # The second recogniser: installed (the test tools' package), loads, hears a sentence.
     assert "OK: second recogniser (Whisper): whisper-tiny.en loaded in" in doctor.stdout
+    assert "OK: voice activity: Silero VAD loaded; it hears speech" in doctor.stdout
     assert "Traceback" not in doctor.stderr
 
 

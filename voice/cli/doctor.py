@@ -154,6 +154,29 @@ def check_saved_settings(notes: Sequence[str]) -> Check:
                  "to go back to the defaults.")
 
 
+def check_voice_activity() -> Check:
+    """The voice activity model loads, and hears the synthesiser's voice as speech and
+    silence as none."""
+    from ..asr.recognizer import SAMPLE_RATE
+    from ..audio.pcm import to_int16
+    from ..audio.resample import resample
+    from ..audio.voice_activity import FRAME_BYTES, REINSTALL, load_voice_activity
+    from ..tts.synthesizer import Synthesizer
+
+    model = load_voice_activity()
+    audio = Synthesizer().synthesize(TEST_SENTENCE)
+    pcm = to_int16(resample(audio.samples.astype(np.float64), audio.rate, SAMPLE_RATE)).tobytes()
+    spoken = max(model.probability(pcm[i:i + FRAME_BYTES])
+                 for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES))
+    model.reset()
+    quiet = max(model.probability(bytes(FRAME_BYTES)) for _ in range(8))
+    if spoken < 0.5 or quiet >= 0.5:
+        return Check("voice activity", False, f"Silero VAD loaded but gave speech {spoken:.2f} "
+                     f"and silence {quiet:.2f}.", REINSTALL)
+    return Check("voice activity", True, f"Silero VAD loaded; it hears speech ({spoken:.2f}) "
+                 f"and silence ({quiet:.2f}).")
+
+
 def run_doctor(voice, args, engine_options, notes: Sequence[str] = ()) -> int:
     checks = [
         _attempt("knowledge and settings", check_data),
@@ -162,6 +185,7 @@ def run_doctor(voice, args, engine_options, notes: Sequence[str] = ()) -> int:
         _attempt("microphone", lambda: check_microphone(args.input_device)),
         _attempt("speech recognition", lambda: check_recognizer(engine_options)),
         _attempt("second recogniser (Whisper)", check_whisper),
+        _attempt("voice activity", check_voice_activity),
     ]
     for check in checks:
         voice.print(check.line())
