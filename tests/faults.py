@@ -34,6 +34,8 @@ MUTATIONS = ("random_bytes", "truncate", "bit_flips")
 CASE_LIMIT_S = 10.0
 FRESH_EVERY = 10  # every tenth case in a new interpreter, the rest forked (see run_cases)
 EPISODES = 40
+# When the pristine diary's episodes were written (see _build_diary).
+CREATED = datetime(2026, 12, 2, 21, 1, 20)
 QUESTION = "why are my legs numb"
 SETTINGS = 'rate = 160\nvolume = 0.8\nvoice = "en-us"\nemergency_number = "999"\n'
 # Exit codes the CLI promises (voice/cli/exit_codes.py).
@@ -140,7 +142,10 @@ class FaultLab:
 
         path = self.pristine / "data" / "diary.db"
         path.parent.mkdir(parents=True, exist_ok=True)
-        store = DiaryStore(path)
+        # A fixed moment of writing (the created_at column): the bytes a seed damages, and so
+        # its outcome, are then the same in every run (seed 11505 lost an episode in one
+        # benchmark run and not in the next, as the clock had moved on).
+        store = DiaryStore(path, clock=lambda: CREATED)
         store.add_many([Episode(started_at=datetime.fromtimestamp(row[1]), duration_s=row[3],
                                 legs=row[2], activity=row[4],
                                 other_signs=(row[5],) if row[5] else (), note=row[6])
@@ -277,7 +282,11 @@ def _text(value: str | bytes | None) -> str:
 
 def _readable_rows(path: Path) -> set[tuple]:
     """Episodes SQLite itself can still read from PATH: the whole table when it can, else each
-    row by its id (a damaged page loses its rows, not the others). Empty when unreadable."""
+    row by its id (a damaged page loses its rows, not the others). Empty when unreadable.
+    A row without a start time is not an episode: the schema never let one be written, and
+    SQLite reads one only from a record whose header damage shifted every value (seed 11505:
+    no start, legs 29800). Filtered here, not in SQL: SQLite drops "IS NOT NULL" on a column
+    declared NOT NULL."""
     # Not the id: a salvaged diary may number its episodes afresh.
     columns = "started_at, legs, note"
     # UnicodeDecodeError: what sqlite3 raises when SQLite's message quotes damaged schema text.
@@ -288,14 +297,15 @@ def _readable_rows(path: Path) -> set[tuple]:
         return set()
     try:
         try:
-            return set(conn.execute(f"SELECT {columns} FROM episodes NOT INDEXED").fetchall())
+            return {row for row in conn.execute(f"SELECT {columns} FROM episodes NOT INDEXED")
+                    if row[0] is not None}
         except unreadable:
             pass
         rows: set[tuple] = set()
         for ident in range(1, EPISODES * 2):
             try:
-                rows.update(conn.execute(f"SELECT {columns} FROM episodes WHERE id = ?",
-                                         (ident,)).fetchall())
+                rows.update(row for row in conn.execute(
+                    f"SELECT {columns} FROM episodes WHERE id = ?", (ident,)) if row[0] is not None)
             except unreadable:
                 continue
         return rows

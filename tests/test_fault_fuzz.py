@@ -36,11 +36,13 @@ def test_two_hundred_seeded_faults_end_cleanly(lab: FaultLab) -> None:
     assert damaged_diaries, "no diary case made any episode unreadable"
 
 
-@pytest.mark.parametrize("seed", [10453, 10929, 10785, 10005, 10809])
+@pytest.mark.parametrize("seed", [10453, 10929, 10785, 10005, 10809, 11505])
 def test_cases_the_fault_benchmark_found_now_end_cleanly(lab: FaultLab, seed: int) -> None:
     # 10453, 10929: schema text that is not UTF-8 ended in "unexpected problem"; 10785: a
     # damaged schema made SQLite read no episodes "without error", and all 40 were left behind;
-    # 10005, 10809: one episode lost to one unreadable field (when it was made) in its record.
+    # 10005, 10809: one episode lost to one unreadable field (when it was made) in its record;
+    # 11505: damage to a record's header makes SQLite read a row with no start time and legs
+    # 29800, which is not an episode and is rightly left behind (the judge had counted it).
     outcome = lab.run(FaultCase.numbered(seed))
     assert outcome.case.target == "diary"
     assert not outcome.problems, outcome.describe()
