@@ -181,6 +181,7 @@ def collect(quick: bool) -> dict:
     if not quick:
         timed("barge_in", _optional, "voice_bench", "barge_in_latency")
         timed("next_step", _optional, "voice_bench", "next_step_latency")
+        timed("echo", _optional, "echo_bench", "echo_figures")
     timed("vad_pauses", _optional, "vad_pauses", "pause_figures")
     timed("idle_cpu", _optional, "voice_bench", "idle_cpu", 10.0 if quick else 30.0)
     timed("diary", _optional, "diary_bench", "diary_figures")
@@ -509,6 +510,18 @@ def other_issue_rows(figures: dict) -> list[str]:
     if step and step.get("runs"):
         rows.append(f"| end of \"next\" / \"go back\" in the relief routine → first sound of "
                     f"the step ({step['runs']:.0f} runs) | {_ms(step)} | |")
+    echo = figures.get("echo")
+    if echo:
+        played, stop = echo["played"], echo["stop"]
+        rows.append(f"| the answer's echo in the microphone at {echo['level_db']:+.0f} dB, "
+                    f"{echo['delay_ms']:.0f} ms late (a loudspeaker; no echo canceller): "
+                    f"{played['answers']} answers played out: times it cut itself short / "
+                    f"answered itself | {played['self_interruptions']} / "
+                    f"{played['self_answers']} | 0 / 0 (issue 16) |")
+        rows.append(f"| the same: \"stop\" said over an answer ({stop['trials']} trials, 5 "
+                    f"voices): stopped / median end of the word → last sound | "
+                    f"{stop['rate']:.0%} / {stop['median_ms']:.0f} ms | ≥ 90% / ≤ 300 ms "
+                    f"(issue 16) |")
     v = figures.get("vad_pauses")
     if v:
         rows.append(f"| endpointing, {v['sentences']} sentences with commas (6 voices, 110-170 "

@@ -30,7 +30,7 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 MIC_NAME = "numb_legs_mic"
@@ -175,7 +175,10 @@ class LiveMic(PacedFifo):
     """A PacedFifo that plays silence until told what to say, so a test can talk in turns:
     wait for the assistant's answer, then speak again, as a person would."""
 
-    def start(self, unit_bytes: int, bytes_per_second: float) -> None:
+    def start(self, unit_bytes: int, bytes_per_second: float,
+              mix: Callable[[bytes, float], bytes] | None = None) -> None:
+        """Write silence or what say() was given, one unit at a time in real time; MIX adds
+        the room's sound to each unit (a loudspeaker's echo: tests/listen_harness.py)."""
         self._clips: list[Clip] = []
         self._lock = threading.Lock()
         silence = bytes(unit_bytes)
@@ -194,6 +197,8 @@ class LiveMic(PacedFifo):
                     offset += unit_bytes
                 else:
                     unit = silence
+                if mix is not None:
+                    unit = mix(unit, time.monotonic())
                 os.write(self._fd, unit)
                 now = time.monotonic()
                 if clip is not None and offset >= len(clip.data):

@@ -32,6 +32,8 @@ class SpeakerFifo:
             # "heard" (read) that soon, so the moment speech stops can be measured here.
             fcntl.fcntl(self._fd, _F_SETPIPE_SZ, 4096)
         self.sound_blocks: list[tuple[float, bool]] = []  # (when read, any sound in it)
+        # (when read, where in self.data it starts): what was playing when, for the echo.
+        self.reads: list[tuple[float, int]] = []
         self.data = bytearray()
         self.first_sound_at: float | None = None
         self.last_write_at = 0.0
@@ -43,7 +45,10 @@ class SpeakerFifo:
         self._thread.start()
 
     def _drain(self) -> None:
-        start = time.monotonic()
+        # The pace's origin: (clock time, bytes read by then). Set again after the speaker was
+        # idle, so the start of the next sound is played in real time too, not read at once
+        # to catch up with a schedule that ran on through the silence.
+        origin = (time.monotonic(), 0)
         while not self._stop.is_set():
             try:
                 block = os.read(self._fd, 1024 if self._pace else 4096)
@@ -53,7 +58,10 @@ class SpeakerFifo:
             now = time.monotonic()
             sound = bool(np.any(np.abs(np.frombuffer(block[: len(block) // 2 * 2],
                                                      dtype="<i2")) > 64))
+            if self._pace and now > origin[0] + (len(self.data) - origin[1]) / self._pace + 0.05:
+                origin = (now, len(self.data))
             self.sound_blocks.append((now, sound))
+            self.reads.append((now, len(self.data)))
             if sound:
                 if self.first_sound_at is None:
                     self.first_sound_at = now
@@ -63,8 +71,32 @@ class SpeakerFifo:
             self.data += block
             self.last_write_at = now
             if self._pace:
-                due = start + len(self.data) / self._pace
+                due = origin[0] + (len(self.data) - origin[1]) / self._pace
                 time.sleep(max(0.0, due - time.monotonic()))
+
+    def heard(self, start: float, count: int, rate: int = MIC_RATE) -> np.ndarray:
+        """What the speaker was playing over the COUNT samples at RATE from clock time START
+        (float, resampled linearly; zeros where it played nothing). A paced speaker plays each
+        block it reads from the moment it reads it."""
+        reads = self.reads[:]  # appended by the drain thread meanwhile
+        out = np.zeros(count)
+        if not reads or not self._pace:
+            return out
+        speaker_rate = self._pace / 2
+        times = np.array([when for when, _ in reads])
+        offsets = np.array([offset for _, offset in reads]) // 2
+        ends = np.append(offsets[1:], len(self.data) // 2)
+        at = start + np.arange(count) / rate
+        block = np.searchsorted(times, at, side="right") - 1
+        inside = block >= 0
+        position = np.where(inside, offsets[np.maximum(block, 0)]
+                            + (at - times[np.maximum(block, 0)]) * speaker_rate, 0)
+        inside &= position < ends[np.maximum(block, 0)] - 1
+        samples = np.frombuffer(bytes(self.data[: int(ends[-1]) * 2]), dtype="<i2")
+        whole = np.floor(position[inside]).astype(int)
+        fraction = position[inside] - whole
+        out[inside] = samples[whole] * (1 - fraction) + samples[whole + 1] * fraction
+        return out
 
     def close(self) -> None:
         self._stop.set()
@@ -86,16 +118,21 @@ class ListenRun:
 
     def __init__(self, tmp: Path, audio: bytes | None, args: list[str], *,
                  pace_speaker: bool = False, trailing_silence_s: float = 30.0,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, echo: tuple[float, float] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         """AUDIO is played at once, then silence; None: a LiveMic the test speaks into.
 
         CACHE_DIR: where the process keeps its matcher and language model; by default the one
-        in the environment (the test session's shared cache), else a folder in TMP."""
+        in the environment (the test session's shared cache), else a folder in TMP.
+        ECHO (a LiveMic only): (level in dB, delay in ms) at which the speaker's sound comes
+        back into the microphone, as a loudspeaker in the room; the speaker is then paced.
+        ENV: more environment variables for the process."""
+        pace_speaker = pace_speaker or echo is not None
         self.mic = PacedFifo(tmp / "mic.fifo") if audio is not None else LiveMic(tmp / "mic.fifo")
         self.speaker = SpeakerFifo(tmp / "speaker.fifo", 44100.0 if pace_speaker else None)
         config = write_capture_config(tmp, self.mic.path, self.speaker.path)
-        env = dict(os.environ, ALSA_CONFIG_PATH=str(config), PYTHONUNBUFFERED="1",
-                   PYTHONPATH=str(ROOT))
+        env = {**os.environ, "ALSA_CONFIG_PATH": str(config), "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": str(ROOT), **(env or {})}
         if cache_dir is not None or not env.get("NUMB_LEGS_CACHE_DIR"):
             env["NUMB_LEGS_CACHE_DIR"] = str(cache_dir or tmp / "cache")
         self.stdout_lines: list[str] = []
@@ -107,10 +144,23 @@ class ListenRun:
         self._reader.start()
         self.started_at = time.monotonic()
         if isinstance(self.mic, LiveMic):
-            self.mic.start(MIC_UNIT, 2 * MIC_RATE)
+            self.mic.start(MIC_UNIT, 2 * MIC_RATE, self._echo(*echo) if echo else None)
         else:
             silence = bytes(int(trailing_silence_s * MIC_RATE) * 2)
             self.mic.play((audio or b"") + silence, MIC_UNIT, 2 * MIC_RATE)
+
+    def _echo(self, level_db: float, delay_ms: float):
+        gain, delay = 10 ** (level_db / 20), delay_ms / 1000
+
+        def mix(unit: bytes, written_at: float) -> bytes:
+            # The unit goes into the pipe now and is heard over the next 30 ms: it carries what
+            # the speaker played DELAY before that.
+            count = len(unit) // 2
+            room = self.speaker.heard(written_at - delay, count) * gain
+            mixed = np.frombuffer(unit, dtype="<i2") + room
+            return np.clip(np.rint(mixed), -32768, 32767).astype("<i2").tobytes()
+
+        return mix
 
     def _read(self) -> None:
         assert self.proc.stdout is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -125,3 +126,29 @@ def test_the_assistant_s_own_emergency_advice_heard_back_is_not_a_new_red_flag()
     heard = "this may be a stroke and every minute matters"
     assert fuzz.partial_ratio(normalize(heard), normalize(saying)) >= _ECHO_SIMILARITY
     assert fuzz.partial_ratio(normalize("my face is drooping"), normalize(saying)) < _ECHO_SIMILARITY
+
+
+@pytest.mark.parametrize("barge_in", [True, False], ids=["barge-in", "no-barge-in"])
+def test_questions_are_not_taken_before_the_replys_last_sound_has_played(tmp_path, barge_in):
+    # The microphone "reopens" for questions when the reply is over: if that came before the
+    # speaker had played the reply's end, its last words would come back as a question.
+    trace = tmp_path / "trace.jsonl"
+    question = pcm16(to_16k(speak("what is a slipped disc", tmp_path / "q.wav", "en-us+klatt2"),
+                            tmp_path / "q16.wav"))
+    args = [*ASSISTANT, "listen", "--always-listen", "--no-earcons"]
+    run = ListenRun(tmp_path, None, args + ([] if barge_in else ["--no-barge-in"]),
+                    pace_speaker=True, env={"NUMB_LEGS_TRACE": str(trace)})
+    try:
+        assert run.wait_for("numb-legs is listening", timeout=90), run.stdout
+        clip = run.say(question)
+        clip.done.wait(15)
+        assert run.first_sound_after(clip.ended_at or 0.0, 15) is not None, run.stdout
+        run.wait_speaker_quiet(quiet_s=2.0, timeout=60)
+    finally:
+        run.stop()
+    marks = [entry["t"] for entry in map(json.loads, trace.read_text().splitlines())
+             if entry["stage"] == "questions_open"]
+    last_sound = max(when for when, sound in run.speaker.sound_blocks if sound)
+    # A block read at `when` is playing for the next 1024 bytes (23 ms at 22050 Hz).
+    played_out = last_sound + 1024 / 44100
+    assert marks and marks[-1] >= played_out, (marks[-1] - played_out, run.stdout)

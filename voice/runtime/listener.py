@@ -453,6 +453,7 @@ class Listener:
         if self.options.barge_in and self._chunks is not None and self.voice.speaker.available:
             self.voice.deliver(reply, wait=False, lead=sound)
             self._listen_while_speaking(reply.text)
+            trace.mark("questions_open")  # what is heard from now on may be a question
             return
         # The microphone is paused while speaking: the assistant must not hear itself.
         source = self._source
@@ -465,6 +466,7 @@ class Listener:
         finally:
             if resume:
                 resume()
+            trace.mark("questions_open")
 
     def _listen_while_speaking(self, saying: str = "") -> None:
         """Until the speech ends: cut it short if the person says "stop", the wake phrase, or a
@@ -528,6 +530,7 @@ class Listener:
         return echo < _ECHO_SIMILARITY
 
     def _cut_short(self) -> None:
+        trace.mark("barge_in")
         self.voice.stop()
         self._start_listening()  # the rising "listening" sound says it heard and stopped
 

@@ -1,0 +1,132 @@
+"""Barge-in through a loudspeaker (issue 16): the answer's echo mixed back into the microphone.
+
+The real `numb-legs listen` runs between virtual ALSA devices (tests/listen_harness.py); what
+its speaker plays comes back into its microphone at LEVEL_DB after DELAY_MS, as from a
+loudspeaker beside a laptop, on top of what the person says. Two figures:
+
+  played answers  questions asked and their answers left to play out: how many times the
+                  assistant cut itself short (a barge-in with nobody speaking) or answered its
+                  own voice (a "You said" nobody said)
+  stop            "stop" said over an answer, in voices the rest of the suite does not use for
+                  it: how often the speech stopped within 2 s, and how soon after the word
+
+numb-legs has no echo canceller yet: these figures say how barge-in fares through a loudspeaker
+without one. (WebRTC's AEC3 from pywebrtc-audio was tried in this rig and not adopted: it took
+the echo 20 to 50 dB down but took a person's voice said over an answer down with it, so
+"stop" was caught 0 times in 12, and a red flag said over an answer with no echo at all, caught
+without it, was missed. The attempt is on the branch experiment/linear-echo.)
+
+Run on its own: ``.venv/bin/python bench/echo_bench.py [ANSWERS] [STOPS]``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.listen_harness import ListenRun  # noqa: E402 - after sys.path is set
+from tests.speech import pcm16, speak, to_16k  # noqa: E402 - after sys.path is set
+
+LEVEL_DB = 0.0
+DELAY_MS = 40.0
+SPEECH_LEVEL = 300  # int16: quieter than this is espeak-ng's padding, trimmed
+QUESTIONS = ("why are my legs numb", "what is a slipped disc", "how can i prevent numb legs",
+             "should i see a doctor", "tell me about multiple sclerosis",
+             "what tests will the neurologist do", "what is poor circulation",
+             "tell me about neuropathy")
+STOP_VOICES = (("en-us+m4", 150), ("en-gb-scotland+f3", 140), ("en+m7", 160),
+               ("en-us+f2", 130), ("en-gb-x-rp+m2", 170))
+ARGS = ["--engine", "sphinx", "--voice", "en-us+klatt", "listen", "--always-listen",
+        "--no-earcons"]
+
+
+def _trimmed(text: str, folder: Path, name: str, voice: str = "en-us+klatt",
+             speed: int = 140) -> bytes:
+    audio = np.frombuffer(pcm16(to_16k(speak(text, folder / f"{name}.wav", voice, speed),
+                                       folder / f"{name}16.wav")), dtype="<i2")
+    loud = np.flatnonzero(np.abs(audio) > SPEECH_LEVEL)
+    return audio[: loud[-1] + 1].tobytes() if loud.size else audio.tobytes()
+
+
+def _marks(path: Path, stage: str) -> list[float]:
+    if not path.exists():
+        return []
+    return [entry["t"] for entry in map(json.loads, path.read_text().splitlines())
+            if entry["stage"] == stage]
+
+
+def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
+                 delay_ms: float = DELAY_MS) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        trace = tmp / "trace.jsonl"
+        asked = [_trimmed(q, tmp, f"q{i}") for i, q in enumerate(QUESTIONS)]
+        stop_clips = [_trimmed("stop", tmp, f"stop{i}", voice, speed)
+                      for i, (voice, speed) in enumerate(STOP_VOICES)]
+        run = ListenRun(tmp, None, ARGS, echo=(level_db, delay_ms),
+                        env={"NUMB_LEGS_TRACE": str(trace)})
+        played = {"answers": 0, "self_interruptions": 0, "self_answers": 0, "misses": []}
+        stopped: dict[str, object] = {"trials": 0, "stopped": 0, "latencies_ms": [],
+                                      "misses": []}
+        try:
+            if not run.wait_for("numb-legs is listening", timeout=90):
+                raise RuntimeError("numb-legs listen did not start:\n" + run.stdout)
+            for i in range(answers):
+                heard_before = run.stdout.count("You said:")
+                barges_before = len(_marks(trace, "barge_in"))
+                clip = run.say(asked[i % len(asked)])
+                clip.done.wait(15)
+                if run.first_sound_after(clip.ended_at or time.monotonic(), 15) is None:
+                    played["misses"].append(f"{QUESTIONS[i % len(QUESTIONS)]!r}: no answer")
+                    continue
+                run.wait_speaker_quiet(quiet_s=2.5, timeout=90)
+                played["answers"] += 1
+                extra = run.stdout.count("You said:") - heard_before - 1
+                barges = len(_marks(trace, "barge_in")) - barges_before
+                played["self_answers"] += max(0, extra)
+                played["self_interruptions"] += barges
+                if extra > 0 or barges:
+                    played["misses"].append(f"{QUESTIONS[i % len(QUESTIONS)]!r}: {barges} "
+                                            f"barge-ins, {max(0, extra)} answers to itself")
+            for i in range(stops):
+                voice = STOP_VOICES[i % len(STOP_VOICES)][0]
+                clip = run.say(asked[i % len(asked)])
+                clip.done.wait(15)
+                began = run.first_sound_after(clip.ended_at or time.monotonic(), 15)
+                if began is None:
+                    continue
+                # Somewhere in the first seconds of the answer, not always on a word.
+                time.sleep(max(0.0, began + 1.0 + 0.11 * (i % 13) - time.monotonic()))
+                said = run.say(stop_clips[i % len(stop_clips)])
+                said.done.wait(10)
+                end = said.ended_at or time.monotonic()
+                time.sleep(2.5)
+                stopped["trials"] += 1
+                if run.sound_seconds_between(end + 2.0, end + 2.5) > 0:
+                    stopped["misses"].append(f"{voice} over {QUESTIONS[i % len(QUESTIONS)]!r}")
+                else:
+                    stopped["stopped"] += 1
+                    last = run.last_sound_between(end - 1.0, end + 2.0)
+                    if last is not None:
+                        stopped["latencies_ms"].append((last - end) * 1000)
+                run.wait_speaker_quiet(quiet_s=2.0, timeout=90)
+        finally:
+            run.stop()
+    latencies = sorted(stopped["latencies_ms"])  # type: ignore[arg-type] - a list above
+    return {"level_db": level_db, "delay_ms": delay_ms, "played": played,
+            "stop": {**stopped, "rate": stopped["stopped"] / max(1, stopped["trials"]),
+                     "median_ms": statistics.median(latencies) if latencies else float("nan")}}
+
+
+if __name__ == "__main__":
+    counts = [int(arg) for arg in sys.argv[1:3]]
+    print(json.dumps(echo_figures(*counts), indent=1))
