@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import fcntl
 import os
 import signal
@@ -78,7 +79,10 @@ class SpeakerFifo:
         """What the speaker was playing over the COUNT samples at RATE from clock time START
         (float, resampled linearly; zeros where it played nothing). A paced speaker plays each
         block it reads from the moment it reads it."""
-        reads = self.reads[:]  # appended by the drain thread meanwhile
+        # Only the reads of the last seconds: the list grows all run long, and this is called
+        # every 30 ms by the microphone's writer, which must keep real time.
+        first = max(0, bisect.bisect_left(self.reads, (start - 2.0,)) - 1)
+        reads = self.reads[first:]  # appended by the drain thread meanwhile
         out = np.zeros(count)
         if not reads or not self._pace:
             return out
@@ -86,14 +90,16 @@ class SpeakerFifo:
         times = np.array([when for when, _ in reads])
         offsets = np.array([offset for _, offset in reads]) // 2
         ends = np.append(offsets[1:], len(self.data) // 2)
+        first_sample = int(offsets[0])
         at = start + np.arange(count) / rate
         block = np.searchsorted(times, at, side="right") - 1
         inside = block >= 0
         position = np.where(inside, offsets[np.maximum(block, 0)]
                             + (at - times[np.maximum(block, 0)]) * speaker_rate, 0)
         inside &= position < ends[np.maximum(block, 0)] - 1
-        samples = np.frombuffer(bytes(self.data[: int(ends[-1]) * 2]), dtype="<i2")
-        whole = np.floor(position[inside]).astype(int)
+        samples = np.frombuffer(bytes(self.data[first_sample * 2: int(ends[-1]) * 2]),
+                                dtype="<i2")
+        whole = np.floor(position[inside]).astype(int) - first_sample
         fraction = position[inside] - whole
         out[inside] = samples[whole] * (1 - fraction) + samples[whole + 1] * fraction
         return out
