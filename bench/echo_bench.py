@@ -28,17 +28,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.listen_harness import ListenRun  # noqa: E402 - after sys.path is set
-from tests.speech import pcm16, speak, to_16k  # noqa: E402 - after sys.path is set
+from bench.voice_bench import trimmed  # noqa: E402 - after sys.path is set
+from tests.listen_harness import ListenRun, trace_marks  # noqa: E402 - after sys.path is set
 
 LEVEL_DB = 0.0
 DELAY_MS = 40.0
-SPEECH_LEVEL = 300  # int16: quieter than this is espeak-ng's padding, trimmed
 QUESTIONS = ("why are my legs numb", "what is a slipped disc", "how can i prevent numb legs",
              "should i see a doctor", "tell me about multiple sclerosis",
              "what tests will the neurologist do", "what is poor circulation",
@@ -49,28 +46,13 @@ ARGS = ["--engine", "sphinx", "--voice", "en-us+klatt", "listen", "--always-list
         "--no-earcons"]
 
 
-def _trimmed(text: str, folder: Path, name: str, voice: str = "en-us+klatt",
-             speed: int = 140) -> bytes:
-    audio = np.frombuffer(pcm16(to_16k(speak(text, folder / f"{name}.wav", voice, speed),
-                                       folder / f"{name}16.wav")), dtype="<i2")
-    loud = np.flatnonzero(np.abs(audio) > SPEECH_LEVEL)
-    return audio[: loud[-1] + 1].tobytes() if loud.size else audio.tobytes()
-
-
-def _marks(path: Path, stage: str) -> list[float]:
-    if not path.exists():
-        return []
-    return [entry["t"] for entry in map(json.loads, path.read_text().splitlines())
-            if entry["stage"] == stage]
-
-
 def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
                  delay_ms: float = DELAY_MS) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         trace = tmp / "trace.jsonl"
-        asked = [_trimmed(q, tmp, f"q{i}") for i, q in enumerate(QUESTIONS)]
-        stop_clips = [_trimmed("stop", tmp, f"stop{i}", voice, speed)
+        asked = [trimmed(q, tmp, f"q{i}") for i, q in enumerate(QUESTIONS)]
+        stop_clips = [trimmed("stop", tmp, f"stop{i}", voice, speed)
                       for i, (voice, speed) in enumerate(STOP_VOICES)]
         run = ListenRun(tmp, None, ARGS, echo=(level_db, delay_ms),
                         env={"NUMB_LEGS_TRACE": str(trace)})
@@ -82,7 +64,7 @@ def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
                 raise RuntimeError("numb-legs listen did not start:\n" + run.stdout)
             for i in range(answers):
                 heard_before = run.stdout.count("You said:")
-                barges_before = len(_marks(trace, "barge_in"))
+                barges_before = len(trace_marks(trace, "barge_in"))
                 clip = run.say(asked[i % len(asked)])
                 clip.done.wait(15)
                 if run.first_sound_after(clip.ended_at or time.monotonic(), 15) is None:
@@ -91,7 +73,7 @@ def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
                 run.wait_speaker_quiet(quiet_s=2.5, timeout=90)
                 played["answers"] += 1
                 extra = run.stdout.count("You said:") - heard_before - 1
-                barges = len(_marks(trace, "barge_in")) - barges_before
+                barges = len(trace_marks(trace, "barge_in")) - barges_before
                 played["self_answers"] += max(0, extra)
                 played["self_interruptions"] += barges
                 if extra > 0 or barges:

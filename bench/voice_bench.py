@@ -134,10 +134,11 @@ def turn_latency(turns: int = 8) -> dict[str, float]:
             "turns": len(latencies)}
 
 
-def _trimmed(text: str, tmp: Path, name: str) -> bytes:
-    """TEXT spoken (espeak-ng Klatt, 16 kHz), without the silence espeak-ng pads it with, so a
-    clip's end is the end of the speech."""
-    audio = np.frombuffer(pcm16(to_16k(speak(text, tmp / f"{name}.wav", "en-us+klatt", 140),
+def trimmed(text: str, tmp: Path, name: str, voice: str = "en-us+klatt",
+             speed: int = 140) -> bytes:
+    """TEXT spoken (espeak-ng VOICE at SPEED, 16 kHz), without the silence espeak-ng pads it
+    with, so a clip's end is the end of the speech."""
+    audio = np.frombuffer(pcm16(to_16k(speak(text, tmp / f"{name}.wav", voice, speed),
                                        tmp / f"{name}16.wav")), dtype="<i2")
     loud = np.flatnonzero(np.abs(audio) > SPEECH_LEVEL)
     return audio[: loud[-1] + 1].tobytes() if loud.size else audio.tobytes()
@@ -161,8 +162,8 @@ def barge_in_latency(runs: int = 10) -> dict[str, float]:
     latencies, from_start, missed = [], [], 0
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        asked = [_trimmed(q, tmp, f"q{i}") for i, q in enumerate(questions)]
-        stop = _trimmed("stop", tmp, "stop")
+        asked = [trimmed(q, tmp, f"q{i}") for i, q in enumerate(questions)]
+        stop = trimmed("stop", tmp, "stop")
         run = ListenRun(tmp, None, ["--engine", "sphinx", "--voice", "en-us+klatt", "listen",
                                     "--always-listen", "--no-earcons"], pace_speaker=True)
         try:
@@ -204,8 +205,8 @@ def next_step_latency(runs: int = 10) -> dict[str, float]:
     latencies = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        start = _trimmed("my legs are numb what should i do", tmp, "start")
-        words = [_trimmed("next", tmp, "next"), _trimmed("go back", tmp, "back")]
+        start = trimmed("my legs are numb what should i do", tmp, "start")
+        words = [trimmed("next", tmp, "next"), trimmed("go back", tmp, "back")]
         # The speaker is drained as fast as it is written, so each step's speech is over in a
         # moment instead of its 10 s: the same first-sound latency (measured over 6 runs each
         # way: median 457 ms unpaced, 454 ms paced) in a fifth of the time.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -108,6 +109,15 @@ class SpeakerFifo:
         self._stop.set()
         self._thread.join(2)
         os.close(self._fd)
+
+
+def trace_marks(path: Path, stage: str) -> list[float]:
+    """When the process reached STAGE, from its NUMB_LEGS_TRACE file PATH (voice/runtime/trace.py);
+    empty before it wrote any."""
+    if not path.exists():
+        return []
+    return [entry["t"] for entry in map(json.loads, path.read_text().splitlines())
+            if entry["stage"] == stage]
 
 
 def _hear_ctrl_c() -> None:

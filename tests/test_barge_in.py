@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
-from tests.listen_harness import ListenRun
+from tests.listen_harness import ListenRun, trace_marks
 from tests.speech import pcm16, silence, speak, to_16k
 from voice.runtime.barge_in import BargeIn
 
@@ -146,8 +145,7 @@ def test_questions_are_not_taken_before_the_replys_last_sound_has_played(tmp_pat
         run.wait_speaker_quiet(quiet_s=2.0, timeout=60)
     finally:
         run.stop()
-    marks = [entry["t"] for entry in map(json.loads, trace.read_text().splitlines())
-             if entry["stage"] == "questions_open"]
+    marks = trace_marks(trace, "questions_open")
     last_sound = max(when for when, sound in run.speaker.sound_blocks if sound)
     # A block read at `when` is playing for the next 1024 bytes (23 ms at 22050 Hz).
     played_out = last_sound + 1024 / 44100
