@@ -110,6 +110,9 @@ def measure(turns: int = 32, whisper: bool = True) -> dict[str, object]:
     per_stage: dict[str, list[float]] = {stage: [] for stage in STAGES}
     totals: list[float] = []
     per_path: dict[str, list[float]] = {"fast": [], "second": [], "domain": []}
+    # The same stages for each path: the fast path's own budget is what issue 16 is about.
+    path_stages: dict[str, dict[str, list[float]]] = {
+        path: {stage: [] for stage in STAGES} for path in per_path}
     for end in ends:
         unit = min(int(end / unit_s), len(written) - 1)
         heard = written[unit]
@@ -132,12 +135,16 @@ def measure(turns: int = 32, whisper: bool = True) -> dict[str, object]:
         # The path the listener took, marked between the domain decode and the match.
         path = next((m["stage"] for m in marks if m["stage"] in ("fast_path", "second_pass")
                      and times[2] <= m["t"] <= times[3]), "")
-        per_path[{"fast_path": "fast", "second_pass": "second"}.get(path, "domain")].append(
-            sound - heard)
+        key = {"fast_path": "fast", "second_pass": "second"}.get(path, "domain")
+        per_path[key].append(sound - heard)
+        for stage, (a, b) in zip(STAGES, zip(times, times[1:])):
+            path_stages[key][stage].append(b - a)
     return {"turns": len(totals), "asked": turns, "whisper": whisper,
             "stages": {stage: _summary(values) for stage, values in per_stage.items()},
             "total": _summary(totals),
-            "paths": {path: {**_summary(values), "turns": len(values)}
+            "paths": {path: {**_summary(values), "turns": len(values),
+                             "stages": {stage: _summary(spans)
+                                        for stage, spans in path_stages[path].items()}}
                       for path, values in per_path.items()}}
 
 

@@ -118,8 +118,11 @@ class FakeSpeaker:
     def _sound_name(self, audio: Audio) -> str:
         return self._sounds.get(id(audio), "unknown sound")
 
-    def say(self, text: str, lead: Audio | None = None) -> bool:
+    def say(self, text: str, lead: Audio | None = None,
+            sounding: threading.Event | None = None) -> bool:
         time = self.time
+        if sounding is not None:
+            sounding.set()  # the fake's sound begins at once
         if lead is not None:
             time.timeline.add(time.now, "sound", self._sound_name(lead))
         time.timeline.add(time.now, "speak", text)

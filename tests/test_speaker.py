@@ -273,3 +273,34 @@ def test_a_lead_sound_plays_first_on_the_same_stream(tmp_path) -> None:
     peak_hz = np.argmax(np.abs(np.fft.rfft(head))) * rate / len(head)
     assert abs(peak_hz - 1175) < 30, peak_hz
     assert rms(played[lead:]) > SPEECH_RMS  # then the speech
+
+
+_SOUNDING = textwrap.dedent("""
+    import json, threading
+    from voice.audio.playback import AudioOutput
+    from voice.runtime.speaker import SilentSpeaker, TtsSpeaker
+    from voice.tts.synthesizer import Synthesizer
+
+    # Seconds of synthesis (as in the stop test): say() is still busy long after its first sound.
+    text = " ".join(f"Sentence {i} says stand up and move your legs." for i in range(300))
+    speaker = TtsSpeaker(Synthesizer(), AudioOutput(None))
+    sounding = threading.Event()
+    thread = threading.Thread(target=speaker.say, args=(text, None, sounding))
+    thread.start()
+    set_in_time = sounding.wait(5.0)
+    busy = thread.is_alive()
+    speaker.stop()
+    thread.join(5.0)
+    silent = threading.Event()
+    SilentSpeaker("no sound here").say("hello", None, silent)
+    print(json.dumps({"set": set_in_time, "still_speaking": busy, "silent": silent.is_set()}))
+""")
+
+
+@pytest.mark.audio
+def test_sounding_is_set_at_the_first_sound_not_when_speech_ends(tmp_path) -> None:
+    """The second recogniser waits for it (voice/asr/second_opinion.py): set as the first audio
+    goes out, while the rest is still being said; a silent speaker sets it at once."""
+    env, _ = virtual_speaker(tmp_path)
+    report = json.loads(run_python(_SOUNDING, env).stdout)
+    assert report == {"set": True, "still_speaking": True, "silent": True}

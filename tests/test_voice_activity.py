@@ -7,6 +7,7 @@ start an utterance, and the listener recognises an utterance at its last pause."
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -163,7 +164,9 @@ def test_the_listener_recognises_an_utterance_at_its_last_pause(model, tmp_path)
 @pytest.mark.slow
 def test_a_sure_short_command_ends_at_its_pause_and_a_question_waits(model, tmp_path):
     """"repeat" heard beyond doubt at the first pause is all there is: the utterance ends there,
-    not after the whole hangover; a question waits it out (a person may go on after a comma)."""
+    not after the whole hangover; a question waits it out (a person may go on after a comma).
+    Whisper is handed the command with an event to wait for (the answer's first sound), the
+    question without: the listener waits for Whisper's hearing of it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from intents.meaning import default_matcher
@@ -175,14 +178,16 @@ def test_a_sure_short_command_ends_at_its_pause_and_a_question_waits(model, tmp_
     matcher, safety = default_matcher(), default_safety()
     recognizer = SphinxRecognizer("domain")
 
-    def ended_after(text: str) -> tuple[list[str], float]:
+    def ended_after(text: str) -> tuple[list[str], float, bool]:
         said = pcm16(_speech(text, tmp_path, "en-gb-scotland", 150))
         loud = np.nonzero(np.abs(np.frombuffer(said, dtype="<i2")) > 100)[0]
         audio = silence(0.5) + said + silence(1.5)
         model.reset()
         guesses = ThreadPoolExecutor(1)
+        waits: list[threading.Event | None] = []
         utterances = _Utterances(recognizer, 400, voice=model, streaming=False, guesses=guesses,
-                                 sure=lambda heard: fast_path(heard, matcher, safety))
+                                 sure=lambda heard: fast_path(heard, matcher, safety),
+                                 second=lambda audio, after: waits.append(after))
         try:
             for start in range(0, len(audio), FRAME_BYTES):
                 fed = utterances.feed(audio[start:start + FRAME_BYTES])
@@ -193,14 +198,16 @@ def test_a_sure_short_command_ends_at_its_pause_and_a_question_waits(model, tmp_
                         future[1].result()
                     continue
                 at = (start + FRAME_BYTES) // 2
-                return fed.ended, (at - int(0.5 * RATE) - int(loud[-1])) * 1000 / RATE
+                assert waits == [fed.sounding] and fed.sure == (fed.sounding is not None)
+                return fed.ended, (at - int(0.5 * RATE) - int(loud[-1])) * 1000 / RATE, fed.sure
         finally:
             guesses.shutdown()
         raise AssertionError(f"{text!r} never ended")
 
-    words, command_ms = ended_after("repeat")
-    assert words and words[0] == "repeat", words
-    question, question_ms = ended_after("tell me about sciatica")
+    words, command_ms, sure = ended_after("repeat")
+    assert words and words[0] == "repeat" and sure, words
+    question, question_ms, sure = ended_after("tell me about sciatica")
+    assert not sure
     assert question_ms >= 400, question_ms  # the level's 400 ms at least, and the voice's
     assert command_ms < 300 and command_ms < question_ms - 150, (command_ms, question_ms)
     print(f"ended {command_ms:.0f} ms after a sure command, {question_ms:.0f} ms after a question")

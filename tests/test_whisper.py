@@ -103,3 +103,32 @@ def test_doctor_calls_a_missing_second_recogniser_optional_and_damaged_weights_a
 
     broken = _attempt("second recogniser (Whisper)", check_whisper)
     assert not broken.ok and "cannot be read" in broken.detail
+
+
+@pytest.mark.slow
+def test_a_hearing_told_to_wait_starts_once_the_answer_sounds(whisper, tmp_path):
+    """An utterance already answered (a sure short command) is heard by Whisper after the
+    answer's first sound, so the answer has both cores until then; never more than
+    AFTER_WAIT_S later, even when nothing sounds."""
+    import threading
+    import time
+
+    from voice.asr.second_opinion import AFTER_WAIT_S, SecondOpinion
+
+    audio = spoken("say that again", tmp_path, "again", "en-gb+f3", 150)
+    second = SecondOpinion(lambda: whisper)
+    try:
+        assert second.wait_ready(30)
+        sounding = threading.Event()
+        held = second.submit(audio, sounding)
+        assert held is not None
+        time.sleep(AFTER_WAIT_S / 2)
+        assert not held.done()  # waiting for the answer's sound
+        sounding.set()
+        assert "again" in held.result(30).text.lower()
+        started = time.monotonic()
+        never = second.submit(audio, threading.Event())
+        assert never is not None and "again" in never.result(30).text.lower()
+        assert time.monotonic() - started >= AFTER_WAIT_S
+    finally:
+        second.close()

@@ -8,6 +8,7 @@ CTranslate2 releases the GIL while it decodes, so the microphone loop keeps runn
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from knowledge.errors import NumbLegsError
 from knowledge.heap import give_back_freed_memory
 
 _LOGGER = logging.getLogger(__name__)
+
+# The longest a hearing waits for its AFTER event (submit): it is never put off for long, even
+# when the event is not set (nothing was said, or saying it failed).
+AFTER_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,23 @@ class SecondOpinion:
             return False
         return True
 
-    def submit(self, pcm: bytes) -> Future[SecondHearing] | None:
-        """Start transcribing PCM (16 kHz mono int16); None when the model is not ready."""
+    def submit(self, pcm: bytes, after: threading.Event | None = None) -> Future[SecondHearing] | None:
+        """Start transcribing PCM (16 kHz mono int16); None when the model is not ready.
+
+        AFTER: wait for this event first (AFTER_WAIT_S at most). Whisper takes both cores while
+        it decodes; an answer already decided on starts sooner when it waits for that answer's
+        first sound (bench/latency_budget.py: 60 against 28 ms from the end of the utterance
+        to that sound, beyond the endpointing wait)."""
         if not self.ready:
             return None
         model = self._model.result()
-        return self._worker.submit(model.hear, pcm)
+        return self._worker.submit(self._hear_after, model, pcm, after)
+
+    @staticmethod
+    def _hear_after(model: Transcriber, pcm: bytes, after: threading.Event | None) -> SecondHearing:
+        if after is not None:
+            after.wait(AFTER_WAIT_S)
+        return model.hear(pcm)
 
     def hear(self, pcm: bytes, timeout: float = 30.0) -> SecondHearing | None:
         """PCM's transcript, or None when there is no second opinion to be had in time."""

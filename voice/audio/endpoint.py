@@ -70,7 +70,7 @@ class SpeechEnd:
 
 @dataclass(frozen=True)
 class SpeechPause:
-    """The voice stopped PAUSE_MS ago and the level has dropped, inside an utterance: AUDIO is
+    """The voice stopped GUESS_MS ago and the level has dropped, inside an utterance: AUDIO is
     the utterance so far. It may still go on (another SpeechPause or a SpeechEnd follows)."""
 
     audio: bytes
@@ -88,9 +88,15 @@ VOICED_OFF = 0.35
 # keeps those sentences whole; tests/test_voice_activity.py checks it on voices and rates the
 # measurement did not use.
 VOICE_END_MS = 416
-QUIET_CONFIRM_MS = 96  # a pause is a pause once the level has dropped this long too
-# A pause long enough to recognise what was said so far, on the chance that it was all: the
-# gaps between words are shorter (bench/vad_pauses.py), so little work is thrown away.
+QUIET_CONFIRM_MS = 64  # a pause is a pause once the level has dropped this long too
+# A pause long enough to start recognising what was said so far, on the chance that it was all.
+# Recognition takes about 100 ms here (PocketSphinx, a short command), so it starts before a
+# caller may end the utterance at the pause (PAUSE_MS): the words are ready about when the
+# pause is long enough, not 100 ms after. Most gaps between words are shorter than this
+# (bench/vad_pauses.py); one that is not costs a recognition that is thrown away.
+GUESS_MS = 64
+# The shortest silence after which an utterance may end early at its pause (end_at_pause),
+# longer than the gaps between the words of a short command.
 PAUSE_MS = 160
 
 
@@ -132,6 +138,7 @@ class Endpointer:
         frame_s = self.frame_samples / rate
         self.voice_end_frames = max(1, math.ceil(voice_end_ms / 1000 / frame_s - 1e-9))
         self.confirm_frames = max(1, math.ceil(QUIET_CONFIRM_MS / 1000 / frame_s - 1e-9))
+        self.guess_frames = max(1, math.ceil(GUESS_MS / 1000 / frame_s - 1e-9))
         self.pause_frames = max(1, math.ceil(PAUSE_MS / 1000 / frame_s - 1e-9))
         self.start_frames = max(1, math.ceil(start_ms / 1000 / frame_s - 1e-9))
         self.end_frames = max(1, math.ceil(end_silence_ms / 1000 / frame_s - 1e-9))
@@ -194,11 +201,17 @@ class Endpointer:
         """The sample of the last SpeechPause while nothing loud or voiced has followed it."""
         return self._paused_at
 
+    @property
+    def pause_is_long(self) -> bool:
+        """The voice has been silent PAUSE_MS since the last SpeechPause began: long enough to
+        end the utterance there (end_at_pause)."""
+        return self._paused_at is not None and self._unvoiced >= self.pause_frames
+
     def end_at_pause(self) -> SpeechEnd:
         """End the utterance now, at its pause (reason "early"): the caller knows from what was
         said that nothing more is coming, as with a short command."""
-        if self._paused_at is None:
-            raise ValueError("No pause to end the utterance at")
+        if self._paused_at is None or not self.pause_is_long:
+            raise ValueError("No pause long enough to end the utterance at")
         return self._end("early", self._position)
 
     def reset(self) -> None:
@@ -248,7 +261,7 @@ class Endpointer:
                 self._paused_at = None
             if self._unvoiced >= self.voice_end_frames and self._run >= self.end_frames:
                 return [self._end("silence", self._position)]
-            if self._paused_at is None and self._unvoiced >= self.pause_frames \
+            if self._paused_at is None and self._unvoiced >= self.guess_frames \
                     and self._run >= self.confirm_frames:
                 self._paused_at = self._position
                 return [SpeechPause(bytes(self._utterance), self._position)]

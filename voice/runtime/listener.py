@@ -76,6 +76,12 @@ class _Fed(NamedTuple):
     ended: list[str] | None   # the n-best when an utterance ended with this block, else None
     audio: bytes = b""        # the utterance's audio when it ended
     second: Future[SecondHearing] | None = None  # the second recogniser's hearing, under way
+    # Ended at a pause because its n-best is a short command the domain recogniser is sure of
+    # (fast_path held on exactly these words): the listener need not judge them again.
+    sure: bool = False
+    # For such an utterance: what the second recogniser waits for before it starts (set at the
+    # answer's first sound), so the answer has the cores to itself until then.
+    sounding: threading.Event | None = None
 
 
 class _Utterances:
@@ -89,7 +95,8 @@ class _Utterances:
     """
 
     def __init__(self, recognizer: Recognizer, end_silence_ms: int, traced: bool = False,
-                 second: Callable[[bytes], Future[SecondHearing] | None] | None = None,
+                 second: Callable[[bytes, threading.Event | None],
+                                  Future[SecondHearing] | None] | None = None,
                  voice: FrameModel | None = None, streaming: bool = True,
                  guesses: ThreadPoolExecutor | None = None,
                  sure: Callable[[tuple[str, ...]], bool] | None = None) -> None:
@@ -142,7 +149,8 @@ class _Utterances:
     def _sure_now(self) -> bool:
         """A guess made at the pause the utterance is still in, which is surely all of it."""
         guess = self._guess
-        if guess is None or guess[0] != self.endpointer.paused_at or not guess[1].done():
+        if guess is None or guess[0] != self.endpointer.paused_at or not guess[1].done() \
+                or not self.endpointer.pause_is_long:
             return False
         try:
             return guess[1].result()[1]
@@ -168,7 +176,7 @@ class _Utterances:
         partial = self.recognizer.accept(chunk) if self._feeding and self._streaming else ""
         if not self._feeding:
             self._recent.append(chunk)
-        started, ended, audio, second = False, None, b"", None
+        started, ended, audio, second, sure, sounding = False, None, b"", None, False, None
         for event in events:
             if isinstance(event, SpeechStart):
                 started = self._feeding = True
@@ -186,13 +194,15 @@ class _Utterances:
                     trace.mark("endpoint")
                 self._feeding = False
                 audio = event.audio
-                second = self._second(audio) if self._second is not None else None
+                sure = event.reason == "early"
+                sounding = threading.Event() if sure else None
+                second = self._second(audio, sounding) if self._second is not None else None
                 heard = self._final(event)
                 if self._traced:
                     trace.mark("decoded")
                 ended = list(heard.alternatives)
                 self.endpointer.reset()
-        return _Fed(started, partial, ended, audio, second)
+        return _Fed(started, partial, ended, audio, second, sure, sounding)
 
 
 class Listener:
@@ -230,6 +240,8 @@ class Listener:
         self._source: AudioSource | None = None
         self._greeted = False
         self._started_listening = False  # was the assistant listening when speech began?
+        # Set at the first sound of the answer to the utterance being handled (_Fed.sounding).
+        self._sounding: threading.Event | None = None
         self.finished = False
 
     # -- the loop -----------------------------------------------------------------------------
@@ -294,8 +306,14 @@ class Listener:
                 if fed.started:
                     self._started_listening = self._is_listening()
                 if fed.ended is not None:
-                    hearing = self._hear(fed.ended, fed.second)
-                    self._heard(list(hearing.hypotheses), fed.ended, sure=hearing.agreed)
+                    self._sounding = fed.sounding
+                    try:
+                        hearing = self._hear(fed.ended, fed.second, sure=fed.sure)
+                        self._heard(list(hearing.hypotheses), fed.ended, sure=hearing.agreed)
+                    finally:
+                        self._sounding = None
+                        if fed.sounding is not None:
+                            fed.sounding.set()  # no answer was spoken: Whisper waits no more
                     if self.finished:
                         return
                 flagged = self._pending_red_flag()
@@ -311,23 +329,25 @@ class Listener:
         """A short command heard beyond doubt, with no red flag: said in full at its pause."""
         return fast_path(domain, self.skill.matcher, self.skill.safety)
 
-    def _submit(self, audio: bytes) -> Future[SecondHearing] | None:
-        """Start the second recogniser on AUDIO, when it is ready."""
+    def _submit(self, audio: bytes, after: threading.Event | None) -> Future[SecondHearing] | None:
+        """Start the second recogniser on AUDIO, when it is ready (once AFTER is set)."""
         second = self._second_ready()
-        return second.submit(audio) if second is not None and audio else None
+        return second.submit(audio, after) if second is not None and audio else None
 
-    def _hear(self, domain: list[str], future: Future[SecondHearing] | None) -> Hearing:
+    def _hear(self, domain: list[str], future: Future[SecondHearing] | None,
+              sure: bool = False) -> Hearing:
         """What to act on for one utterance: the domain recogniser's n-best (DOMAIN) alone, or
         fused with Whisper's hearing of it (FUTURE, under way; voice/asr/fusion.py decides).
 
         A short command the domain recogniser is sure of is acted on at once; Whisper's hearing
-        of it is checked for a red flag when it comes. Anything else waits for Whisper.
+        of it is checked for a red flag when it comes. Anything else waits for Whisper. SURE:
+        these words were already found to be such a command (at the pause that ended them).
         """
         alone = Hearing(tuple(domain), "domain")
         if future is None:
             return alone
         matcher, safety = self.skill.matcher, self.skill.safety
-        if fast_path(tuple(domain), matcher, safety):
+        if sure or fast_path(tuple(domain), matcher, safety):
             trace.mark("fast_path")
             self._pending.append((future, ""))
             return alone
@@ -450,8 +470,9 @@ class Listener:
 
     def _speak(self, reply: Reply, lead: str = "") -> None:
         sound = earcon(lead) if lead and self.options.earcons else None
+        sounding, self._sounding = self._sounding, None
         if self.options.barge_in and self._chunks is not None and self.voice.speaker.available:
-            self.voice.deliver(reply, wait=False, lead=sound)
+            self.voice.deliver(reply, wait=False, lead=sound, sounding=sounding)
             self._listen_while_speaking(reply.text)
             trace.mark("questions_open")  # what is heard from now on may be a question
             return
@@ -462,7 +483,7 @@ class Listener:
         if pause:
             pause()
         try:
-            self.voice.deliver(reply, wait=True, lead=sound)
+            self.voice.deliver(reply, wait=True, lead=sound, sounding=sounding)
         finally:
             if resume:
                 resume()

@@ -43,8 +43,11 @@ class Speaker(Protocol):
     volume: float  # 0.0 to 1.0
     voice: str | None  # the voice in use; setting it may raise VoiceNotFoundError
 
-    def say(self, text: str, lead: Audio | None = None) -> bool:
-        """Speak TEXT (after the sound LEAD, if any), blocking; True if spoken to the end."""
+    def say(self, text: str, lead: Audio | None = None,
+            sounding: threading.Event | None = None) -> bool:
+        """Speak TEXT (after the sound LEAD, if any), blocking; True if spoken to the end.
+        SOUNDING, if given, is set when the first sound is handed to the output, and at the
+        latest when say() returns."""
         ...
 
     def play_sound(self, audio: Audio) -> bool:
@@ -115,8 +118,10 @@ class TtsSpeaker:
         if spec:
             self._synth.voice = spec
 
-    def say(self, text: str, lead: Audio | None = None) -> bool:
+    def say(self, text: str, lead: Audio | None = None,
+            sounding: threading.Event | None = None) -> bool:
         """Speak TEXT, after the short sound LEAD if given; False if stopped or if speech failed.
+        SOUNDING: set once the first sound is handed to the output (or when say() returns).
 
         LEAD plays while the first sentence is synthesised, so it adds no delay.
 
@@ -132,13 +137,15 @@ class TtsSpeaker:
             with self._say_lock:
                 if not self.available:
                     return False
-                return self._speak(split_sentences(text), stop, lead)
+                return self._speak(split_sentences(text), stop, lead, sounding)
         except (SpeechError, AudioDeviceError) as err:
             _LOGGER.warning("Speech stopped working, so replies are only printed: %s", err)
             self.available = False
             self.reason = f"Speech stopped working, {PRINT_ONLY} {err}"
             return False
         finally:
+            if sounding is not None:
+                sounding.set()
             with self._active_lock:
                 self._active.discard(stop)
 
@@ -161,7 +168,7 @@ class TtsSpeaker:
             return False
 
     def _speak(self, sentences: list[str], stop: threading.Event,
-               lead: Audio | None = None) -> bool:
+               lead: Audio | None = None, sounding: threading.Event | None = None) -> bool:
         audio: queue.Queue[object] = queue.Queue()
         if lead is not None:
             audio.put(lead)  # before the worker starts: it is played first
@@ -169,7 +176,7 @@ class TtsSpeaker:
                                   name="tts-pipeline", daemon=True)
         worker.start()
         try:
-            finished = self._output.play_all(self._synthesized(audio, stop), stop)
+            finished = self._output.play_all(self._synthesized(audio, stop, sounding), stop)
             return finished and not stop.is_set()
         finally:
             # Return only when synthesis is over too: it briefly redirects the process's stdout,
@@ -189,8 +196,10 @@ class TtsSpeaker:
             audio.put(err)
 
     @staticmethod
-    def _synthesized(audio: queue.Queue[object], stop: threading.Event) -> Iterator[Audio]:
-        """The worker's Audio in order; ends early when STOP is set, raises what the worker hit."""
+    def _synthesized(audio: queue.Queue[object], stop: threading.Event,
+                     sounding: threading.Event | None = None) -> Iterator[Audio]:
+        """The worker's Audio in order; ends early when STOP is set, raises what the worker hit.
+        SOUNDING is set as the first Audio is handed over."""
         while not stop.is_set():
             try:
                 item = audio.get(timeout=_POLL_SECONDS)
@@ -202,6 +211,8 @@ class TtsSpeaker:
                 raise item
             if isinstance(item, Audio):
                 trace.mark("audio_ready")  # handed to the audio output (bench/latency_budget.py)
+                if sounding is not None:
+                    sounding.set()
                 yield item
 
 
@@ -215,7 +226,10 @@ class SilentSpeaker:
         self.volume = DEFAULT_VOLUME
         self.voice: str | None = None
 
-    def say(self, text: str, lead: Audio | None = None) -> bool:
+    def say(self, text: str, lead: Audio | None = None,
+            sounding: threading.Event | None = None) -> bool:
+        if sounding is not None:
+            sounding.set()  # there will be no sound
         return False
 
     def stop(self) -> None:

@@ -58,8 +58,10 @@ class Voice:
             self._told_silent = True
             self.print(self.speaker.reason)
 
-    def deliver(self, reply: Reply, *, wait: bool, lead: Audio | None = None) -> None:
-        """Print REPLY and speak it (after the short sound LEAD, if any)."""
+    def deliver(self, reply: Reply, *, wait: bool, lead: Audio | None = None,
+                sounding: threading.Event | None = None) -> None:
+        """Print REPLY and speak it (after the short sound LEAD, if any). SOUNDING is set once
+        its first sound is handed to the output, or once it is clear there will be none."""
         if reply.stop_speaking:
             self.stop()
         if reply.speech_change and self.change(reply.speech_change) and reply.limit_text:
@@ -67,9 +69,11 @@ class Voice:
         self.print(reply.text)
         self.tell_once_if_silent()
         if not self.speaker.available or not reply.text:
+            if sounding is not None:
+                sounding.set()
             return
         self.stop()
-        self._thread = threading.Thread(target=self.speaker.say, args=(reply.text, lead),
+        self._thread = threading.Thread(target=self.speaker.say, args=(reply.text, lead, sounding),
                                         daemon=True)
         self._thread.start()
         if wait:
