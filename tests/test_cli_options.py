@@ -14,8 +14,8 @@ from voice.cli.main import build_parser
 
 VOICE = Path(__file__).resolve().parent.parent / "voice"
 _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
-# Options of other programs that messages quote: pip's, in "pip install --force-reinstall ...".
-OTHER_PROGRAMS = frozenset({"--force-reinstall"})
+# Options of other programs that messages quote: pip's, in "pip install --no-deps --force-reinstall ...".
+OTHER_PROGRAMS = frozenset({"--force-reinstall", "--no-deps"})
 
 
 def options(parser: argparse.ArgumentParser) -> set[str]:
