@@ -149,7 +149,7 @@ def collect(quick: bool, only: set[str] | None = None, previous: dict | None = N
     def timed(key: str, func, *args):
         if not wanted(key):
             kept(key)
-            return figures[key]
+            return figures.get(key)
         start = time.perf_counter()
         figures[key] = func(*args)
         figures["section_s"][key] = time.perf_counter() - start
