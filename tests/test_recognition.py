@@ -89,6 +89,33 @@ def test_sphinx_returns_each_utterances_n_best_and_keeps_none(sphinx, tmp_path):
     assert sphinx.finish() == Transcript("", ())
 
 
+def test_sphinx_measures_an_utterance_without_searching_it_twice(sphinx, tmp_path):
+    """The first pass only measures the utterance's channel mean, on a one-word grammar
+    (voice/asr/sphinx_engine.py): what is heard is what searching it with the language model
+    twice gave, n-best and all, and the language model is the search left active."""
+    decoder = sphinx._decoder  # noqa: SLF001 - the reference decode drives the same decoder
+    for number, (text, voice) in enumerate((("my face is drooping on one side", "en-us+f3"),
+                                            ("can diabetes make my feet go numb", "en-gb+m3"),
+                                            ("stop", "en-us+klatt2"))):
+        audio = silence(0.3) + pcm16(to_16k(speak(text, tmp_path / "a.wav", voice),
+                                            tmp_path / f"a{number}.wav")) + silence(0.3)
+        heard = sphinx.whole(audio)
+        decoder.reinit_feat()
+        decoder.set_cmn(sphinx._initial_cmn)  # noqa: SLF001 - as whole() starts
+        decoder.start_utt()
+        decoder.process_raw(audio, True, False)
+        decoder.end_utt()  # the language model's search, whose words were never used
+        decoder.set_cmn(decoder.get_cmn(True))
+        decoder.start_utt()
+        decoder.process_raw(audio, False, True)
+        decoder.end_utt()
+        reference = [decoder.hyp().hypstr if decoder.hyp() else ""]
+        for best, _ in zip(decoder.nbest() or (), range(10)):
+            if best is not None and best.hypstr and best.hypstr not in reference:
+                reference.append(best.hypstr)
+        assert list(heard.alternatives) == reference, text
+
+
 def test_sphinx_streams_partials_and_finals_on_spoken_questions(sphinx, tmp_path):
     matcher = default_matcher()
     right = 0
