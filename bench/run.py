@@ -146,8 +146,8 @@ def collect(quick: bool, only: set[str] | None = None, previous: dict | None = N
             if key in previous["section_s"]:
                 figures["section_s"][key] = previous["section_s"][key]
 
-    def timed(key: str, func, *args):
-        if not wanted(key):
+    def timed(key: str, func, *args, part_of: str = ""):
+        if not wanted(key, part_of or key):
             kept(key)
             return figures.get(key)
         start = time.perf_counter()
@@ -188,7 +188,8 @@ def collect(quick: bool, only: set[str] | None = None, previous: dict | None = N
     timed("safety_typed", safety_bench.typed)
     timed("safety_cost", safety_bench.cost, 1 if quick else 3)
     if wanted("safety_spoken", "safety_whisper", "safety_domain"):
-        heard = timed("safety_heard", safety_bench.spoken, 16 if quick else 1)
+        heard = timed("safety_heard", safety_bench.spoken, 16 if quick else 1,
+                      part_of="safety_spoken")
         figures["safety_spoken"], figures["safety_whisper"], figures["safety_domain"] = (
             heard["fused"], heard["whisper"], heard["domain"])
         del figures["safety_heard"]
