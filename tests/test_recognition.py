@@ -92,7 +92,8 @@ def test_sphinx_returns_each_utterances_n_best_and_keeps_none(sphinx, tmp_path):
 def test_sphinx_measures_an_utterance_without_searching_it_twice(sphinx, tmp_path):
     """The first pass only measures the utterance's channel mean, on a one-word grammar
     (voice/asr/sphinx_engine.py): what is heard is what searching it with the language model
-    twice gave, n-best and all, and the language model is the search left active."""
+    twice gave, n-best and all, and the language model is the search left active. Clean
+    speech only: in loud noise the two decodes may differ (see the module's comment)."""
     decoder = sphinx._decoder  # noqa: SLF001 - the reference decode drives the same decoder
     for number, (text, voice) in enumerate((("my face is drooping on one side", "en-us+f3"),
                                             ("can diabetes make my feet go numb", "en-gb+m3"),
