@@ -49,12 +49,6 @@ _IS_NOT_POSSESSIVE = re.compile(r"(?<=[a-z])['\u2019]s (?=(?:gone|been|got|getti
                                 r"really|very|completely|totally|so|just|turned|started|now|still|"
                                 r"numb|weak|cold|swollen|drooping|dropped|slurred)\b)")
 # Typed without the apostrophe ("isnt", "couldnt"): a negation all the same.
-_TYPED_NOT_WORDS = {"isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
-                    "doesnt": "does not", "didnt": "did not", "dont": "do not", "cant": "cannot",
-                    "couldnt": "could not", "wouldnt": "would not", "shouldnt": "should not",
-                    "wont": "will not", "havent": "have not", "hasnt": "has not", "hadnt": "had not",
-                    "aint": "is not", "cannae": "cannot", "dinnae": "did not", "canna": "cannot"}
-_TYPED_NOT = re.compile(r"\b(" + "|".join(_TYPED_NOT_WORDS) + r")\b")
 _NEGATION_WINDOW = 6
 _YEAR = re.compile(r"^(19[5-9][0-9]|20[0-2][0-9])$")
 _SETTLED = frozenset({"fine", "better", "okay", "ok", "alright", "gone", "normal", "stopped",
@@ -62,6 +56,9 @@ _SETTLED = frozenset({"fine", "better", "okay", "ok", "alright", "gone", "normal
 _PRESENT_TENSE = frozenset({"is", "are", "am", "cannot", "keeps", "keep", "has", "have", "will",
                             "does", "do", "now", "today", "currently", "started", "starting",
                             "getting", "going"})
+# A clause with one of these and no symptom says that something is all right ("breathing fine",
+# "his legs are strong").
+_SETTLED_STATE = frozenset({"fine", "okay", "ok", "alright", "normal", "strong"})
 _FILLERS = frozenset({"all", "really", "just", "so", "like", "very", "a", "bit", "kind", "sort",
                       "of", "um", "uh", "totally", "completely", "gone", "went", "are", "is"})
 _MIN_MENDABLE = 5
@@ -186,6 +183,7 @@ class SafetyStage:
         lexicon = kb.safety
         words = lexicon.words
         self._negation = frozenset(w for w in words["negation"] if " " not in w)
+        self._forms = _Forms(lexicon.forms)
         self._lists = {name: [tuple(_tokens(w)) for w in values] for name, values in words.items()}
         self._kinds = {concept.name: concept.kind for concept in lexicon.concepts}
         self._by_first: dict[str, list[_Phrase]] = {}
@@ -258,13 +256,22 @@ class SafetyStage:
 
     def assess(self, text: str) -> Assessment:
         """The safety verdict on TEXT (typed or one transcript). Never raises for any string."""
-        ruled, signs, harmless = self._rules(text)
+        ruled, signs, harmless, said = self._rules(text)
         # The backstop reads meaning, not negation or time: it speaks only where a symptom is
         # actually said (not denied, not long past), so "I can feel everything when I wipe"
-        # never borrows the alarm of "I can't feel anything when I wipe".
+        # never borrows the alarm of "I can't feel anything when I wipe". For the same reason it
+        # weighs what is said to be happening: a question or an alarm it raises on the whole of
+        # "no fever, back doesn't hurt, just my feet a bit numb" stands only if it still holds
+        # for "just my feet a bit numb" (the denied clauses left out), and the other way round:
+        # the whole utterance keeps the near-misses it resembles ("I can feel everything when I
+        # wipe" next to "no problems peeing").
         if ruled.alarm or not signs or harmless or self._load() is None:
             return ruled
         embedded = self.backstop(text)
+        if said and embedded.level != NONE:
+            without = self.backstop(said)
+            if _LEVEL_ORDER[without.level] < _LEVEL_ORDER[embedded.level]:
+                embedded = without
         if embedded.level != NONE and self._asks_why(text):
             # "Why do my feet go blue?" asks about a symptom in general: meaning alone may ask a
             # safety question there, never sound the alarm.
@@ -304,11 +311,13 @@ class SafetyStage:
         """The concept rules alone."""
         return self._rules(text)[0]
 
-    def _rules(self, text: str) -> tuple[Assessment, bool, bool]:
+    def _rules(self, text: str) -> tuple[Assessment, bool, bool, str]:
         """The rules' verdict; whether a symptom (a live sign concept) was said; whether the
-        utterance explains it as harmless (sat cross-legged, went away, for months)."""
+        utterance explains it as harmless (sat cross-legged, went away, for months); and, when
+        some clauses only deny, settle or date things, what the rest says ("" when nothing was
+        left out)."""
         tokens = self._prepare(text[:MAX_CHARS])
-        found = self._live_concepts(tokens)
+        found, said = self._live_concepts(tokens)
         present = {f.concept for f in found}
         signs = any(self._kinds[c] == "sign" for c in present)
         where: dict[str, list[int]] = {}
@@ -331,10 +340,10 @@ class SafetyStage:
                 if best is None or key > best[:2]:
                     best = (*key, flag, rule)
         if best is None:
-            return Assessment(), signs, harmless
+            return Assessment(), signs, harmless, said
         _, _, flag, rule = best
         return Assessment(level=ASK if rule.ask else ALARM, flag=flag.id, evidence=rule.concepts,
-                          layer="rules", score=1.0), signs, harmless
+                          layer="rules", score=1.0), signs, harmless, said
 
     def backstop(self, text: str) -> Assessment:
         """The embedding layer alone: nearest examples in the bank."""
@@ -360,7 +369,7 @@ class SafetyStage:
     # -- concepts -----------------------------------------------------------------------------
 
     def _prepare(self, text: str) -> list[str]:
-        return [self._mend(token) for token in _tokens(text)]
+        return [self._mend(token) for token in _tokens(text, forms=self._forms)]
 
     def _mend_uncached(self, token: str) -> str:
         """A misspelt lexicon word -> the word ("numbb" -> "numb", "parlysed" -> "paralysed")."""
@@ -390,12 +399,13 @@ class SafetyStage:
                         negative_spans.append((i, end))
         return found, negative_spans
 
-    def _live_concepts(self, tokens: list[str]) -> list[_Found]:
-        """Concepts that count: not negated, not long past, not in a general question."""
+    def _live_concepts(self, tokens: list[str]) -> tuple[list[_Found], str]:
+        """Concepts that count: not negated, not long past, not in a general question; and the
+        words of the clauses that say something is happening (see _happening)."""
         clause_of = _clauses(tokens, self._lists["scope_end"])
         found, negative_spans = self._find(tokens, clause_of)
         if not found:
-            return []
+            return [], ""
         sentence_of = _clauses(tokens, [])
         cues = self._negation_cues(tokens, negative_spans)
         past = self._clauses_with(tokens, clause_of, ("remote_past", "treated"))
@@ -429,7 +439,29 @@ class SafetyStage:
             if kind in ("sign", "body") and clause in past and clause not in present:
                 continue
             live.append(item)
-        return live
+        # Clauses that deny a known sign or context ("no fever", "back doesn't hurt") or say
+        # something is all right ("breathing fine"). Not a negation alone: "not finding the
+        # pulse" denies nothing the lexicon knows and may be the sign itself.
+        live_at = {(item.concept, item.start) for item in live}
+        quiet = {item.clause for item in found
+                 if self._kinds[item.concept] in ("sign", "context")
+                 and (item.concept, item.start) not in live_at
+                 and any(clause_of[c] == item.clause and c < item.start <= c + _NEGATION_WINDOW
+                         for c in cues)}
+        quiet |= {clause_of[i] for i, token in enumerate(tokens) if token in _SETTLED_STATE}
+        return live, self._happening(tokens, clause_of, quiet, live)
+
+    def _happening(self, tokens: list[str], clause_of: list[int], quiet: set[int],
+                   live: list[_Found]) -> str:
+        """The words of TOKENS without the clauses that only deny, date or settle something
+        (QUIET: a negation, the remote past, "fine", "normal") and hold no live sign; "" when
+        no clause is left out."""
+        signed = {item.clause for item in live if self._kinds[item.concept] == "sign"}
+        dropped = quiet - signed
+        if not dropped:
+            return ""
+        return " ".join(token for token, clause in zip(tokens, clause_of)
+                        if token != _BOUNDARY and clause not in dropped)
 
     def _negation_cues(self, tokens: list[str], negative_spans: list[tuple[int, int]]) -> list[int]:
         """Token positions of negations, except those inside a sign ("cannot feel", "no pulse")
@@ -516,7 +548,26 @@ def _example_words() -> frozenset[str]:
                      for word in _WORD.findall(text.lower()))
 
 
-def _tokens(text: str, keep_marks: bool = False) -> list[str]:
+class _Forms:
+    """Regional, informal and typed word forms and the standard words they stand for."""
+
+    def __init__(self, forms: dict[str, str]) -> None:
+        self._standard = forms
+        # Longest first, so that "no fit" wins over a shorter form at the same place.
+        keys = sorted(forms, key=len, reverse=True)
+        self._pattern = re.compile(r"\b(" + "|".join(map(re.escape, keys)) + r")\b") \
+            if keys else None
+
+    def rewrite(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._standard[m.group(1)], text)
+
+
+_NO_FORMS = _Forms({})
+
+
+def _tokens(text: str, keep_marks: bool = False, forms: _Forms = _NO_FORMS) -> list[str]:
     """Words in comparable form, with "|" where punctuation ended a clause."""
     text = unicodedata.normalize("NFKC", text)
     pieces = [] if keep_marks else _CLAUSE_BREAK.split(text)
@@ -524,7 +575,7 @@ def _tokens(text: str, keep_marks: bool = False) -> list[str]:
         return [w for w in text.lower().replace("'", "").split()]
     out: list[str] = []
     for piece in pieces:
-        piece = _TYPED_NOT.sub(lambda m: _TYPED_NOT_WORDS[m.group(1)], piece.lower())
+        piece = forms.rewrite(piece.lower())
         piece = _IS_NOT_POSSESSIVE.sub(" is ", piece)
         said = _POSSESSIVE.sub("", normalize(piece, keep_fillers=True, stem=False))
         words = said.replace("'", "").split()

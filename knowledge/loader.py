@@ -35,6 +35,7 @@ from .model import (
 _LOGGER = logging.getLogger(__name__)
 _ALIAS = re.compile(r"^[a-z0-9' ]+$")
 _LEXICON_WORD = re.compile(r"^-?[a-z0-9']+\*?$")
+_FORM = re.compile(r"^[a-z]+( [a-z]+)*$")
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +60,7 @@ def knowledge_from_dict(label: str, data: dict[str, Any], flags: Node) -> Knowle
     root = Node(label, data)
     root.reject_unknown({"schema_version", "disclaimer", "overview", "features", "causes", "relief",
                          "diagnosis", "prevention", "see_doctor_soon"})
-    flags.reject_unknown({"schema_version", "words", "concepts", "red_flags"})
+    flags.reject_unknown({"schema_version", "forms", "words", "concepts", "red_flags"})
     root.require_version(1)
     flags.require_version(1)
     features = _features(root.get("features"))
@@ -264,7 +265,13 @@ def _lexicon(root: Node) -> SafetyLexicon:
                     f"{phrase!r}: lower-case words, a word may end in * or start with - "
                     "(not the first)")
         concepts.append(Concept(name=name, kind=kind, words=phrases))
-    return SafetyLexicon(concepts=tuple(concepts), words=words)
+    forms = {}
+    for form, node in root.optional("forms", {}).items():
+        standard = node.text()
+        if not _FORM.match(form) or not _FORM.match(standard):
+            raise node.fail(f"{form!r} = {standard!r}: lower-case words on both sides")
+        forms[form] = standard
+    return SafetyLexicon(concepts=tuple(concepts), words=words, forms=forms)
 
 
 def _feature_refs(node: Node, feature_ids: set[str]) -> tuple[str, ...]:

@@ -150,6 +150,8 @@ class SafetyLexicon:
 
     concepts: tuple[Concept, ...]
     words: dict[str, tuple[str, ...]] = field(hash=False)
+    # Regional, informal and typed word forms -> standard words ("cannae" -> "cannot").
+    forms: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

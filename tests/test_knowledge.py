@@ -90,6 +90,7 @@ def _refusal(knowledge, flags) -> str:
     (lambda d: d["concepts"]["face"]["words"].append("Face!"), "concepts.face.words",
      "lower-case words"),
     (lambda d: d["words"].pop("negation"), "words.negation", "missing"),
+    (lambda d: d["forms"].__setitem__("Cannae", "cannot"), "forms", "lower-case words"),
 ])
 def test_broken_red_flags_name_file_key_and_problem(raw, flags, mutate, key, problem):
     data = copy.deepcopy(flags)

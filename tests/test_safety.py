@@ -118,6 +118,44 @@ def test_explanations_never_quiet_another_red_flag(rules_only, text, flag):
     assert found.level == ALARM and found.flag == flag, found
 
 
+@pytest.mark.parametrize("text, flag", [
+    # Scots, Jamaican, Nigerian Pidgin: the data's regional forms, not one sentence each.
+    ("his face is hingin doon the one side and he cannae get his words oot", "stroke"),
+    ("mi mudda face twist up one side an she cyaan lift she arm", "stroke"),
+    ("her hand and leg for one side no fit move", "stroke"),
+    ("this back pain don turn, now I no dey feel my nyash and urine no gree come out",
+     "cauda_equina"),
+    # A retention said as something that has not happened.
+    ("my back's agony and I've not had a wee since this morning, can't feel my bum", "cauda_equina"),
+    ("she hasn't passed water all day and her back is killing her and her bum is numb",
+     "cauda_equina"),
+])
+def test_red_flags_in_regional_english_raise_the_alarm(rules_only, text, flag):
+    found = rules_only.assess(text)
+    assert found.level == ALARM and found.flag == flag, found
+
+
+@pytest.mark.parametrize("text", [
+    "Naw, I didnae fall, didnae bang anything, just woke up with a numb patch on my thigh",
+    "Ain't got no fever, back don't hurt, just my feet cold and a lil numb from the walk home",
+    "My husband's got cancer but he has no back pain at all and his legs are strong, his toes "
+    "are just a bit numb from the chemo",
+    "My calves ache after my long walks, nothing swollen, no redness, I just get nervous about "
+    "clots since my friend had one",
+])
+def test_meaning_weighs_what_is_happening_not_what_is_denied(safety, text):
+    """The backstop reads the embedding of the whole line and of the line without its denied
+    clauses: what it raises must hold for both."""
+    assert safety.assess(text).level == NONE, safety.assess(text)
+
+
+def test_meaning_still_hears_a_sign_said_as_a_negation(safety):
+    """A clause is left out only when it denies a sign the lexicon knows: "not finding the
+    pulse" is the sign itself."""
+    text = "I am not finding the pulse in my foot, and the foot is cold and numb"
+    assert safety.assess(text).level != NONE
+
+
 def test_misspellings_are_mended(rules_only):
     assert rules_only.assess("his speach is slured").level == ALARM
     assert rules_only.assess("I'm parlysed from the waist down").level == ALARM
@@ -183,12 +221,12 @@ def test_development_set_meets_the_issue_targets(safety):
 
 def test_held_out_set_does_not_get_worse(safety):
     """Never tuned on. When it was first run: 97.5% alarm at once, 8.75% false alarms; with the
-    lexicon widened from the examples and the development set: 100% and 6.25% (5 of 80; the
-    issue asks at most 5%: not met, said in the README). This guards against losing ground; it
-    is not the target."""
+    lexicon widened from the examples and the development set: 100% and 6.25% (5 of 80); with
+    regional word forms and the backstop weighing only what is happening (from writers J, K
+    and L of the development set): 100% and 3.75% (3 of 80)."""
     alarm, _, false_alarms, emergencies, harmless = _figures(safety, "safety_heldout.tsv")
     assert emergencies >= 150 and harmless >= 75
-    assert alarm >= 0.95 and false_alarms <= 0.07, (alarm, false_alarms)
+    assert alarm >= 0.95 and false_alarms <= 0.05, (alarm, false_alarms)
 
 
 # -- every dialogue state ------------------------------------------------------------------------
