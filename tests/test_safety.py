@@ -54,6 +54,16 @@ def rules_only():
     ("I'm diabetic and my toe is turning black", "diabetic_foot"),
     ("after the long flight my calf is swollen, red and hot", "clot"),
     ("I've got chest pain and I'm coughing up blood", "clot"),
+    # Scots, Jamaican, Nigerian Pidgin: the data's regional forms, not one sentence each.
+    ("his face is hingin doon the one side and he cannae get his words oot", "stroke"),
+    ("mi mudda face twist up one side an she cyaan lift she arm", "stroke"),
+    ("her hand and leg for one side no fit move", "stroke"),
+    ("this back pain don turn, now I no dey feel my nyash and urine no gree come out",
+     "cauda_equina"),
+    # A retention said as something that has not happened.
+    ("my back's agony and I've not had a wee since this morning, can't feel my bum", "cauda_equina"),
+    ("she hasn't passed water all day and her back is killing her and her bum is numb",
+     "cauda_equina"),
 ])
 def test_red_flags_in_everyday_words_raise_the_alarm(rules_only, text, flag):
     found = rules_only.assess(text)
@@ -114,23 +124,6 @@ def test_explained_or_recorded_numbness_raises_no_alarm(safety, text):
     ("my face goes numb when I try to talk and my words come out wrong", "stroke"),
 ])
 def test_explanations_never_quiet_another_red_flag(rules_only, text, flag):
-    found = rules_only.assess(text)
-    assert found.level == ALARM and found.flag == flag, found
-
-
-@pytest.mark.parametrize("text, flag", [
-    # Scots, Jamaican, Nigerian Pidgin: the data's regional forms, not one sentence each.
-    ("his face is hingin doon the one side and he cannae get his words oot", "stroke"),
-    ("mi mudda face twist up one side an she cyaan lift she arm", "stroke"),
-    ("her hand and leg for one side no fit move", "stroke"),
-    ("this back pain don turn, now I no dey feel my nyash and urine no gree come out",
-     "cauda_equina"),
-    # A retention said as something that has not happened.
-    ("my back's agony and I've not had a wee since this morning, can't feel my bum", "cauda_equina"),
-    ("she hasn't passed water all day and her back is killing her and her bum is numb",
-     "cauda_equina"),
-])
-def test_red_flags_in_regional_english_raise_the_alarm(rules_only, text, flag):
     found = rules_only.assess(text)
     assert found.level == ALARM and found.flag == flag, found
 

@@ -10,7 +10,13 @@ from rapidfuzz import fuzz
 
 from tests.speech import pcm16, speak, to_16k
 from voice.asr.recognizer import RecognizerError, Transcript, transcribe_bytes
-from voice.asr.whisper_engine import WEIGHTS_FILE, WhisperRecognizer, check_weights, find_model
+from voice.asr.whisper_engine import (
+    WEIGHTS_FILE,
+    WhisperRecognizer,
+    check_weights,
+    find_model,
+    load_prompt,
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +65,15 @@ def test_the_same_audio_gives_the_same_transcript_every_time(whisper, tmp_path):
 def test_silence_or_nothing_is_an_empty_transcript(whisper):
     assert whisper.finish() == Transcript("", ())
     assert transcribe_bytes(whisper, b"\x00\x00" * 800) == ""
+
+
+def test_the_prompt_said_back_over_silence_is_dropped_and_said_aloud_is_heard(tmp_path):
+    """With the shipped prompt, tiny.en says "Tingling, sciatica." over two seconds of silence
+    (no-speech probability 0.97); a person saying the prompt's words is heard."""
+    prompted = WhisperRecognizer(prompt=load_prompt())
+    assert prompted.hear(b"\x00\x00" * 32000).text == ""
+    said = prompted.hear(spoken("pins and needles", tmp_path, "pins", "en-us", 150)).text
+    assert fuzz.ratio(said.lower().strip(".?!"), "pins and needles") >= 80, said
 
 
 def test_damaged_weights_are_refused_with_the_fix(tmp_path, monkeypatch):
