@@ -48,7 +48,6 @@ _WORD = re.compile(r"[a-z][a-z']*")
 _IS_NOT_POSSESSIVE = re.compile(r"(?<=[a-z])['\u2019]s (?=(?:gone|been|got|getting|going|not|all|"
                                 r"really|very|completely|totally|so|just|turned|started|now|still|"
                                 r"numb|weak|cold|swollen|drooping|dropped|slurred)\b)")
-# Typed without the apostrophe ("isnt", "couldnt"): a negation all the same.
 _NEGATION_WINDOW = 6
 _YEAR = re.compile(r"^(19[5-9][0-9]|20[0-2][0-9])$")
 _SETTLED = frozenset({"fine", "better", "okay", "ok", "alright", "gone", "normal", "stopped",
@@ -314,8 +313,8 @@ class SafetyStage:
     def _rules(self, text: str) -> tuple[Assessment, bool, bool, str]:
         """The rules' verdict; whether a symptom (a live sign concept) was said; whether the
         utterance explains it as harmless (sat cross-legged, went away, for months); and, when
-        some clauses only deny, settle or date things, what the rest says ("" when nothing was
-        left out)."""
+        some clauses only deny a sign or say all is well, what the rest says ("" when nothing
+        was left out)."""
         tokens = self._prepare(text[:MAX_CHARS])
         found, said = self._live_concepts(tokens)
         present = {f.concept for f in found}
@@ -453,9 +452,9 @@ class SafetyStage:
 
     def _happening(self, tokens: list[str], clause_of: list[int], quiet: set[int],
                    live: list[_Found]) -> str:
-        """The words of TOKENS without the clauses that only deny, date or settle something
-        (QUIET: a negation, the remote past, "fine", "normal") and hold no live sign; "" when
-        no clause is left out."""
+        """The words of TOKENS without the clauses that only deny a sign or say all is well
+        (QUIET: "no fever", "breathing fine") and hold no live sign; "" when no clause is left
+        out."""
         signed = {item.clause for item in live if self._kinds[item.concept] == "sign"}
         dropped = quiet - signed
         if not dropped:

@@ -203,8 +203,9 @@ class WhisperRecognizer:
         person. "Pins and needles" said aloud is heard with a no-speech probability near 0.05."""
         if segment.no_speech_prob < NO_SPEECH_ECHO:
             return False
-        said = _WORD.findall(segment.text.lower())
-        return bool(said) and " ".join(said) in " ".join(_WORD.findall(self.prompt.lower()))
+        said = " ".join(_WORD.findall(segment.text.lower()))
+        prompt = " ".join(_WORD.findall(self.prompt.lower()))
+        return bool(said) and f" {said} " in f" {prompt} "
 
     def hear(self, pcm: bytes) -> SecondHearing:
         """The transcript of one whole utterance of 16 kHz mono int16 PCM, with the mean
