@@ -182,6 +182,7 @@ class WhisperRecognizer:
         self.model_name = spec.name
         self.install_command = install_command(spec)
         self.prompt = prompt
+        self._prompt_words = f" {' '.join(_WORD.findall(prompt.lower()))} "
         self._audio = bytearray()
 
     def accept(self, chunk: bytes) -> str:
@@ -204,8 +205,7 @@ class WhisperRecognizer:
         if segment.no_speech_prob < NO_SPEECH_ECHO:
             return False
         said = " ".join(_WORD.findall(segment.text.lower()))
-        prompt = " ".join(_WORD.findall(self.prompt.lower()))
-        return bool(said) and f" {said} " in f" {prompt} "
+        return bool(said) and f" {said} " in self._prompt_words
 
     def hear(self, pcm: bytes) -> SecondHearing:
         """The transcript of one whole utterance of 16 kHz mono int16 PCM, with the mean
