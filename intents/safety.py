@@ -49,6 +49,8 @@ _IS_NOT_POSSESSIVE = re.compile(r"(?<=[a-z])['\u2019]s (?=(?:gone|been|got|getti
                                 r"really|very|completely|totally|so|just|turned|started|now|still|"
                                 r"numb|weak|cold|swollen|drooping|dropped|slurred)\b)")
 _NEGATION_WINDOW = 6
+# A clause opened by one of these after a denied clause is denied too (see _negation_cues).
+_DENIAL_GOES_ON = frozenset({"or", "nor"})
 _YEAR = re.compile(r"^(19[5-9][0-9]|20[0-2][0-9])$")
 _SETTLED = frozenset({"fine", "better", "okay", "ok", "alright", "gone", "normal", "stopped",
                       "good", "well", "over"})
@@ -406,7 +408,7 @@ class SafetyStage:
         if not found:
             return [], ""
         sentence_of = _clauses(tokens, [])
-        cues = self._negation_cues(tokens, negative_spans)
+        cues = self._negation_cues(tokens, negative_spans, clause_of)
         past = self._clauses_with(tokens, clause_of, ("remote_past", "treated"))
         past.update(clause_of[i] for i, token in enumerate(tokens) if _YEAR.match(token))
         present = self._clauses_with(tokens, clause_of, ("present",))
@@ -462,9 +464,12 @@ class SafetyStage:
         return " ".join(token for token, clause in zip(tokens, clause_of)
                         if token != _BOUNDARY and clause not in dropped)
 
-    def _negation_cues(self, tokens: list[str], negative_spans: list[tuple[int, int]]) -> list[int]:
+    def _negation_cues(self, tokens: list[str], negative_spans: list[tuple[int, int]],
+                       clause_of: list[int]) -> list[int]:
         """Token positions of negations, except those inside a sign ("cannot feel", "no pulse")
-        and those that only say "I don't know" ("not sure": the sign still counts)."""
+        and those that only say "I don't know" ("not sure": the sign still counts); and the "or"
+        or "nor" that opens a clause after a denied one: "isn't cold, or pale, or blue" denies
+        all three, though each comma starts a clause."""
         inside = {i for start, end in negative_spans for i in range(start, end)}
         unsure: set[int] = set()
         for phrase in self._lists["uncertain"]:
@@ -478,6 +483,12 @@ class SafetyStage:
             if len(phrase) > 1:
                 # At its first word, so that it covers its own last one ("nearly FELL").
                 cues.extend(i for i in _occurrences(tokens, phrase) if i not in inside)
+        denied = {clause_of[i] for i in cues}
+        for i, token in enumerate(tokens):
+            if token in _DENIAL_GOES_ON and i and tokens[i - 1] == _BOUNDARY \
+                    and clause_of[i] - 1 in denied:
+                cues.append(i)
+                denied.add(clause_of[i])
         return cues
 
     def _clauses_with(self, tokens: list[str], clause_of: list[int],

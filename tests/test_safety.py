@@ -64,6 +64,8 @@ def rules_only():
     ("my back's agony and I've not had a wee since this morning, can't feel my bum", "cauda_equina"),
     ("she hasn't passed water all day and her back is killing her and her bum is numb",
      "cauda_equina"),
+    # A denial carried by "or" stops where the list does.
+    ("it's not my back, or my neck, my face is drooping on one side", "stroke"),
 ])
 def test_red_flags_in_everyday_words_raise_the_alarm(rules_only, text, flag):
     found = rules_only.assess(text)
@@ -85,6 +87,9 @@ def test_red_flags_in_everyday_words_raise_the_alarm(rules_only, text, flag):
     "why are my legs numb",
     "my legs are numb right now, what should I do",
     "my foot went numb from sitting cross legged, it's fine now",
+    # A denial goes on through a list of "or"s, though each comma starts a clause.
+    "my foot isn't cold, or pale, or blue, it's just numb",
+    "no fever, no weakness, or numbness in my bum, just tingly toes",
 ])
 def test_negated_past_general_and_everyday_lines_raise_nothing(safety, text):
     assert safety.assess(text).level == NONE, safety.assess(text)
