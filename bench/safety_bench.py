@@ -101,13 +101,15 @@ def spoken(every: int = 1) -> dict[str, dict]:
     """The held-out lines read aloud by SPOKEN_VOICES in turn, each line to a fresh skill, heard
     three ways from the same audio: PocketSphinx's domain mode alone (every n-best transcript to
     the safety stage), Whisper tiny.en alone (with its domain prompt), and the two fused as
-    `numb-legs understand --wav` and the listener fuse them by default (voice/asr/fusion.py)."""
+    `numb-legs understand --wav` and the listener fuse them by default (voice/asr/fusion.py),
+    Whisper hearing the utterance again at other speeds for red flags (recheck)."""
     import noise
     from spoken_bench import clip_file
 
-    from voice.asr.fusion import settle
+    from voice.asr.fusion import recheck, settle
     from voice.asr.nbest import understand_best
     from voice.asr.recognizer import transcript_of
+    from voice.asr.second_opinion import AGAIN_SPEEDS, at_speed
     from voice.asr.sphinx_engine import SphinxRecognizer
     from voice.asr.whisper_engine import WhisperRecognizer, load_prompt
 
@@ -124,7 +126,11 @@ def spoken(every: int = 1) -> dict[str, dict]:
         nbest = transcript_of(domain, pcm).alternatives
         second = whisper.hear(pcm)
         said = second.text
-        fused = settle(nbest, second, skill.matcher, skill.safety)[0].hypotheses
+        fused_hearing, fast = settle(nbest, second, skill.matcher, skill.safety)
+        if not fast:
+            fused_hearing = recheck(fused_hearing, (whisper.hear(at_speed(pcm, speed))
+                                                    for speed in AGAIN_SPEEDS), skill.safety)
+        fused = fused_hearing.hypotheses
         for mode, hypotheses in (("domain", nbest), ("whisper", (said,) if said else ()),
                                  ("fused", fused)):
             heard = understand_best(skill.matcher, list(hypotheses))[0] if hypotheses else ""

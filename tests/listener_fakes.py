@@ -305,19 +305,30 @@ class ScriptedRecognizer:
         return Transcript(text, (text, *self._extra.get(text, [])) if text else ())
 
 
+def _heard_at_another_speed(wave: np.ndarray) -> bool:
+    """The square wave of an utterance changes sign every 16 samples as said; played faster or
+    slower (second_opinion.at_speed), more or less often."""
+    loud = wave[np.abs(wave) >= _BASE // 2]
+    signs = np.signbit(loud)
+    rate = np.count_nonzero(signs[1:] != signs[:-1]) / max(1, loud.size)
+    return abs(rate - 1 / 16) > 0.004
+
+
 class ScriptedWhisper:
     """The second recogniser (voice/asr/second_opinion.py's Transcriber) for scripted audio: it
     hears utterance i as HEARD.get(text, text), where text is what the microphone said.
 
     With HOLD, it answers an utterance it hears differently (one in HEARD) only once HOLD is set,
-    as a slow Whisper would: what the listener does meanwhile shows.
+    as a slow Whisper would: what the listener does meanwhile shows. AGAIN: how it hears an
+    utterance the second time and after (at other speeds, voice/asr/second_opinion.py).
     """
 
     def __init__(self, microphone: ScriptedMicrophone, heard: dict[str, str] | None = None,
-                 hold: threading.Event | None = None) -> None:
+                 hold: threading.Event | None = None, again: dict[str, str] | None = None) -> None:
         self.microphone = microphone
         self.heard = heard or {}
         self.hold = hold
+        self.again = again or {}
         self.calls: list[str] = []
         self.logprob = -0.2  # a clear hearing
 
@@ -325,10 +336,16 @@ class ScriptedWhisper:
         return SecondHearing(self.transcribe(pcm), self.logprob)
 
     def transcribe(self, pcm: bytes) -> str:
-        samples = np.abs(np.frombuffer(pcm, dtype="<i2"))
+        wave = np.frombuffer(pcm, dtype="<i2")
+        samples = np.abs(wave)
         loud = samples[samples >= _BASE]
         if loud.size == 0:
             return ""
+        if self.calls and _heard_at_another_speed(wave):
+            # Resampled, the square wave rings: its height no longer tells the utterance, but
+            # an utterance is heard again only after it was heard as it was said.
+            text = self.calls[-1]
+            return self.again.get(text, text)
         index = int(np.bincount(np.round((loud - _BASE) / _STEP).astype(int)).argmax())
         text = self.microphone.texts[index]
         self.calls.append(text)

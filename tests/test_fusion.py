@@ -8,14 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from rapidfuzz import fuzz
 
 from intents.meaning import default_matcher
 from intents.safety import default_safety
 from tests.speech import pcm16, silence, speak, to_16k
 from tests.test_recognition import _korean, korean_model
-from voice.asr.fusion import fast_path, fuse, settle
+from voice.asr.fusion import Hearing, fast_path, fuse, recheck, settle
 from voice.asr.recognizer import transcribe_bytes
+from voice.asr.second_opinion import AGAIN_SPEEDS, SecondOpinion, at_speed
 from voice.asr.second_opinion import SecondHearing as Heard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,6 +118,48 @@ def test_a_sure_short_command_takes_the_fast_path_unless_whisper_hears_a_red_fla
     # Whisper heard nothing (a cough): only a sure command of the domain recogniser stands.
     assert fuse(("why are my legs numb",), Heard(""), matcher, safety).hypotheses == ()
     assert fuse(("next",), Heard(""), matcher, safety).hypotheses == ("next",)
+
+
+def test_only_a_red_flag_is_taken_from_the_utterance_heard_again(understanding):
+    _, safety = understanding
+    question = Hearing(("What causes numb legs?",), "whisper")
+    flagged = recheck(question, [Heard("What causes numb legs?"),
+                                 Heard("My legs are numb and I can't move them.")], safety)
+    assert flagged.source == "again" and safety.assess(flagged.hypotheses[0]).alarm
+    # Heard as another question, or as nothing: the first hearing stands.
+    assert recheck(question, [Heard("What causes numb eggs?"), Heard("")], safety) == question
+    assert recheck(question, [], safety) == question
+    # Already an alarm: what was heard first stands, though the hearing again differs.
+    alarm = Hearing(("My face is drooping.",), "whisper")
+    assert recheck(alarm, [Heard("My leg is cold and blue.")], safety) == alarm
+
+
+def test_at_another_speed_sound_is_longer_or_shorter_and_its_pitch_moves_with_it():
+    rate, seconds = 16000, 2.0
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(int(rate * seconds)) / rate)).astype("<i2")
+    for speed in AGAIN_SPEEDS:
+        played = np.frombuffer(at_speed(tone.tobytes(), speed), dtype="<i2").astype(float)
+        assert abs(played.size - tone.size / speed) <= 2, (speed, played.size)
+        spectrum = np.abs(np.fft.rfft(played[2000:-2000]))
+        peak = np.argmax(spectrum) * rate / (played.size - 4000)
+        assert abs(peak - 440 * speed) < 3, (speed, peak)
+
+
+@pytest.mark.slow
+def test_whisper_hears_the_same_words_again_at_other_speeds(tmp_path):
+    from voice.asr.whisper_engine import WhisperRecognizer, load_prompt
+
+    second = SecondOpinion(lambda: WhisperRecognizer(prompt=load_prompt()))
+    assert second.wait_ready(60)
+    try:
+        audio = _spoken("my legs have gone weak and numb since this morning", tmp_path)
+        heard = second.hear_again(audio)
+    finally:
+        second.close()
+    assert len(heard) == len(AGAIN_SPEEDS), heard
+    for hearing in heard:
+        assert fuzz.ratio(hearing.text.lower().strip(".!?"),
+                          "my legs have gone weak and numb since this morning") >= 80, heard
 
 
 @pytest.mark.slow

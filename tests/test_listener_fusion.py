@@ -35,6 +35,33 @@ def test_a_red_flag_said_while_waiting_is_heard_by_whisper(tmp_path, matcher):  
     assert timeline.of("speak", "Call 999 now"), timeline.dump()
 
 
+def test_a_red_flag_heard_only_when_heard_again_cuts_the_answer_short(tmp_path, matcher):  # noqa: F811 - the fixture
+    """Both recognisers hear a harmless question and it is answered; Whisper, hearing the same
+    audio again at other speeds, hears a red flag: the answer stops and emergency advice
+    follows. What is heard again is not otherwise acted on."""
+    again = {"what causes numb legs": "my legs are numb and I can't move them",
+             "tell me about sciatica": "tell me about sciatica please"}
+    loop = Loop(tmp_path, matcher, whisper=lambda loop: ScriptedWhisper(loop.mic, again=again))
+    (loop.mic.silence(0.5).say("hey numb legs").silence(1.0).say("tell me about sciatica")
+     .until_speaking().until(lambda: heard_again(loop)).silence(0.3).until_quiet().silence(1.0)
+     .say("what causes numb legs").until_speaking().until(lambda: heard_again(loop))
+     .silence(0.3).until_quiet().silence(1.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    first = timeline.first("speak", after=timeline.first("said_end", "sciatica").at)
+    assert "disc" in first.text and not timeline.of("cut", first.text), log
+    assert not timeline.of("print", "You said: tell me about sciatica please"), log
+    answer = timeline.first("speak", after=timeline.first("said_end", "what causes").at)
+    assert "999" not in answer.text and timeline.first("cut", answer.text), log
+    assert timeline.first("speak", "Call 999 now", after=answer.at), log
+
+
+def heard_again(loop: Loop) -> bool:
+    """Wait in real time for the last utterance to be heard again (see release)."""
+    done, _ = wait(loop.listener._again, timeout=5.0)
+    return bool(done) and len(done) == len(loop.listener._again)
+
+
 def test_out_of_domain_heard_by_whisper_is_not_answered(tmp_path, matcher):  # noqa: F811 - the fixture
     """The domain recogniser makes domain words of any sound; Whisper hears what was said."""
     heard = {"do your okay": "what time does the football start"}
@@ -69,8 +96,8 @@ def release(held: threading.Event, loop: Loop) -> bool:
     """Let the held second recogniser answer, and wait for its answer in real time: audio time
     runs far faster here, and must not move on while the worker thread finishes."""
     held.set()
-    done, _ = wait([future for future, _ in loop.listener._pending], timeout=5.0)
-    return len(done) == 1
+    done, waiting = wait([future for future, _ in loop.listener._pending], timeout=5.0)
+    return bool(done) and not waiting
 
 
 def test_whisper_still_loading_is_said_once_and_the_domain_recogniser_answers(tmp_path, matcher):  # noqa: F811 - the fixture

@@ -12,11 +12,15 @@ The rules, and the figures behind them (bench/spoken_dev.py on the spoken develo
   recogniser's hearing beyond doubt (DOMAIN_STANDS).
 * The fast path: a short command heard with high confidence by the domain recogniser is acted
   on at once; Whisper still listens to it, and a red flag it finds cuts the answer short.
+* Heard again: anything else that raised no alarm is heard by Whisper once more at two other
+  speeds (second_opinion.AGAIN_SPEEDS) while the answer is given; a red flag heard there cuts
+  the answer short (recheck). Only red flags count from those hearings.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,7 +62,7 @@ MODES = ("fused", "domain", "whisper")
 @dataclass(frozen=True)
 class Hearing:
     """What the skill is given for one utterance: the transcripts, most likely first, and which
-    recogniser they came from ("domain", "whisper")."""
+    recogniser they came from ("domain", "whisper"; "again": Whisper, at another speed)."""
 
     hypotheses: tuple[str, ...]
     source: str
@@ -125,3 +129,17 @@ def settle(domain: tuple[str, ...], second: SecondHearing | None, matcher: Inten
             return Hearing((second.text,), "whisper"), True
         return Hearing(domain, "domain"), True
     return fuse(domain, second, matcher, safety), False
+
+
+def recheck(hearing: Hearing, again: Iterable[SecondHearing], safety: SafetyStage) -> Hearing:
+    """HEARING, unless it raises no alarm and the same utterance heard again (AGAIN, at other
+    speeds) holds a red flag: then that hearing. Nothing else is taken from those hearings:
+    their words are no better than the first's, and a question is answered as first heard.
+    AGAIN is read only as far as needed (a generator is not run when HEARING is an alarm)."""
+    if hearing.hypotheses and safety.assess_many(list(hearing.hypotheses))[1].alarm:
+        return hearing
+    for heard in again:
+        if heard.text.strip() and safety.assess(heard.text).alarm:
+            _LOGGER.debug("Red flag heard again: %r", heard.text)
+            return Hearing((heard.text,), "again")
+    return hearing

@@ -223,6 +223,7 @@ class Listener:
         self.voice_activity = voice_activity
         self._guesses = ThreadPoolExecutor(1, thread_name_prefix="guess")
         self._pending: list[tuple[Future[SecondHearing], str]] = []
+        self._again: list[Future[SecondHearing]] = []  # the last utterance, heard again
         self._second_noted = False
         self.skill = skill
         self.voice = voice
@@ -308,12 +309,14 @@ class Listener:
                 if fed.ended is not None:
                     self._sounding = fed.sounding
                     try:
-                        hearing = self._hear(fed.ended, fed.second, sure=fed.sure)
+                        hearing = self._hear(fed.ended, fed.second, fed.audio, sure=fed.sure)
                         self._heard(list(hearing.hypotheses), fed.ended, sure=hearing.agreed)
                     finally:
-                        self._sounding = None
-                        if fed.sounding is not None:
-                            fed.sounding.set()  # no answer was spoken: Whisper waits no more
+                        # No answer was spoken: Whisper waits no more.
+                        unsounded, self._sounding = self._sounding, None
+                        for event in (fed.sounding, unsounded):
+                            if event is not None:
+                                event.set()
                     if self.finished:
                         return
                 flagged = self._pending_red_flag()
@@ -332,12 +335,19 @@ class Listener:
     def _submit(self, audio: bytes, after: threading.Event | None) -> Future[SecondHearing] | None:
         """Start the second recogniser on AUDIO, when it is ready (once AFTER is set)."""
         second = self._second_ready()
-        return second.submit(audio, after) if second is not None and audio else None
+        if second is None or not audio:
+            return None
+        # An earlier utterance heard again waits no longer: this one's own hearing comes first.
+        for future in self._again:
+            future.cancel()
+        self._again = []
+        return second.submit(audio, after)
 
-    def _hear(self, domain: list[str], future: Future[SecondHearing] | None,
+    def _hear(self, domain: list[str], future: Future[SecondHearing] | None, audio: bytes = b"",
               sure: bool = False) -> Hearing:
         """What to act on for one utterance: the domain recogniser's n-best (DOMAIN) alone, or
-        fused with Whisper's hearing of it (FUTURE, under way; voice/asr/fusion.py decides).
+        fused with Whisper's hearing of it (FUTURE, under way; voice/asr/fusion.py decides), and
+        then heard again (AUDIO, the utterance's).
 
         A short command the domain recogniser is sure of is acted on at once; Whisper's hearing
         of it is checked for a red flag when it comes. Anything else waits for Whisper. SURE:
@@ -359,7 +369,21 @@ class Listener:
         trace.mark("second_pass")
         hearing = fuse(tuple(domain), said, matcher, safety)
         _LOGGER.debug("Heard %r (domain) and %r (Whisper): %s", domain[:1], said, hearing.source)
+        if not (hearing.hypotheses and safety.assess_many(list(hearing.hypotheses))[1].alarm):
+            self._hear_again(audio)
         return hearing
+
+    def _hear_again(self, audio: bytes) -> None:
+        """Have Whisper hear AUDIO again at other speeds while the answer is given; a red flag
+        heard there cuts the answer short (voice/asr/fusion.py, recheck)."""
+        second = self._second_ready()
+        if second is None:
+            return
+        # Not before the answer's first sound: the answer has the cores to itself until then.
+        if self._sounding is None:
+            self._sounding = threading.Event()
+        self._again = second.submit_again(audio, self._sounding)
+        self._pending.extend((future, "") for future in self._again)
 
     def _second_ready(self) -> SecondOpinion | None:
         """The second recogniser when it can be used now. Said once: that it is still loading
@@ -386,6 +410,8 @@ class Listener:
             if not future.done():
                 continue
             self._pending.remove(item)
+            if future.cancelled():
+                continue
             try:
                 said = future.result().text
             except (RuntimeError, ValueError, NumbLegsError):
