@@ -926,11 +926,15 @@ def main() -> int:
     command = "make bench-quick" if args.quick else "make bench"
     stamp = dt.date.today().isoformat()
     if args.refresh and not args.quick:
-        previous = json.loads((ROOT / "bench" / "out" / "figures.json").read_text(encoding="utf-8"))
+        last = ROOT / "bench" / "out" / "figures.json"
+        if not last.exists():
+            raise SystemExit(f"--refresh takes the other sections from the last full run, and "
+                             f"{last.relative_to(ROOT)} is not here: run `make bench` first.")
+        previous = json.loads(last.read_text(encoding="utf-8"))
         figures = collect(False, set(args.refresh.split(",")), previous)
         # The run itself is still the one that measured everything else.
         stamp = previous.get("stamp") or dt.date.fromtimestamp(
-            (ROOT / "bench" / "out" / "figures.json").stat().st_mtime).isoformat()
+            last.stat().st_mtime).isoformat()
     else:
         figures = collect(args.quick)
     figures["stamp"] = stamp
