@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,10 +107,10 @@ def spoken(every: int = 1) -> dict[str, dict]:
     import noise
     from spoken_bench import clip_file
 
-    from voice.asr.fusion import recheck, settle
+    from voice.asr.fusion import settle
     from voice.asr.nbest import understand_best
     from voice.asr.recognizer import transcript_of
-    from voice.asr.second_opinion import AGAIN_SPEEDS, at_speed
+    from voice.asr.second_opinion import heard_again
     from voice.asr.sphinx_engine import SphinxRecognizer
     from voice.asr.whisper_engine import WhisperRecognizer, load_prompt
 
@@ -126,11 +127,8 @@ def spoken(every: int = 1) -> dict[str, dict]:
         nbest = transcript_of(domain, pcm).alternatives
         second = whisper.hear(pcm)
         said = second.text
-        fused_hearing, fast = settle(nbest, second, skill.matcher, skill.safety)
-        if not fast:
-            fused_hearing = recheck(fused_hearing, (whisper.hear(at_speed(pcm, speed))
-                                                    for speed in AGAIN_SPEEDS), skill.safety)
-        fused = fused_hearing.hypotheses
+        fused = settle(nbest, second, skill.matcher, skill.safety,
+                       partial(heard_again, whisper.hear, pcm))[0].hypotheses
         for mode, hypotheses in (("domain", nbest), ("whisper", (said,) if said else ()),
                                  ("fused", fused)):
             heard = understand_best(skill.matcher, list(hypotheses))[0] if hypotheses else ""

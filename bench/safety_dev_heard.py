@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +31,10 @@ VOICES = (("en-gb-x-rp+m2", 150), ("en-us+f2", 140), ("en-gb-scotland+klatt2", 1
 
 
 def run(every: int = 2) -> dict[str, dict]:
-    from voice.asr.fusion import recheck, settle
+    from voice.asr.fusion import settle
     from voice.asr.nbest import understand_best
     from voice.asr.recognizer import transcript_of
-    from voice.asr.second_opinion import AGAIN_SPEEDS, at_speed
+    from voice.asr.second_opinion import heard_again
     from voice.asr.sphinx_engine import SphinxRecognizer
     from voice.asr.whisper_engine import WhisperRecognizer, load_prompt
 
@@ -46,10 +47,10 @@ def run(every: int = 2) -> dict[str, dict]:
     for index, (kind, category, text) in enumerate(rows):
         voice, speed = VOICES[index % len(VOICES)]
         pcm = noise.read_pcm(clip_file(text, voice, speed, None)).tobytes()
-        once, fast = settle(transcript_of(domain, pcm).alternatives, whisper.hear(pcm),
-                            skill.matcher, skill.safety)
-        again = once if fast else recheck(once, (whisper.hear(at_speed(pcm, s))
-                                                 for s in AGAIN_SPEEDS), skill.safety)
+        nbest, second = transcript_of(domain, pcm).alternatives, whisper.hear(pcm)
+        once = settle(nbest, second, skill.matcher, skill.safety)[0]
+        again = settle(nbest, second, skill.matcher, skill.safety,
+                       partial(heard_again, whisper.hear, pcm))[0]
         for mode, hearing in zip(modes, (once, again)):
             hypotheses = list(hearing.hypotheses)
             heard = understand_best(skill.matcher, hypotheses)[0] if hypotheses else ""

@@ -25,6 +25,7 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +137,9 @@ def run(every: int = 3, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
     """{set: {mode: figures}} and the per-condition figures of the fused mode."""
     from spoken_bench import bench_skill
 
-    from voice.asr.fusion import recheck, settle
+    from voice.asr.fusion import settle
     from voice.asr.recognizer import transcript_of
-    from voice.asr.second_opinion import AGAIN_SPEEDS, at_speed
+    from voice.asr.second_opinion import heard_again
     from voice.asr.sphinx_engine import SphinxRecognizer
     from voice.asr.whisper_engine import WhisperRecognizer, load_prompt
 
@@ -146,6 +147,10 @@ def run(every: int = 3, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
     domain = SphinxRecognizer("domain")
     whisper = WhisperCache(WhisperRecognizer(prompt=load_prompt()))
     grid = conditions()
+
+    def cached(pcm: bytes) -> SecondHearing:
+        return whisper.hear(pcm)[0]
+
     results: dict[str, Any] = {"voices": [f"{v} at {s} wpm" for v in VOICES for s in SPEEDS],
                                "noise": [label(n) for n in NOISE], "sets": {}}
     for name in sets:
@@ -159,10 +164,8 @@ def run(every: int = 3, sets: tuple[str, ...] = tuple(SETS)) -> dict[str, Any]:
             domain_s = time.perf_counter() - start
             second, whisper_s = whisper.hear(pcm)
             said = second.text
-            fused, fast = settle(heard, second, skill.matcher, skill.safety)
-            if not fast:
-                fused = recheck(fused, (whisper.hear(at_speed(pcm, speed))[0]
-                                        for speed in AGAIN_SPEEDS), skill.safety)
+            fused, fast = settle(heard, second, skill.matcher, skill.safety,
+                                 partial(heard_again, cached, pcm))
             row = {"line": line, "voice": f"{voice} at {speed} wpm", "noise": label(snr),
                    "domain_heard": heard[0] if heard else "", "whisper_heard": said,
                    "fast": fast, "audio_s": seconds, "domain_s": domain_s, "whisper_s": whisper_s}

@@ -20,7 +20,7 @@ The rules, and the figures behind them (bench/spoken_dev.py on the spoken develo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -120,15 +120,26 @@ def _sure_command(domain: tuple[str, ...], matcher: IntentMatcher) -> bool:
 
 
 def settle(domain: tuple[str, ...], second: SecondHearing | None, matcher: IntentMatcher,
-           safety: SafetyStage) -> tuple[Hearing, bool]:
+           safety: SafetyStage, again: Callable[[], Iterable[SecondHearing]] | None = None
+           ) -> tuple[Hearing, bool]:
     """What is finally acted on for one utterance, and whether the fast path took it: the
     listener's whole decision once both recognisers have spoken, for `understand --wav` and the
-    benchmark. On the fast path the domain hearing stands unless Whisper heard a red flag."""
+    benchmark. On the fast path the domain hearing stands unless Whisper heard a red flag.
+    AGAIN: the utterance heard again at other speeds (recheck), asked for only off the fast
+    path and when the hearing raises no alarm."""
     if fast_path(domain, matcher, safety):
         if second is not None and second.text.strip() and safety.assess(second.text).alarm:
             return Hearing((second.text,), "whisper"), True
         return Hearing(domain, "domain"), True
-    return fuse(domain, second, matcher, safety), False
+    hearing = fuse(domain, second, matcher, safety)
+    if again is not None and not raises_alarm(hearing, safety):
+        hearing = recheck(hearing, again(), safety)
+    return hearing, False
+
+
+def raises_alarm(hearing: Hearing, safety: SafetyStage) -> bool:
+    """HEARING's transcripts raise the safety alarm (the safety stage's n-best verdict)."""
+    return bool(hearing.hypotheses) and safety.assess_many(list(hearing.hypotheses))[1].alarm
 
 
 def recheck(hearing: Hearing, again: Iterable[SecondHearing], safety: SafetyStage) -> Hearing:
@@ -136,7 +147,7 @@ def recheck(hearing: Hearing, again: Iterable[SecondHearing], safety: SafetyStag
     speeds) holds a red flag: then that hearing. Nothing else is taken from those hearings:
     their words are no better than the first's, and a question is answered as first heard.
     AGAIN is read only as far as needed (a generator is not run when HEARING is an alarm)."""
-    if hearing.hypotheses and safety.assess_many(list(hearing.hypotheses))[1].alarm:
+    if raises_alarm(hearing, safety):
         return hearing
     for heard in again:
         if heard.text.strip() and safety.assess(heard.text).alarm:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,6 +53,12 @@ def at_speed(pcm: bytes, speed: float) -> bytes:
     does."""
     samples = np.frombuffer(pcm[:len(pcm) // 2 * 2], dtype=np.int16)
     return bytes(resample(samples, round(SAMPLE_RATE * speed), SAMPLE_RATE).tobytes())
+
+
+def heard_again(hear: Callable[[bytes], SecondHearing], pcm: bytes) -> Iterator[SecondHearing]:
+    """PCM heard by HEAR at each of AGAIN_SPEEDS, one speed at a time, as they are asked for."""
+    for speed in AGAIN_SPEEDS:
+        yield hear(at_speed(pcm, speed))
 
 
 class Transcriber(Protocol):

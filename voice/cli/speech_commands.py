@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from functools import partial
 from typing import TextIO
 
 from ..asr.engine_choice import (
@@ -14,7 +15,7 @@ from ..asr.engine_choice import (
     open_second_opinion,
     prepare_in_background,
 )
-from ..asr.fusion import recheck, settle
+from ..asr.fusion import settle
 from ..asr.nbest import understand_best
 from ..asr.recognizer import transcribe_bytes, transcript_of
 from ..audio.wav import AudioFileError, read_wav
@@ -86,9 +87,8 @@ def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     for path, audio in files:
         domain = transcript_of(recognizer, audio).alternatives
         said = second.hear(audio) if second is not None else None
-        hearing, fast = settle(domain, said, skill.matcher, skill.safety)
-        if second is not None and not fast:
-            hearing = recheck(hearing, second.hear_again(audio), skill.safety)
+        again = partial(second.hear_again, audio) if second is not None else None
+        hearing, fast = settle(domain, said, skill.matcher, skill.safety, again)
         hypotheses = list(hearing.hypotheses)
         text, match = understand_best(skill.matcher, hypotheses)
         skill.reset()

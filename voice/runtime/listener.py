@@ -28,7 +28,7 @@ from intents.names import IntentName
 from intents.normalize import normalize
 from knowledge.errors import NumbLegsError
 
-from ..asr.fusion import Hearing, fast_path, fuse
+from ..asr.fusion import Hearing, fast_path, fuse, raises_alarm
 from ..asr.nbest import understand_best
 from ..asr.recognizer import Recognizer, RecognizerError, Transcript, transcript_of
 from ..asr.second_opinion import SecondHearing, SecondOpinion
@@ -369,7 +369,7 @@ class Listener:
         trace.mark("second_pass")
         hearing = fuse(tuple(domain), said, matcher, safety)
         _LOGGER.debug("Heard %r (domain) and %r (Whisper): %s", domain[:1], said, hearing.source)
-        if not (hearing.hypotheses and safety.assess_many(list(hearing.hypotheses))[1].alarm):
+        if not raises_alarm(hearing, safety):
             self._hear_again(audio)
         return hearing
 
