@@ -23,6 +23,7 @@ import numpy as np
 
 from .cache import cached
 from .embedding import load_spec
+from .int8_graph import VARIANT
 
 if TYPE_CHECKING:
     from .safety import Encoder
@@ -35,8 +36,8 @@ Row = tuple[str, str, str]
 
 
 def fingerprint(rows: Sequence[Row]) -> str:
-    """Hash of the bank's rows, in order, and of the model weights that encode them."""
-    digest = hashlib.sha256(load_spec().weights.sha256.encode())
+    """Hash of the bank's rows, in order, and of the model weights and graph that encode them."""
+    digest = hashlib.sha256(f"{load_spec().weights.sha256} {VARIANT}".encode())
     for row in rows:
         digest.update("\t".join(row).encode("utf-8") + b"\n")
     return digest.hexdigest()

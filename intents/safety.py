@@ -450,6 +450,7 @@ class SafetyStage:
                  and any(clause_of[c] == item.clause and c < item.start <= c + _NEGATION_WINDOW
                          for c in cues)}
         quiet |= {clause_of[i] for i, token in enumerate(tokens) if token in _SETTLED_STATE}
+        quiet |= self._clauses_with(tokens, clause_of, ("fear",))
         return live, self._happening(tokens, clause_of, quiet, live)
 
     def _happening(self, tokens: list[str], clause_of: list[int], quiet: set[int],

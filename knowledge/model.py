@@ -21,7 +21,8 @@ RED_FLAG_IDS: tuple[str, ...] = ("stroke", "cauda_equina", "guillain_barre", "in
                                  "cord_compression", "diabetic_foot", "clot")
 CONCEPT_KINDS: tuple[str, ...] = ("sign", "body", "context", "harmless", "explanation")
 SAFETY_WORD_LISTS: tuple[str, ...] = ("negation", "uncertain", "scope_end", "remote_past", "treated",
-                                      "generic_start", "personal", "hypothetical", "present")
+                                      "fear", "generic_start", "personal", "hypothetical",
+                                      "present")
 # An answer is heard, not read: its first part says the one thing that matters in at most two
 # sentences and 40 words (about 12 seconds at espeak-ng's default 175 words a minute); every
 # further part, said on "more", is as short.

@@ -147,6 +147,17 @@ def test_meaning_weighs_what_is_happening_not_what_is_denied(safety, text):
     assert safety.assess(text).level == NONE, safety.assess(text)
 
 
+def test_meaning_weighs_a_fear_as_no_sign(rules_only):
+    """A clause that only voices a fear is left out of what the backstop weighs, like a denial;
+    one that says a sign too is kept."""
+    said = rules_only._rules(  # noqa: SLF001 - what the backstop is given
+        "my calves ache after my long walks, I just get nervous about clots")[3]
+    assert said == "my calves ache after my long walk"  # the tokens the rules read
+    kept = rules_only._rules(  # noqa: SLF001
+        "no fever, I'm scared because my calf is hot and swollen")[3]
+    assert "scared" in kept and "swollen" in kept and "fever" not in kept
+
+
 def test_meaning_still_hears_a_sign_said_as_a_negation(safety):
     """A clause is left out only when it denies a sign the lexicon knows: "not finding the
     pulse" is the sign itself."""
