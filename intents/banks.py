@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .cache import cached
-from .embedding import load_spec
-from .int8_graph import VARIANT
+from .embedding import GRAPH, load_spec
 
 if TYPE_CHECKING:
     from .safety import Encoder
@@ -37,7 +36,7 @@ Row = tuple[str, str, str]
 
 def fingerprint(rows: Sequence[Row]) -> str:
     """Hash of the bank's rows, in order, and of the model weights and graph that encode them."""
-    digest = hashlib.sha256(f"{load_spec().weights.sha256} {VARIANT}".encode())
+    digest = hashlib.sha256(f"{load_spec().weights.sha256} {GRAPH}".encode())
     for row in rows:
         digest.update("\t".join(row).encode("utf-8") + b"\n")
     return digest.hexdigest()

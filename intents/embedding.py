@@ -25,8 +25,6 @@ from knowledge.datafile import Node, read_package_toml
 from knowledge.errors import NumbLegsError
 from knowledge.heap import give_back_freed_memory
 
-from .int8_graph import GraphRewriteError, int8_products
-
 _LOGGER = logging.getLogger(__name__)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -36,6 +34,10 @@ _THREADS = 1
 _BATCH = 32
 _RECENT = 64  # sentences kept encoded: this turn's transcripts and the last few turns'
 _KNOWN_INPUTS = frozenset({"input_ids", "attention_mask", "token_type_ids"})
+# How the weights are run (intents/int8_graph.py), part of every shipped bank's fingerprint
+# (intents/banks.py): vectors from another rewrite, or none, are not interchangeable.
+GRAPH = "int8-products-1"
+_ONNX_PIN = "onnx==1.23.2"  # as pinned in pyproject.toml
 
 
 class EmbeddingUnavailable(NumbLegsError):
@@ -255,8 +257,16 @@ def _session(spec: EmbeddingSpec, source: str, model: bytes) -> ort.InferenceSes
     options.inter_op_num_threads = _THREADS
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Its products run in int8 (intents/int8_graph.py): twice as fast here, and the float32
-    # copies of the weights are never made.
+    # Its products run in int8 (intents/int8_graph.py): a sentence in two thirds of the time
+    # here, and the float32 copies of the weights are never made. Imported here, on the loading
+    # thread: onnx takes a tenth of a second to import, which start-up need not wait for.
+    try:
+        from .int8_graph import GraphRewriteError, int8_products
+    except ImportError as err:
+        raise EmbeddingUnavailable(f"The embedding model needs the package onnx to run in int8, "
+                                   f"and it cannot be imported ({err}); reinstall it with: "
+                                   f"pip install {_ONNX_PIN}") from err
+
     # onnxruntime writes its warnings straight to stderr, around logging; errors still raise.
     options.log_severity_level = 3
     try:

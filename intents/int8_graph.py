@@ -35,9 +35,6 @@ from onnx import TensorProto, helper, numpy_helper
 
 _LOGGER = logging.getLogger(__name__)
 
-# Part of every shipped bank's fingerprint (intents/banks.py): vectors computed before or
-# after this rewrite are not interchangeable.
-VARIANT = "int8-products-1"
 _STEPS = 127.0  # an activation's largest magnitude in its row maps to +-127
 _TINY, _LEVELS, _MIDPOINT, _ZERO_POINT = ("int8_tiny", "int8_levels", "int8_midpoint",
                                           "int8_zero_point")

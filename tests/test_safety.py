@@ -153,7 +153,7 @@ def test_meaning_weighs_a_fear_as_no_sign(rules_only):
     said = rules_only._rules(  # noqa: SLF001 - what the backstop is given
         "my calves ache after my long walks, I just get nervous about clots")[3]
     assert said == "my calves ache after my long walk"  # the tokens the rules read
-    kept = rules_only._rules(  # noqa: SLF001
+    kept = rules_only._rules(  # noqa: SLF001 - the same
         "no fever, I'm scared because my calf is hot and swollen")[3]
     assert "scared" in kept and "swollen" in kept and "fever" not in kept
 
