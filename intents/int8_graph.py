@@ -73,9 +73,9 @@ def int8_products(model: bytes) -> bytes:
             # Query, key and value read the same activations: quantize them once.
             activations = node.input[0]
             if activations not in quantized:
-                nodes, *outputs = _quantized_rows(activations)
+                nodes, as_bytes, peak = _quantized_rows(activations)
                 rewritten.extend(nodes)
-                quantized[activations] = (outputs[0], outputs[1])
+                quantized[activations] = (as_bytes, peak)
             rewritten.extend(_int8_product(node, quantized[activations], values, column_scale))
             products += 1
         elif node.op_type == "Gather" and scale.ndim == 2 and scale.shape[1] == 1 \
