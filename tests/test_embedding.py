@@ -158,3 +158,37 @@ def test_a_recognisers_n_best_is_encoded_in_one_call_and_kept(encoder):
         assert not kept.flags.writeable
         alone = encoder.encode([text])[0]
         assert float(alone @ kept) > 0.9999
+
+
+_LOADS_BOTH_MODELS = """
+from intents.embedding import load_encoder
+load_encoder().encode(["my legs went numb on the sofa"])
+from voice.audio.voice_activity import load_voice_activity
+load_voice_activity()
+"""
+
+
+def _files_under(home: Path) -> list[str]:
+    return sorted(str(path.relative_to(home)) for path in home.rglob("*"))
+
+
+def test_onnxruntime_writes_nothing_and_queues_no_telemetry(tmp_path):
+    """No network, ever: onnxruntime 1.32 queues telemetry under ~/.cache/Microsoft as soon as it
+    is imported. Loading the encoder and the voice-activity model, in a process whose HOME is
+    empty and whose environment does not switch telemetry off, writes nothing there. The first
+    process shows that onnxruntime alone would have, so this test sees the switch removed."""
+    import os
+    import subprocess
+    import sys
+
+    def run(code: str, home: Path) -> list[str]:
+        home.mkdir()
+        env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+        env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env=env,
+                       cwd=Path(__file__).resolve().parent.parent, capture_output=True)
+        return _files_under(home)
+
+    bare = run("import onnxruntime", tmp_path / "bare")
+    assert any("Microsoft" in name for name in bare), bare
+    assert run(_LOADS_BOTH_MODELS, tmp_path / "numb-legs") == []
