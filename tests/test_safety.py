@@ -46,6 +46,8 @@ def rules_only():
     ("my left arm and my left leg have gone numb", "stroke"),
     ("I can't feel anything when I wipe", "cauda_equina"),
     ("my back is killing me and I can't start to pee", "cauda_equina"),
+    ("my bottom has gone numb and my back hurts", "cauda_equina"),
+    ("my foot went white and cold this morning when it's warm in here", "limb_ischaemia"),
     ("the numbness started in my feet and it's climbing up to my knees", "guillain_barre"),
     ("I slipped on the ice and now my legs are tingling", "injury"),
     ("my foot has gone purple and cold and really hurts", "limb_ischaemia"),
@@ -90,6 +92,11 @@ def test_red_flags_in_everyday_words_raise_the_alarm(rules_only, text, flag):
     # A denial goes on through a list of "or"s, though each comma starts a clause.
     "my foot isn't cold, or pale, or blue, it's just numb",
     "no fever, no weakness, or numbness in my bum, just tingly toes",
+    # "bottom" that names another thing's lowest part is not the saddle area.
+    "my bottom lip is still numb from the dentist, how long does that last",
+    "the bottom of my foot is numb after my run",
+    # Colour that comes with the cold, said as a pattern: the article's Raynaud's.
+    "my toes go white then bluey purple when its cold and go numb, what is that",
 ])
 def test_negated_past_general_and_everyday_lines_raise_nothing(safety, text):
     assert safety.assess(text).level == NONE, safety.assess(text)
