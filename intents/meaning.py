@@ -43,6 +43,7 @@ from knowledge.errors import NumbLegsError
 from .banks import MEANING_BANK, Row
 from .matcher import Matcher, Reading
 from .model import Match, Slots
+from .scales import steer
 from .names import IntentName
 from .normalize import language
 
@@ -231,7 +232,7 @@ class MeaningMatcher:
         # most after start-up): an answer must not depend on how fast the machine started.
         semantic = self._ensure()
         if semantic is None or not reading.words:
-            return reading.match
+            return steer(reading.match, text)
         return self.decide(text, reading, semantic)
 
     def decide(self, text: str, reading: Reading, semantic: _Semantic) -> Match:
@@ -276,9 +277,10 @@ class MeaningMatcher:
         if confidence < floor:
             return replace(fuzzy, intent=IntentName.UNKNOWN, confidence=confidence, slots={},
                            needs_confirmation=False, guess=intent)
-        return Match(intent=intent, confidence=confidence, slots=slots, matched=fuzzy.matched
-                     if intent == fuzzy.guess else f"(meaning) {intent}", text=fuzzy.text,
-                     needs_confirmation=confidence < cal.accept, guess=intent)
+        return steer(Match(intent=intent, confidence=confidence, slots=slots,
+                           matched=fuzzy.matched if intent == fuzzy.guess else f"(meaning) {intent}",
+                           text=fuzzy.text, needs_confirmation=confidence < cal.accept,
+                           guess=intent), fuzzy.text)
 
 
     def _symptom_causes(self, slots: Slots, causes: dict[str, float],
