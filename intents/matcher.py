@@ -93,7 +93,7 @@ class Matcher:
 
         self._causes = PhraseSpotter(
             ((alias, cause.id) for cause in kb.causes for alias in (*cause.aliases, cause.name)),
-            _SPOT_THRESHOLD, lang.stopwords)
+            _SPOT_THRESHOLD, lang.stopwords, sound_alike=True)
         self._features = PhraseSpotter(
             ((phrase, feature.id) for feature in kb.features
              for template in feature.phrases for phrase in expand(template)),

@@ -15,8 +15,16 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .normalize import normalize
+from .phonetic import sound_key
 
 _WORD_CUTOFF = 75.0
+# A run of words that sounds like a long name ("new rope a thee", "multiple skull roses") is
+# that name when the spellings are this close too: a recogniser that does not know a word
+# writes it as the everyday words it hears, which share its sounds but not its letters.
+_SOUND_SPELLING_FLOOR = 60.0
+# Only names long enough that sharing every consonant sound is no accident.
+_SOUND_MIN_LETTERS = 8
+_SOUND_MIN_KEY = 4
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class PhraseSpotter:
     """Spots labelled phrases (already expanded from templates) in normalised text."""
 
     def __init__(self, entries: Iterable[tuple[str, str]], base_threshold: float,
-                 stopwords: Iterable[str] = ()) -> None:
+                 stopwords: Iterable[str] = (), sound_alike: bool = False) -> None:
         self._stopwords = frozenset(stopwords)
         phrases: dict[str, str] = {}
         for phrase, label in entries:
@@ -57,6 +65,13 @@ class PhraseSpotter:
         self._min_threshold = float(self._thresholds.min()) if self._phrases else 100.0
         self._max_words = max((len(p.split()) for p in self._phrases), default=1) + 1
         self._single = np.array([i for i, p in enumerate(self._phrases) if " " not in p], dtype=np.intp)
+        # Sound key of each long phrase, squashed -> the phrases with that key (names only).
+        self._by_sound: dict[str, list[int]] = {}
+        for index, phrase in enumerate(self._phrases if sound_alike else ()):
+            squashed = phrase.replace(" ", "")
+            key = sound_key(squashed)
+            if len(squashed) >= _SOUND_MIN_LETTERS and len(key) >= _SOUND_MIN_KEY:
+                self._by_sound.setdefault(key, []).append(index)
 
     @property
     def phrases(self) -> list[str]:
@@ -85,6 +100,7 @@ class PhraseSpotter:
                 rows = np.asarray(multi, dtype=np.intp)
                 block = scores[np.ix_(rows, self._single)]
                 scores[np.ix_(rows, self._single)] = np.maximum(block, squashed)
+        sounded = self._sound_alikes(spans, windows, scores)
         hits = np.argwhere(scores >= self._thresholds[None, :])
         if hits.size == 0:
             return []
@@ -96,12 +112,32 @@ class PhraseSpotter:
         found: list[Spot] = []
         for score, _, w, p in candidates:
             start, end = spans[w]
-            if any(taken[start:end]) or not self._content_words_present(windows[w], p):
+            if any(taken[start:end]) or ((w, p) not in sounded
+                                         and not self._content_words_present(windows[w], p)):
                 continue
             for k in range(start, end):
                 taken[k] = True
             found.append(Spot(self._labels[p], start, end, score, self._phrases[p]))
         return sorted(found, key=lambda spot: spot.start)
+
+    def _sound_alikes(self, spans: list[tuple[int, int]], windows: list[str],
+                      scores: np.ndarray) -> set[tuple[int, int]]:
+        """Runs of two to four words that sound like a long phrase: each scored as just passing
+        (a closer spelling keeps its own score). Returns the (window, phrase) pairs raised."""
+        raised: set[tuple[int, int]] = set()
+        if not self._by_sound:
+            return raised
+        for w, (i, j) in enumerate(spans):
+            if not 1 < j - i <= 4:
+                continue
+            squashed = windows[w].replace(" ", "")
+            for p in self._by_sound.get(sound_key(squashed), ()):
+                if scores[w, p] >= self._thresholds[p]:
+                    continue
+                if fuzz.ratio(squashed, self._phrases[p].replace(" ", "")) >= _SOUND_SPELLING_FLOOR:
+                    scores[w, p] = self._thresholds[p]
+                    raised.add((w, p))
+        return raised
 
     def _content_words_present(self, window: str, index: int) -> bool:
         """Every content word of the phrase must be in the window, give or take a letter or two.

@@ -35,6 +35,24 @@ def test_issue_examples(matcher, text, intent, cause):
         assert match.slots["cause"] == cause
 
 
+@pytest.mark.parametrize("text, cause", [
+    # A name the recogniser did not know, written as everyday words that sound like it.
+    ("tell me about new rope a thee in the feet", "neuropathy"),
+    ("multiple skull roses and numbness in legs", "multiple_sclerosis"),
+])
+def test_a_name_heard_as_everyday_words_is_asked_about(matcher, text, cause):
+    """Sounding alike is a guess: the name is found, and the answer waits for "did you mean"."""
+    match = matcher.match(text)
+    assert (match.intent, match.slots.get("cause")) == ("cause_info", cause), match
+    assert match.needs_confirmation
+
+
+@pytest.mark.parametrize("text", ["I want a new rope for the boat", "new role of the foot",
+                                  "my skull hurts and the roses need water"])
+def test_everyday_words_that_sound_like_no_name_stay_words(matcher, text):
+    assert not matcher.words.read(text).causes
+
+
 def test_red_flag_wins_over_everything_else(matcher):
     understanding = Understanding(matcher)
     match = understanding.match("tell me about prevention exercises, also my face is drooping")
