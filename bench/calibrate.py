@@ -2,8 +2,8 @@
 
 The logistic model is fitted on the example bank only, each writer's lines scored against the
 other writers' lines (so its features look as they will on sentences nobody wrote for the bank).
-The decision bands are then chosen on the development sets (tests/data/devset.tsv and
-tests/data/intent_dev.tsv), the wrong-answer target held with 95% confidence; the held-out sets
+The decision bands are then chosen on the development sets (tests/devset.py DEV_SETS), the
+wrong-answer target held with 95% confidence; the held-out sets
 are only reported, never used to choose.
 
     .venv/bin/python -m bench.calibrate            # fit, choose, print, write meaning.toml
@@ -46,7 +46,7 @@ from intents.safety import default_safety
 from tests import devset
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV = (ROOT / "tests/data/devset.tsv", ROOT / "tests/data/intent_dev.tsv")
+DEV = devset.DEV_SETS
 HELDOUT = devset.HELDOUT_SETS
 K = 2
 # What a confidently wrong answer costs against a "did you mean ...?" question, in the listener's

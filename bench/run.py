@@ -643,8 +643,9 @@ def readme_section(figures: dict, stamp: str, command: str) -> str:
         f"median {start['median_s']:.2f} s | < 0.5 s |",
         "",
         "Development sets: `tests/data/devset.tsv` (written beside the templates, then used to "
-        "tune them) and `tests/data/intent_dev.tsv` (writer N, apart from everything; the meaning "
-        "matcher's decision bands were chosen on both). Held-out sets, never used to tune: "
+        "tune them), `tests/data/intent_dev.tsv` (writer N) and `tests/data/intent_dev2.tsv` "
+        "(writers Z1 and Z2), both written apart from everything; the meaning matcher's decision "
+        "bands were chosen on all three. Held-out sets, never used to tune: "
         "`tests/data/heldout.tsv` (the project's first), `tests/data/intent_heldout.tsv` "
         "(writers O and P) and `tests/data/intent_heldout2.tsv` (writers X and Y). Every "
         "writer worked alone from the article and the brief in "
@@ -754,7 +755,8 @@ def report_md(figures: dict, stamp: str, command: str, out: Path) -> str:
         "",
         "## 1. Intent engines side by side (development sets)",
         "",
-        f"{figures['peers_n']} lines of `tests/data/devset.tsv` and `tests/data/intent_dev.tsv` "
+        f"{figures['peers_n']} lines of `tests/data/devset.tsv`, `tests/data/intent_dev.tsv` and "
+        "`tests/data/intent_dev2.tsv` "
         "(clean text, paraphrases, lay wording, recognition-style errors, commands, "
         "out-of-domain lines and red flags), classified by numb-legs and by two peer engines "
         f"from PyPI, hassil {_version('hassil')} (strict, and strict then fuzzy) "
