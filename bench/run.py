@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# As the program does (voice/__init__.py), before the imports below bring numpy in: one OpenBLAS
+# thread, so the figures are those of the program.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))

@@ -192,3 +192,26 @@ def test_onnxruntime_writes_nothing_and_queues_no_telemetry(tmp_path):
     bare = run("import onnxruntime", tmp_path / "bare")
     assert any("Microsoft" in name for name in bare), bare
     assert run(_LOADS_BOTH_MODELS, tmp_path / "numb-legs") == []
+
+
+def test_numpy_runs_on_one_thread_under_numb_legs(tmp_path):
+    """Importing numb-legs' packages before numpy leaves OpenBLAS one thread: its spinning pool
+    took the second core from onnxruntime and the audio (matching 16 ms instead of 9 under load).
+    The bare import beside it shows the pool numpy starts otherwise, on a machine with cores to
+    spare."""
+    import os
+    import subprocess
+    import sys
+
+    count = "import os; print(len(os.listdir('/proc/self/task')))"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def threads(first: str) -> int:
+        return int(subprocess.run([sys.executable, "-c", f"{first}import numpy; {count}"],
+                                  check=True, timeout=60, env=env, capture_output=True, text=True,
+                                  cwd=Path(__file__).resolve().parent.parent).stdout)
+
+    if (os.cpu_count() or 1) > 1:
+        assert threads("") > 1
+    assert threads("import voice; ") == 1
+    assert threads("import intents; ") == 1
