@@ -20,7 +20,10 @@ from .normalize import normalize
 # A verb and its particle ("slow down", "speed up", "quiet down") asks for the word's own end.
 _PARTICLES = frozenset({"down", "up"})
 # A question to the assistant is a request, though it names it: "can you go slow".
-_ASKING = frozenset({"can", "could", "would", "will", "please", "cannot", "can't", "couldn't"})
+# ("can't you be quiet" is normalised to "can not you be quiet".)
+_ASKING = frozenset({"can", "could", "would", "will", "please", "cannot", "not"})
+# A complaint denied is a request for the word's own end: "you are not loud enough".
+_DENIED = frozenset({"not", "never", "hardly"})
 # How far back a subject may stand before the word: "you are talking a bit slow".
 _SUBJECT_REACH = 5
 
@@ -38,9 +41,6 @@ class Scales:
     scales: tuple[Scale, ...]
     excess: frozenset[str]
     of_the_assistant: frozenset[tuple[str, ...]]  # words, or phrases as their words
-
-    def intents(self) -> frozenset[str]:
-        return frozenset(name for s in self.scales for name in (s.lower, s.higher))
 
 
 @lru_cache(maxsize=1)
@@ -78,20 +78,23 @@ def asked_end(text: str, scale: Scale, scales: Scales | None = None) -> str:
             wanted.add(own)
         elif i > 0 and words[i - 1] in scales.excess:
             wanted.add(other)
-        elif _said_of_the_assistant(words[max(0, i - _SUBJECT_REACH):i], scales):
-            wanted.add(other)
         else:
-            wanted.add(own)
+            after = _after_the_assistant(words[max(0, i - _SUBJECT_REACH):i], scales)
+            complaint = after is not None and not _DENIED & set(after)
+            wanted.add(other if complaint else own)
     return wanted.pop() if len(wanted) == 1 else ""
 
 
-def _said_of_the_assistant(before: list[str], scales: Scales) -> bool:
-    """Whether the words BEFORE describe the assistant ("you are", "your voice is") rather than
-    ask it ("can you", "could you please")."""
+def _after_the_assistant(before: list[str], scales: Scales) -> list[str] | None:
+    """The words after the assistant is named in BEFORE, when they describe it ("you are",
+    "your voice is"); None when it is not named or is asked ("can you", "could you please")."""
     for j in range(len(before)):
-        if any(tuple(before[j:j + len(s)]) == s for s in scales.of_the_assistant):
-            return not (j > 0 and before[j - 1] in _ASKING)
-    return False
+        for subject in scales.of_the_assistant:
+            if tuple(before[j:j + len(subject)]) == subject:
+                if j > 0 and before[j - 1] in _ASKING:
+                    return None
+                return before[j + len(subject):]
+    return None
 
 
 def steer(match: Match, text: str) -> Match:

@@ -37,6 +37,10 @@ def _end(text: str) -> str:
     ("a bit louder", "louder"),
     ("not loud enough", "louder"),
     ("quiet down", "quieter"),
+    ("can't you be quiet", "quieter"),
+    # A complaint denied asks for the word's own end.
+    ("you're not loud enough", "louder"),
+    ("that is not loud", "louder"),
     # Neither end, or both: nothing to say.
     ("next please", ""),
     ("not too fast and not too slow", ""),
