@@ -127,10 +127,12 @@ def test_a_numb_arm_is_not_taken_for_numb_legs(matcher):
 # Floors that guard what was reached on the sets nobody tuned on, set by set (issue 12's targets
 # are reported by make bench: in-domain >= 95%, out of domain rejected >= 95%, <= 2% wrong). The
 # newest set (writers X and Y) was first scored at 93.9% / 96.4% / 2.9%, before the safety and
-# calibration work of that day; 94.5% / 97.3% / 1.3% after it.
+# calibration work of that day; 94.5% / 97.3% / 1.3% after it. The newest (writers H1 and H2) was
+# first scored at 94.0% / 96.4% / 1.5%, below the in-domain target: its floor keeps what it is.
 HELD_OUT_FLOORS = {  # set: (lines at least, in-domain floor, out-of-domain floor, wrong ceiling)
     "heldout.tsv+intent_heldout.tsv": (600, 0.95, 0.95, 0.02),
     "intent_heldout2.tsv": (450, 0.94, 0.95, 0.02),
+    "intent_heldout3.tsv": (450, 0.93, 0.95, 0.02),
 }
 
 
