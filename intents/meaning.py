@@ -43,9 +43,9 @@ from knowledge.errors import NumbLegsError
 from .banks import MEANING_BANK, Row
 from .matcher import Matcher, Reading
 from .model import Match, Slots
-from .scales import steer
 from .names import IntentName
 from .normalize import language
+from .scales import steer
 
 _LOGGER = logging.getLogger(__name__)
 
