@@ -159,7 +159,8 @@ def test_meaning_weighs_a_fear_as_no_sign(rules_only):
     one that says a sign too is kept."""
     said = rules_only._rules(  # noqa: SLF001 - what the backstop is given
         "my calves ache after my long walks, I just get nervous about clots")[3]
-    assert said == "my calves ache after my long walk"  # the tokens the rules read
+    # The tokens the rules read, the fear left out.
+    assert said.startswith("my calves ache after my long walk") and "clot" not in said
     kept = rules_only._rules(  # noqa: SLF001 - the same
         "no fever, I'm scared because my calf is hot and swollen")[3]
     assert "scared" in kept and "swollen" in kept and "fever" not in kept
