@@ -376,7 +376,11 @@ def template_rows() -> list[tuple[str, str, str, str]]:
 
     kb = load_knowledge()
     rng = random.Random(12)
-    symptoms = [p for f in kb.features for p in f.phrases if "(" not in p and "[" not in p]
+    # A symptom that is also a cause's name ("sciatica") would teach the bank that naming the
+    # cause is describing symptoms, and "tell me about sciatica" would start the symptom check.
+    names = {name.lower() for cause in kb.causes for name in (cause.name, *cause.aliases)}
+    symptoms = [p for f in kb.features for p in f.phrases
+                if "(" not in p and "[" not in p and p.lower() not in names]
     rows = []
     for intent in load_intents().intents:
         for template in intent.templates:
