@@ -92,7 +92,7 @@ class Matcher:
         self._intent_starts = np.array([self._choice_intent.index(name) for name in self.intent_names])
 
         self._causes = PhraseSpotter(
-            ((alias, cause.id) for cause in kb.causes for alias in (*cause.aliases, cause.name)),
+            ((alias, cause.id) for cause in kb.causes for alias in cause.names),
             _SPOT_THRESHOLD, lang.stopwords, sound_alike=True)
         self._features = PhraseSpotter(
             ((phrase, feature.id) for feature in kb.features

@@ -378,7 +378,7 @@ def template_rows() -> list[tuple[str, str, str, str]]:
     rng = random.Random(12)
     # A symptom that is also a cause's name ("sciatica") would teach the bank that naming the
     # cause is describing symptoms, and "tell me about sciatica" would start the symptom check.
-    names = {name.lower() for cause in kb.causes for name in (cause.name, *cause.aliases)}
+    names = {name.lower() for cause in kb.causes for name in cause.names}
     symptoms = [p for f in kb.features for p in f.phrases
                 if "(" not in p and "[" not in p and p.lower() not in names]
     rows = []

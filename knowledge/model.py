@@ -90,6 +90,11 @@ class Cause:
     indicators: dict[str, int] = field(hash=False)
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """Every name people use for it: the aliases, then the name."""
+        return (*self.aliases, self.name)
+
+    @property
     def answer(self) -> Answer:
         """Summary first; then how it causes numbness, its signs and whom it affects; the action
         ("what should I do?") last."""

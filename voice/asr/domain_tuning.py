@@ -82,7 +82,7 @@ def domain_sentences(extra: tuple[str, ...] = (), *, balanced: bool = False) -> 
     """
     rng = random.Random(_SEED)
     kb = load_knowledge()
-    aliases = [alias for cause in kb.causes for alias in (*cause.aliases, cause.name)]
+    aliases = [alias for cause in kb.causes for alias in cause.names]
     symptoms = [p for feature in kb.features for t in feature.phrases for p in expand(t)]
 
     def fill(slot: str) -> str:
