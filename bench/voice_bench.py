@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.listen_harness import MIC_RATE, ListenRun  # noqa: E402 - after sys.path is set
+from tests.listen_harness import MIC_RATE, ListenRun, trace_marks  # noqa: E402 - after sys.path is set
 from tests.speech import VOICES, pcm16, silence, speak, to_16k  # noqa: E402 - after sys.path is set
 from tests.test_spoken import load as spoken_set  # noqa: E402 - after sys.path is set
 
@@ -230,37 +231,75 @@ def next_step_latency(runs: int = 10) -> dict[str, float]:
     return _summary(latencies)
 
 
-def startup_and_memory(runs: int = 5) -> dict[str, float]:
+# The marks `numb-legs listen` leaves on its way to ready (voice/cli), in the order reached.
+STARTUP_STAGES = ("start_main", "start_prepared", "start_skill", "start_voice",
+                  "start_domain_model", "start_recognizer", "start_backstop",
+                  "start_second_opinion")
+
+
+def startup_and_memory(runs: int = 5) -> dict[str, object]:
     """`numb-legs listen` (PocketSphinx, and Whisper beside it) start to ready to listen, and
     its peak memory once both recognisers have heard a question.
 
-    The first run builds the caches (domain language model, matcher): reported as cold; the
-    median of the others, as a person meets it every day, as warm.
+    Three kinds of start, each in a cache folder of its own:
+    - first: the first start after installing: `make setup` ran `numb-legs prepare` (timed
+      too, as prepare_s), which built the caches;
+    - warm: the median of RUNS starts after that, as a person meets it every day;
+    - cold: a start that finds no cache at all (deleted, or never prepared) and builds them all.
     """
-    times, peaks = [], []
-    with tempfile.TemporaryDirectory() as cache_name:
-        for _ in range(runs + 1):
-            with tempfile.TemporaryDirectory() as tmp_name:
-                tmp = Path(tmp_name)
-                # Four seconds of quiet (Whisper loads in the background meanwhile), then a
-                # question both recognisers hear.
-                question = pcm16(to_16k(speak("why are my legs numb", tmp / "q.wav", "en-us+m3",
-                                              150), tmp / "q16.wav"))
-                run = ListenRun(tmp, silence(4.0) + question,
-                                ["--engine", "sphinx", "listen", "--always-listen"],
-                                trailing_silence_s=10, cache_dir=Path(cache_name))
-                ready = run.wait_for("numb-legs is listening", timeout=60)  # --always-listen
-                took = time.monotonic() - run.started_at
-                run.wait_for("You said", timeout=60)
-                time.sleep(1.0)
-                peak = run.peak_rss_kb()
-                run.stop()
-                if ready:
-                    times.append(took)
-                    peaks.append(peak / 1024)
-    return {"cold_s": times[0] if times else float("nan"),
-            "warm_s": statistics.median(times[1:]) if len(times) > 1 else float("nan"),
-            "peak_rss_mb": max(peaks) if peaks else float("nan"), "runs": len(times)}
+    stages: dict[str, list[float]] = {}
+
+    def start(cache: Path) -> tuple[float | None, float]:
+        """(seconds to ready, or None when it never was; peak RSS in MB); each start-up stage
+        the process marked (voice/runtime/trace.py), in seconds from its start, into STAGES."""
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            marks = tmp / "trace.jsonl"
+            # Four seconds of quiet (Whisper loads in the background meanwhile), then a
+            # question both recognisers hear.
+            question = pcm16(to_16k(speak("why are my legs numb", tmp / "q.wav", "en-us+m3",
+                                          150), tmp / "q16.wav"))
+            run = ListenRun(tmp, silence(4.0) + question,
+                            ["--engine", "sphinx", "listen", "--always-listen"],
+                            trailing_silence_s=10, cache_dir=cache,
+                            env={"NUMB_LEGS_TRACE": str(marks)})
+            ready = run.wait_for("numb-legs is listening", timeout=60)  # --always-listen
+            took = time.monotonic() - run.started_at
+            for stage in STARTUP_STAGES:
+                stages.setdefault(stage, []).extend(
+                    when - run.started_at for when in trace_marks(marks, stage)[:1])
+            run.wait_for("You said", timeout=60)
+            time.sleep(1.0)
+            peak = run.peak_rss_kb() / 1024
+            run.stop()
+            return (took if ready else None), peak
+
+    peaks: list[float] = []
+    with tempfile.TemporaryDirectory() as prepared_name, \
+            tempfile.TemporaryDirectory() as empty_name:
+        began = time.monotonic()
+        subprocess.run([sys.executable, "-m", "voice", "--engine", "sphinx", "prepare"],
+                       cwd=ROOT, check=True, capture_output=True, timeout=300,
+                       env={**os.environ, "NUMB_LEGS_CACHE_DIR": prepared_name,
+                            "PYTHONPATH": str(ROOT)})
+        prepare_s = time.monotonic() - began
+        first, peak = start(Path(prepared_name))
+        peaks.append(peak)
+        warm = []
+        stages.clear()  # the breakdown is of the warm starts
+        for _ in range(runs):
+            took, peak = start(Path(prepared_name))
+            peaks.append(peak)
+            if took is not None:
+                warm.append(took)
+        breakdown = {stage: statistics.median(times) for stage, times in stages.items() if times}
+        cold, peak = start(Path(empty_name))
+        peaks.append(peak)
+    nan = float("nan")
+    return {"first_s": nan if first is None else first,
+            "warm_s": statistics.median(warm) if warm else nan,
+            "cold_s": nan if cold is None else cold, "prepare_s": prepare_s,
+            "peak_rss_mb": max(peaks), "runs": len(warm), "stages_s": breakdown}
 
 
 def idle_cpu(seconds: float = 20.0) -> dict[str, float]:

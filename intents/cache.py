@@ -75,11 +75,13 @@ def fingerprint(extra: tuple[tuple[str, str], ...] = ()) -> str:
     return digest.hexdigest()[:20]
 
 
-def cached(name: str, build: Callable[[], T]) -> T:
-    """BUILD's result, from the cache when its fingerprint matches, else built and stored."""
+def cached(name: str, build: Callable[[], T],
+           inputs: tuple[tuple[str, str], ...] = ()) -> T:
+    """BUILD's result, from the cache when its fingerprint matches, else built and stored.
+    INPUTS: (package, path) files beyond intents/ and knowledge/ that BUILD reads."""
     if os.environ.get("NUMB_LEGS_NO_CACHE"):
         return build()
-    path = cache_dir() / f"{name}-{fingerprint()}.pickle"
+    path = _cache_path(name, inputs)
     try:
         payload = _unsealed(path.read_bytes())
         if payload is not None:
@@ -100,6 +102,20 @@ def cached(name: str, build: Callable[[], T]) -> T:
     except OSError:
         _LOGGER.debug("Could not write cache %s", path, exc_info=True)
     return value
+
+
+def is_cached(name: str, inputs: tuple[tuple[str, str], ...] = ()) -> bool:
+    """Would cached(NAME, ..., INPUTS) find its value whole on disk (so not build it)?"""
+    if os.environ.get("NUMB_LEGS_NO_CACHE"):
+        return False
+    try:
+        return _unsealed(_cache_path(name, inputs).read_bytes()) is not None
+    except OSError:
+        return False
+
+
+def _cache_path(name: str, inputs: tuple[tuple[str, str], ...]) -> Path:
+    return cache_dir() / f"{name}-{fingerprint(inputs)}.pickle"
 
 
 def _sealed(payload: bytes) -> bytes:

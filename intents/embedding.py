@@ -250,6 +250,33 @@ def _installed_path(spec: PackagedFile, what: str) -> tuple[Path, str]:
                              f"{spec.path}")
 
 
+def _int8_model(spec: EmbeddingSpec, source: str, model: bytes) -> bytes:
+    """MODEL with its products in int8 (intents/int8_graph.py): a sentence in two thirds of the
+    time here, and the float32 copies of the weights are never made.
+
+    The rewrite is kept on disk (intents/cache.py: sealed, keyed by the weights' SHA-256, which
+    was checked, and by the rewrite's code), so only the first start imports onnx and rewrites:
+    together about 0.3 s of the model's load, which start-up waits for (the safety stage's
+    backstop is ready before the microphone opens)."""
+    from .cache import cached
+
+    def rewrite() -> bytes:
+        # Imported only here, on the loading thread: onnx takes a tenth of a second to import.
+        try:
+            from .int8_graph import GraphRewriteError, int8_products
+        except ImportError as err:
+            raise EmbeddingUnavailable(f"The embedding model needs the package onnx to run in "
+                                       f"int8, and it cannot be imported ({err}); reinstall it "
+                                       f"with: pip install {_ONNX_PIN}") from err
+        try:
+            return int8_products(model)
+        except GraphRewriteError as err:
+            raise _unavailable(spec.weights, f"The embedding model {source} is not the graph "
+                                             f"numb-legs was built for ({err})") from err
+
+    return cached(f"{GRAPH}-{spec.weights.sha256[:16]}", rewrite)
+
+
 def _session(spec: EmbeddingSpec, source: str, model: bytes) -> ort.InferenceSession:
     """An onnxruntime CPU session on one thread, its graph checked against the spec."""
     options = ort.SessionOptions()
@@ -257,23 +284,9 @@ def _session(spec: EmbeddingSpec, source: str, model: bytes) -> ort.InferenceSes
     options.inter_op_num_threads = _THREADS
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Its products run in int8 (intents/int8_graph.py): a sentence in two thirds of the time
-    # here, and the float32 copies of the weights are never made. Imported here, on the loading
-    # thread: onnx takes a tenth of a second to import, which start-up need not wait for.
-    try:
-        from .int8_graph import GraphRewriteError, int8_products
-    except ImportError as err:
-        raise EmbeddingUnavailable(f"The embedding model needs the package onnx to run in int8, "
-                                   f"and it cannot be imported ({err}); reinstall it with: "
-                                   f"pip install {_ONNX_PIN}") from err
-
     # onnxruntime writes its warnings straight to stderr, around logging; errors still raise.
     options.log_severity_level = 3
-    try:
-        model = int8_products(model)
-    except GraphRewriteError as err:
-        raise _unavailable(spec.weights, f"The embedding model {source} is not the graph "
-                                         f"numb-legs was built for ({err})") from err
+    model = _int8_model(spec, source, model)
     try:
         session = ort.InferenceSession(model, sess_options=options,
                                        providers=["CPUExecutionProvider"])

@@ -24,6 +24,20 @@ def load_intents() -> IntentSet:
     return intents_from_dict(label, data)
 
 
+@lru_cache(maxsize=1)
+def load_templates() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(intent name, its template lines) in file order, without expanding them into word sets.
+
+    For what reads only the lines (the example banks, the recogniser's language model): the
+    expansion is most of load_intents' time, and the safety stage's model loads on a thread
+    beside the matcher, so it must not wait for, or repeat, that work. load_intents() checks
+    every line in full; this only reads them.
+    """
+    label, data = read_package_toml("intents", "intents.toml")
+    table = Node(label, data).get("intents")
+    return tuple((name, node.get("templates").texts(min_len=1)) for name, node in table.items())
+
+
 def intents_from_file(path: str) -> IntentSet:
     return intents_from_dict(path, read_toml_path(path))
 

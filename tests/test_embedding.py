@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from importlib import metadata
 from pathlib import Path
@@ -128,11 +129,35 @@ def test_a_broken_onnx_says_what_to_reinstall(tmp_path):
               "try:\n    load_encoder()\nexcept EmbeddingUnavailable as err:\n    print(err)\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=120, cwd=Path(__file__).resolve().parent.parent,
-                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin",
+                                 # empty: a rewrite kept from an earlier run needs no onnx
+                                 "NUMB_LEGS_CACHE_DIR": str(tmp_path / "cache")})
     pins = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
     onnx_pin = next(d for d in pins["project"]["dependencies"] if d.startswith("onnx=="))
     assert "simulated broken install" in result.stdout, result.stderr
     assert f"pip install {onnx_pin}" in result.stdout
+
+
+def test_the_int8_rewrite_is_kept_so_later_starts_need_no_onnx(tmp_path):
+    """The first load rewrites the graph (importing onnx) and keeps the result in the cache; a
+    later process loads the kept graph, never imports onnx, and encodes exactly the same."""
+    import json
+    import subprocess
+    import sys
+
+    script = ("import sys, json\n"
+              "from intents.embedding import load_encoder\n"
+              "vector = load_encoder().encode(['my legs went numb'])[0]\n"
+              "print(json.dumps({'onnx': 'onnx' in sys.modules, 'v': vector.tolist()}))\n")
+    env = {**os.environ, "NUMB_LEGS_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NUMB_LEGS_NO_CACHE", None)
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True,
+                                      text=True, timeout=120, check=True, env=env,
+                                      cwd=Path(__file__).resolve().parent.parent).stdout)
+            for _ in range(2)]
+    assert [run["onnx"] for run in runs] == [True, False]
+    assert runs[0]["v"] == runs[1]["v"]
+    assert list((tmp_path / "cache").glob("int8-products-*.pickle"))
 
 
 def test_a_missing_package_says_what_to_install():

@@ -193,3 +193,36 @@ def test_mypy_refuses_a_misspelt_or_mistyped_slot(tmp_path):
     assert any('"cuase"' in line for line in errors), errors
     assert any("list[str]" in line for line in errors), errors
     assert len(errors) == 2, errors  # the well-typed read on the last line is fine
+
+
+def test_the_word_index_is_what_a_plain_loop_over_the_bags_would_build():
+    """The matcher builds its index with numpy (a third of a million words); the same index,
+    built one word at a time as the words are defined, must agree to the last bit."""
+    import numpy as np
+
+    from intents.loader import load_intents
+    from intents.matcher import Matcher
+    from knowledge.loader import load_knowledge
+
+    intents = load_intents()
+    matcher = Matcher(intents, load_knowledge())
+    index = matcher._vocab_index
+    bags = [bag for intent in intents.intents for bag, _ in intent.word_sets]
+    assert list(index) == matcher._vocab and sorted(index.values()) == list(range(len(index)))
+    doc_freq = np.zeros(len(index))
+    for intent in intents.intents:
+        doc_freq[list({index[w] for bag, _ in intent.word_sets for w in bag})] += 1
+    weights = np.log((1 + len(intents.intents)) / (1 + doc_freq)) + 1.0
+    for word in matcher._stopwords:
+        if word in index:
+            weights[index[word]] = 0.3
+    postings: list[list[int]] = [[] for _ in index]
+    choice_weight = np.zeros(len(bags))
+    for row, bag in enumerate(bags):
+        for word in bag:
+            postings[index[word]].append(row)
+            choice_weight[row] += weights[index[word]]
+    assert np.array_equal(matcher._weights, weights)
+    assert np.array_equal(matcher._choice_weight, choice_weight)
+    assert matcher._offsets.tolist() == np.cumsum([0] + [len(p) for p in postings]).tolist()
+    assert matcher._flat_postings.tolist() == [row for rows in postings for row in rows]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from intents.cache import cache_dir, files_intact, fingerprint, seal_files
-from intents.loader import load_intents
+from intents.cache import cache_dir, cached, files_intact, fingerprint, is_cached, seal_files
+from intents.loader import load_templates
 from intents.normalize import normalize
 from intents.templates import cover, expand, sample, widest
 from knowledge.atomic_write import write_atomically
@@ -95,9 +95,9 @@ def domain_sentences(extra: tuple[str, ...] = (), *, balanced: bool = False) -> 
             sentences.setdefault(spoken, None)
 
     per_intent: list[list[str]] = []
-    for intent in load_intents().intents:
+    for _, templates in load_templates():
         own: dict[str, None] = {}
-        for template in intent.templates:
+        for template in templates:
             made = [cover(template, k, fill) for k in range(widest(template))]
             made += [sample(template, rng, fill) for _ in range(SAMPLES_PER_TEMPLATE)]
             for text in made:
@@ -188,7 +188,20 @@ def build_sphinx_domain(base_dictionary: Path, extra: tuple[str, ...] = (),
 
 
 def vosk_grammar(extra: tuple[str, ...] = (), limit: int = 3000) -> list[str]:
-    """Phrases for a Vosk runtime grammar, with "[unk]" so other speech is not forced in."""
-    sentences = domain_sentences(extra)
-    return [*sentences[:limit], "[unk]"]
+    """Phrases for a Vosk runtime grammar, with "[unk]" so other speech is not forced in; kept
+    on disk, as working them out takes most of a second at every start."""
+    def build() -> list[str]:
+        return [*domain_sentences(extra)[:limit], "[unk]"]
+
+    return cached(_grammar_name(extra, limit), build, _BUILDERS)
+
+
+def vosk_grammar_cached(extra: tuple[str, ...] = (), limit: int = 3000) -> bool:
+    """Is vosk_grammar(EXTRA, LIMIT) on disk, whole (so start-up need not work it out)?"""
+    return is_cached(_grammar_name(extra, limit), _BUILDERS)
+
+
+def _grammar_name(extra: tuple[str, ...], limit: int) -> str:
+    phrases = hashlib.sha256("\n".join(extra).encode()).hexdigest()[:8]
+    return f"vosk-grammar-{limit}-{phrases}"
 

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,35 +67,57 @@ def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
     """Start building what open_recognizer(OPTIONS) needs, in another process, if it is not on
     disk yet; return a function that waits for it.
 
-    The very first start builds both the matcher and PocketSphinx's domain model. With them
-    built side by side on two cores, that start takes the longer of the two, not their sum.
-    Anything that goes wrong here is left for open_recognizer to meet and report.
+    A first start (or one after the data changed) builds both the matcher and PocketSphinx's
+    domain model. With them built side by side on two cores, that start takes the longer of the
+    two, not their sum. Anything that goes wrong here is left for open_recognizer to meet and
+    report.
     """
-    if options.open_vocabulary or options.engine == "whisper":
-        return _ready
     try:
-        model = find_vosk_model(options.model, os.environ, project_models_dir(),
-                                user_models_dir())
-        if choose_engine(options.engine, model).engine != "sphinx":
+        build = _domain_build(options)
+        if build is None:
             return _ready
-        from .domain_tuning import build_sphinx_domain, sphinx_domain_cached
-        from .sphinx_engine import bundled_model
-
-        if sphinx_domain_cached(options.extra_phrases):
-            return _ready
-        dictionary = bundled_model()[1]
         # fork: nothing to import again, and no threads exist yet in this process. The child
         # flushes its copy of the output buffers when it ends: empty them first, or pending
         # output would be printed twice.
         sys.stdout.flush()
         sys.stderr.flush()
-        worker = multiprocessing.get_context("fork").Process(
-            target=build_sphinx_domain, args=(dictionary, options.extra_phrases), daemon=True)
+        worker = multiprocessing.get_context("fork").Process(target=build, daemon=True)
         worker.start()
     except (NumbLegsError, OSError, ValueError):
         _LOGGER.debug("Could not prepare the recogniser in the background", exc_info=True)
         return _ready
     return lambda: worker.join(_PREPARE_WAIT_S)
+
+
+def prepare_recognizer(options: EngineOptions) -> bool:
+    """Build, now, what open_recognizer(OPTIONS) would build at start-up (PocketSphinx's domain
+    model, or the phrase list of a Vosk model), so that start does not wait for it; False when
+    there was nothing to build. Raises a NumbLegsError the user can act on."""
+    build = _domain_build(options)
+    if build is None:
+        return False
+    build()
+    return True
+
+
+def _domain_build(options: EngineOptions) -> Callable[[], object] | None:
+    """What builds the recogniser's domain files for OPTIONS, or None when they are on disk
+    already (or none are needed)."""
+    if options.open_vocabulary or options.engine == "whisper":
+        return None
+    model = find_vosk_model(options.model, os.environ, project_models_dir(), user_models_dir())
+    if choose_engine(options.engine, model).engine == "vosk":
+        from .domain_tuning import vosk_grammar, vosk_grammar_cached
+
+        if vosk_grammar_cached(options.extra_phrases):
+            return None
+        return partial(vosk_grammar, options.extra_phrases)
+    from .domain_tuning import build_sphinx_domain, sphinx_domain_cached
+    from .sphinx_engine import bundled_model
+
+    if sphinx_domain_cached(options.extra_phrases):
+        return None
+    return partial(build_sphinx_domain, bundled_model()[1], options.extra_phrases)
 
 
 def _ready() -> None:

@@ -9,13 +9,13 @@ import queue
 import re
 import sys
 import threading
-from importlib import metadata
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from knowledge.errors import DataFileError, NumbLegsError
 from voice.asr.engine_choice import ENGINES
 
+from ..runtime import trace
 from . import option_types
 from .console import configure_logging, drop_closed_output
 from .exit_codes import EXIT_BAD_INPUT, EXIT_BROKEN, EXIT_OK
@@ -28,10 +28,12 @@ SETTINGS_NOTICE = ("Some of your saved settings could not be used, so I'm using 
                    "them. The details are on the screen.")
 # Commands whose output is for programs or that never speak: failures are printed only.
 _QUIET_COMMANDS = frozenset({"understand", "transcribe", "download-model", "devices", "diary",
-                             "settings", "serve"})
+                             "settings", "serve", "prepare"})
 
 
 def _version() -> str:
+    from importlib import metadata  # here: importing it costs every start 50 ms
+
     try:
         return metadata.version("numb-legs")
     except metadata.PackageNotFoundError:
@@ -149,10 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .serve_command import add_parser as add_serve_parser
 
     add_serve_parser(commands, parents=[shared])
+    from .prepare_command import add_parser as add_prepare_parser
+
+    add_prepare_parser(commands, parents=[shared])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    trace.mark("start_main")
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.debug)
@@ -210,9 +216,6 @@ def _speech_options(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from ..runtime.skill_setup import build_skill
-    from ..runtime.voice_output import open_voice
-
     command = args.command or "auto"
     from ..runtime.settings import config_path, describe, load, reset
 
@@ -245,6 +248,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         from .diary_commands import run as run_diary
 
         return run_diary(args, out)
+    if command == "prepare":
+        from .prepare_command import run as run_prepare
+
+        return run_prepare(args, out)
     if command == "serve":  # builds its own skill, shared by every conversation
         from .serve_command import run as run_serve
 
@@ -253,13 +260,19 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         from .speech_commands import prepare_listening
 
         prepare_listening(args)  # the speech model builds while the skill does
+    trace.mark("start_prepared")
     # The safety backstop's model loads on its own thread while the matcher loads here (after
-    # the fork above: a process must not fork while another of its threads holds a lock).
+    # the fork above: a process must not fork while another of its threads holds a lock), and
+    # starts before the skill's modules are imported here, which takes a quarter of a second.
     from intents.safety import default_safety
 
     default_safety()
+    from ..runtime.skill_setup import build_skill
+    from ..runtime.voice_output import open_voice
+
     skill = build_skill(args.emergency_number or saved.emergency_number,
                         one_shot=command == "ask")
+    trace.mark("start_skill")
     if command == "understand" and args.wav:
         from .speech_commands import understand_wav
 
@@ -271,6 +284,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if command == "understand":
         return _understand(skill, args, out)
     voice = open_voice(_speech_options(args), out, saved, path)
+    trace.mark("start_voice")
     notes += voice.notes
     if command == "doctor":
         from .speech_commands import doctor

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 from functools import partial
 from typing import TextIO
 
@@ -19,6 +20,7 @@ from ..asr.fusion import settle
 from ..asr.nbest import understand_best
 from ..asr.recognizer import transcribe_bytes, transcript_of
 from ..audio.wav import AudioFileError, read_wav
+from ..runtime import trace
 from .exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
 
 _LOGGER = logging.getLogger(__name__)
@@ -77,7 +79,9 @@ def transcribe(args: argparse.Namespace, out: TextIO) -> int:
 def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     """`understand --wav`: the transcript and what it means, for each WAV file."""
     recognizer = _recognizer(args, sys.stderr)
+    trace.mark("start_recognizer")
     second, note = open_second_opinion(engine_options(args))
+    trace.mark("start_second_opinion")
     if note:
         sys.stderr.write(note + "\n")
     if second is not None and not second.wait_ready():
@@ -152,6 +156,19 @@ def prepare_listening(args: argparse.Namespace) -> None:
 
     wake = getattr(args, "wake_phrase", None) or DEFAULT_WAKE_PHRASE
     args.recognizer_ready = prepare_in_background(engine_options(args, extra=(wake,)))
+    # The audio library starts (PortAudio scans the sound devices, in C) on a thread of its
+    # own, after the fork above, while this one loads the skill; the speaker and microphone
+    # wait for it only if they come first. A failure is left for them to meet and report.
+    threading.Thread(target=_start_audio, name="audio-start", daemon=True).start()
+
+
+def _start_audio() -> None:
+    from ..audio.devices import AudioDeviceError, load_sounddevice
+
+    try:
+        load_sounddevice()
+    except AudioDeviceError:
+        _LOGGER.debug("The audio library did not start", exc_info=True)
 
 
 def listen(skill, voice, args: argparse.Namespace, chat) -> int:
@@ -167,17 +184,26 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
                             follow_up_s=args.follow_up, barge_in=args.barge_in,
                             earcons=args.earcons)
     getattr(args, "recognizer_ready", lambda: None)()
-    # The safety backstop finishes loading before the microphone opens: loading it while
-    # listening competes with the audio for two cores, and a starved audio thread drops sound.
-    skill.safety.has_backstop  # noqa: B018 - waits for the load; its result is not needed here
+    trace.mark("start_domain_model")
+    # The recogniser and the voice activity model load while the safety backstop still does
+    # (on its own thread): most of either is C code, so the two cores share the work.
     recognizer, note = open_recognizer(engine_options(args, extra=(args.wake_phrase,)))
     if note:
         voice.print(note)
+    trace.mark("start_recognizer")
+    voice_activity = _voice_activity(voice)
+    # The safety backstop finishes loading before the microphone opens: loading it while
+    # listening competes with the audio for two cores, and a starved audio thread drops sound.
+    skill.safety.has_backstop  # noqa: B018 - waits for the load; its result is not needed here
+    trace.mark("start_backstop")
+    # Whisper starts loading (in the background, while numb-legs listens) only now, so that it
+    # does not hold up the backstop.
     second, note = open_second_opinion(engine_options(args))
+    trace.mark("start_second_opinion")
     if note:
         voice.print(note)
     listener = Listener(lambda: Microphone(args.input_device), recognizer, skill, voice, options,
-                        typed=sys.stdin, second=second, voice_activity=_voice_activity(voice))
+                        typed=sys.stdin, second=second, voice_activity=voice_activity)
     if not listener.run():
         return chat(skill, voice, greet=False)
     return EXIT_OK
