@@ -67,8 +67,9 @@ def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
     """Start building what open_recognizer(OPTIONS) needs, in another process, if it is not on
     disk yet; return a function that waits for it.
 
-    A first start (or one after the data changed) builds both the matcher and PocketSphinx's
-    domain model. With them built side by side on two cores, that start takes the longer of the
+    A start that finds no cache (numb-legs prepare not run, or the data changed since) builds
+    both the matcher and the recogniser's domain files (PocketSphinx's model, or a Vosk model's
+    phrase list). With them built side by side on two cores, that start takes the longer of the
     two, not their sum. Anything that goes wrong here is left for open_recognizer to meet and
     report.
     """
