@@ -677,7 +677,9 @@ def load_backstop() -> Backstop:
                                 "reinstall numb-legs with make setup.") from error
 
     encoder = default_encoder()
-    rows = bank_examples()
+    # Kept on disk: reading the examples and a sentence of every template took every start a
+    # tenth of a second, and the microphone opens only once the backstop is ready.
+    rows = cached("safety-bank-rows", bank_examples)
     return Backstop(encoder, bank_vectors(SAFETY_BANK, encoder, rows), rows)
 
 
