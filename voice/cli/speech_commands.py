@@ -163,11 +163,13 @@ def prepare_listening(args: argparse.Namespace) -> None:
 
 
 def _start_audio() -> None:
-    from ..audio.devices import AudioDeviceError, load_sounddevice
+    from ..audio.devices import load_sounddevice
 
     try:
         load_sounddevice()
-    except AudioDeviceError:
+    # Only a head start: the speaker and the microphone load it again, and meet and report
+    # whatever failed here. Nothing from this thread may reach the person as a traceback.
+    except Exception:  # noqa: BLE001
         _LOGGER.debug("The audio library did not start", exc_info=True)
 
 
