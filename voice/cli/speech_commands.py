@@ -79,9 +79,7 @@ def transcribe(args: argparse.Namespace, out: TextIO) -> int:
 def understand_wav(skill, args: argparse.Namespace, out: TextIO) -> int:
     """`understand --wav`: the transcript and what it means, for each WAV file."""
     recognizer = _recognizer(args, sys.stderr)
-    trace.mark("start_recognizer")
     second, note = open_second_opinion(engine_options(args))
-    trace.mark("start_second_opinion")
     if note:
         sys.stderr.write(note + "\n")
     if second is not None and not second.wait_ready():
