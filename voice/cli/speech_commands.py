@@ -165,9 +165,8 @@ def _start_audio() -> None:
 
     try:
         load_sounddevice()
-    # Only a head start: the speaker and the microphone load it again, and meet and report
-    # whatever failed here. Nothing from this thread may reach the person as a traceback.
-    except Exception:  # noqa: BLE001
+    # The speaker and the microphone load it again, and meet and report whatever failed here.
+    except Exception:  # noqa: BLE001 - a head start only: no traceback from this thread
         _LOGGER.debug("The audio library did not start", exc_info=True)
 
 
