@@ -20,8 +20,7 @@ _WORD = re.compile(r"^[a-z0-9'{}_ ]+$")
 
 @lru_cache(maxsize=1)
 def load_intents() -> IntentSet:
-    label, data = read_package_toml("intents", "intents.toml")
-    return intents_from_dict(label, data)
+    return intents_from_dict(*_shipped())
 
 
 @lru_cache(maxsize=1)
@@ -33,9 +32,14 @@ def load_templates() -> tuple[tuple[str, tuple[str, ...]], ...]:
     beside the matcher, so it must not wait for, or repeat, that work. load_intents() checks
     every line in full; this only reads them.
     """
-    label, data = read_package_toml("intents", "intents.toml")
-    table = Node(label, data).get("intents")
+    table = Node(*_shipped()).get("intents")
     return tuple((name, node.get("templates").texts(min_len=1)) for name, node in table.items())
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[str, dict[str, Any]]:
+    """intents/data/intents.toml, read and parsed once for load_intents and load_templates."""
+    return read_package_toml("intents", "intents.toml")
 
 
 def intents_from_file(path: str) -> IntentSet:

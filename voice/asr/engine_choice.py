@@ -90,15 +90,13 @@ def prepare_in_background(options: EngineOptions) -> Callable[[], None]:
     return lambda: worker.join(_PREPARE_WAIT_S)
 
 
-def prepare_recognizer(options: EngineOptions) -> bool:
+def prepare_recognizer(options: EngineOptions) -> None:
     """Build, now, what open_recognizer(OPTIONS) would build at start-up (PocketSphinx's domain
-    model, or the phrase list of a Vosk model), so that start does not wait for it; False when
-    there was nothing to build. Raises a NumbLegsError the user can act on."""
+    model, or the phrase list of a Vosk model), so that start does not wait for it. Raises a
+    NumbLegsError the user can act on."""
     build = _domain_build(options)
-    if build is None:
-        return False
-    build()
-    return True
+    if build is not None:
+        build()
 
 
 def _domain_build(options: EngineOptions) -> Callable[[], object] | None:
