@@ -103,7 +103,11 @@ def spoken(every: int = 1) -> dict[str, dict]:
     three ways from the same audio: PocketSphinx's domain mode alone (every n-best transcript to
     the safety stage), Whisper tiny.en alone (with its domain prompt), and the two fused as
     `numb-legs understand --wav` and the listener fuse them by default (voice/asr/fusion.py),
-    Whisper hearing the utterance again at other speeds for red flags (recheck)."""
+    Whisper hearing the utterance again at other speeds for red flags (recheck).
+
+    And, under "cost_nbest", what the safety stage costs on a spoken utterance: its first look
+    at PocketSphinx's transcripts (up to ten, the rules on each, the backstop on the first), timed
+    as the listener meets it, before anything else has encoded them."""
     import noise
     from spoken_bench import clip_file
 
@@ -121,10 +125,16 @@ def spoken(every: int = 1) -> dict[str, dict]:
     modes = ("domain", "whisper", "fused")
     outcomes: dict[str, list[str]] = {mode: [] for mode in modes}
     heard_as: dict[str, list[str]] = {mode: [] for mode in modes}
+    costs: list[float] = []
+    transcripts: list[int] = []
     for index, (_, _, text) in enumerate(rows):
         voice, speed = SPOKEN_VOICES[index % len(SPOKEN_VOICES)]
         pcm = noise.read_pcm(clip_file(text, voice, speed, None)).tobytes()
         nbest = transcript_of(domain, pcm).alternatives
+        start = time.perf_counter()
+        skill.safety.assess_many(list(nbest))
+        costs.append((time.perf_counter() - start) * 1000)
+        transcripts.append(len(nbest))
         second = whisper.hear(pcm)
         said = second.text
         fused = settle(nbest, second, skill.matcher, skill.safety,
@@ -142,6 +152,11 @@ def spoken(every: int = 1) -> dict[str, dict]:
         result["alarms"] = [(c, t, o, by_text[t]) for c, t, o in result["alarms"]]
         result["voices"] = [f"{v} at {s} wpm" for v, s in SPOKEN_VOICES]
         results[mode] = result
+    costs.sort()
+    results["cost_nbest"] = {"median_ms": statistics.median(costs),
+                             "p95_ms": costs[max(0, int(0.95 * len(costs)) - 1)],
+                             "utterances": len(costs),
+                             "transcripts_median": statistics.median(transcripts)}
     return results
 
 

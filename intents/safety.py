@@ -16,7 +16,7 @@ import csv
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -187,11 +187,22 @@ class SafetyStage:
         self._negation = frozenset(w for w in words["negation"] if " " not in w)
         self._forms = _Forms(lexicon.forms)
         self._lists = {name: [tuple(_tokens(w)) for w in values] for name, values in words.items()}
+        # Each list's phrases by their first word: an utterance's own words pick the phrases to
+        # try, where trying every phrase of every list took most of the rules' time.
+        self._opening: dict[str, dict[str, list[tuple[str, ...]]]] = {}
+        for name, phrases in self._lists.items():
+            for phrase in phrases:
+                if phrase:
+                    self._opening.setdefault(name, {}).setdefault(phrase[0], []).append(phrase)
         self._kinds = {concept.name: concept.kind for concept in lexicon.concepts}
         self._by_first: dict[str, list[_Phrase]] = {}
-        self._by_prefix: list[tuple[str, _Phrase]] = []
+        # Phrases that open with a prefix ("numb*"), by that prefix, each with its place in the
+        # lexicon: a token looks up each prefix length once, not every prefix (the rules' cost
+        # is paid for each of a recogniser's ten transcripts).
+        self._by_prefix: dict[str, list[tuple[int, _Phrase]]] = {}
         vocabulary: set[str] = set()
         self._prefixes: set[str] = set()
+        order = 0
         for concept in lexicon.concepts:
             for text in concept.words:
                 phrase = _Phrase(concept.name, " ".join(_tokens(text, keep_marks=True)),
@@ -200,7 +211,8 @@ class SafetyStage:
                     continue
                 first = phrase.words[0]
                 if first.endswith("*"):
-                    self._by_prefix.append((first[:-1], phrase))
+                    self._by_prefix.setdefault(first[:-1], []).append((order, phrase))
+                    order += 1
                 else:
                     self._by_first.setdefault(first, []).append(phrase)
                 for word in phrase.words:
@@ -212,6 +224,7 @@ class SafetyStage:
             for tokens in values:
                 vocabulary.update(tokens)
         self._vocabulary = vocabulary
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
         # Only concept words are mending targets: "either" must never become "neither".
         concept_words = {w for c in lexicon.concepts for text in c.words for w in text.split()
                          if not w.endswith("*") and not w.startswith("-")}
@@ -392,9 +405,11 @@ class SafetyStage:
         for i, token in enumerate(tokens):
             if token == _BOUNDARY:
                 continue
-            candidates = list(self._by_first.get(token, ()))
-            candidates.extend(p for prefix, p in self._by_prefix if token.startswith(prefix))
-            for phrase in candidates:
+            prefixed = [item for n in self._prefix_lengths if n <= len(token)
+                        for item in self._by_prefix.get(token[:n], ())]
+            if len(prefixed) > 1:
+                prefixed.sort(key=lambda item: item[0])  # in the lexicon's order, as written
+            for phrase in (*self._by_first.get(token, ()), *(p for _, p in prefixed)):
                 end = phrase.match_at(tokens, i)
                 if end > 0:
                     found.append(_Found(phrase.concept, i, end, clause_of[i]))
@@ -405,15 +420,16 @@ class SafetyStage:
     def _live_concepts(self, tokens: list[str]) -> tuple[list[_Found], str]:
         """Concepts that count: not negated, not long past, not in a general question; and the
         words of the clauses that say something is happening (see _happening)."""
-        clause_of = _clauses(tokens, self._lists["scope_end"])
+        at = _positions(tokens)
+        clause_of = _clauses(tokens, self._said(("scope_end",), tokens, at))
         found, negative_spans = self._find(tokens, clause_of)
         if not found:
             return [], ""
-        sentence_of = _clauses(tokens, [])
-        cues = self._negation_cues(tokens, negative_spans, clause_of)
-        past = self._clauses_with(tokens, clause_of, ("remote_past", "treated"))
+        sentence_of = _clauses(tokens)
+        cues = self._negation_cues(tokens, negative_spans, clause_of, at)
+        past = self._clauses_with(tokens, clause_of, ("remote_past", "treated"), at)
         past.update(clause_of[i] for i, token in enumerate(tokens) if _YEAR.match(token))
-        present = self._clauses_with(tokens, clause_of, ("present",))
+        present = self._clauses_with(tokens, clause_of, ("present",), at)
         # "...it's better now": a "now" that closes a story about the past is not the present.
         present -= {clause_of[i] for i, token in enumerate(tokens)
                     if token == "now" and i and tokens[i - 1] in _SETTLED}
@@ -424,7 +440,7 @@ class SafetyStage:
                         not any(token in _PRESENT_TENSE for token, k in zip(tokens, clause_of)
                                 if k == c))
         generic = self._general_sentences(tokens, sentence_of)
-        hypothetical_from = self._hypothetical_starts(tokens, clause_of)
+        hypothetical_from = self._hypothetical_starts(tokens, clause_of, at)
         live = []
         for item in found:
             kind = self._kinds[item.concept]
@@ -452,7 +468,7 @@ class SafetyStage:
                  and any(clause_of[c] == item.clause and c < item.start <= c + _NEGATION_WINDOW
                          for c in cues)}
         quiet |= {clause_of[i] for i, token in enumerate(tokens) if token in _SETTLED_STATE}
-        quiet |= self._clauses_with(tokens, clause_of, ("fear",))
+        quiet |= self._clauses_with(tokens, clause_of, ("fear",), at)
         return live, self._happening(tokens, clause_of, quiet, live)
 
     def _happening(self, tokens: list[str], clause_of: list[int], quiet: set[int],
@@ -468,24 +484,22 @@ class SafetyStage:
                         if token != _BOUNDARY and clause not in dropped)
 
     def _negation_cues(self, tokens: list[str], negative_spans: list[tuple[int, int]],
-                       clause_of: list[int]) -> list[int]:
+                       clause_of: list[int], at: dict[str, list[int]]) -> list[int]:
         """Token positions of negations, except those inside a sign ("cannot feel", "no pulse")
         and those that only say "I don't know" ("not sure": the sign still counts); and the "or"
         or "nor" that opens a clause after a denied one: "isn't cold, or pale, or blue" denies
         all three, though each comma starts a clause."""
         inside = {i for start, end in negative_spans for i in range(start, end)}
         unsure: set[int] = set()
-        for phrase in self._lists["uncertain"]:
-            for i in _occurrences(tokens, phrase):
-                unsure.update(range(i, i + len(phrase)))
+        for i, phrase in self._said(("uncertain",), tokens, at):
+            unsure.update(range(i, i + len(phrase)))
         cues = []
         for i, token in enumerate(tokens):
             if token in self._negation and i not in inside and i not in unsure:
                 cues.append(i)
-        for phrase in self._lists["negation"]:
-            if len(phrase) > 1:
-                # At its first word, so that it covers its own last one ("nearly FELL").
-                cues.extend(i for i in _occurrences(tokens, phrase) if i not in inside)
+        # A phrase counts at its first word, so that it covers its own last one ("nearly FELL").
+        cues.extend(i for i, phrase in self._said(("negation",), tokens, at)
+                    if len(phrase) > 1 and i not in inside)
         denied = {clause_of[i] for i in cues}
         for i, token in enumerate(tokens):
             if token in _DENIAL_GOES_ON and i and tokens[i - 1] == _BOUNDARY \
@@ -495,19 +509,14 @@ class SafetyStage:
         return cues
 
     def _clauses_with(self, tokens: list[str], clause_of: list[int],
-                      lists: tuple[str, ...]) -> set[int]:
-        clauses: set[int] = set()
-        for name in lists:
-            for phrase in self._lists[name]:
-                clauses.update(clause_of[i] for i in _occurrences(tokens, phrase))
-        return clauses
+                      lists: tuple[str, ...], at: dict[str, list[int]]) -> set[int]:
+        return {clause_of[i] for i, _ in self._said(lists, tokens, at)}
 
     def _general_sentences(self, tokens: list[str], sentence_of: list[int]) -> set[int]:
         """Sentences that ask in general ("can a slipped disc cause numbness"): they open with a
         question word and name no one (no I, my, he, mum...), and say nothing of now."""
         personal = {p[0] for p in self._lists["personal"] if len(p) == 1}
         starts = self._lists["generic_start"]
-        present = self._lists["present"]
         sentences: dict[int, list[str]] = {}
         for i, token in enumerate(tokens):
             if token != _BOUNDARY:
@@ -515,19 +524,33 @@ class SafetyStage:
         generic = set()
         for index, words in sentences.items():
             opens = any(tuple(words[:len(s)]) == s for s in starts)
-            if opens and not personal.intersection(words) and \
-                    not any(_occurrences(words, p) for p in present):
+            if not opens or personal.intersection(words):
+                continue
+            if not any(True for _ in self._said(("present",), words, _positions(words))):
                 generic.add(index)
         return generic
 
-    def _hypothetical_starts(self, tokens: list[str], clause_of: list[int]) -> dict[int, int]:
+    def _hypothetical_starts(self, tokens: list[str], clause_of: list[int],
+                             at: dict[str, list[int]]) -> dict[int, int]:
         """Per clause, where a hypothetical frame ("what if", "signs of") begins."""
         starts: dict[int, int] = {}
-        for phrase in self._lists["hypothetical"]:
-            for i in _occurrences(tokens, phrase):
-                clause = clause_of[i]
-                starts[clause] = min(starts.get(clause, i), i)
+        for i, _ in self._said(("hypothetical",), tokens, at):
+            clause = clause_of[i]
+            starts[clause] = min(starts.get(clause, i), i)
         return starts
+
+    def _said(self, lists: tuple[str, ...], tokens: Sequence[str],
+              at: dict[str, list[int]]) -> Iterator[tuple[int, tuple[str, ...]]]:
+        """(where it starts, the phrase) for each phrase of the word LISTS found in TOKENS (AT:
+        their _positions)."""
+        for name in lists:
+            opening = self._opening.get(name, {})
+            for word, places in at.items():
+                for phrase in opening.get(word, ()):
+                    n = len(phrase)
+                    for i in places:
+                        if n == 1 or tuple(tokens[i:i + n]) == phrase:
+                            yield i, phrase
 
 
 # The writers' category names that differ from red-flag ids; "emergency" (a request for help, from
@@ -599,20 +622,18 @@ def _tokens(text: str, keep_marks: bool = False, forms: _Forms = _NO_FORMS) -> l
     return out
 
 
-def _occurrences(tokens: Sequence[str], phrase: Sequence[str]) -> list[int]:
-    n = len(phrase)
-    if not n:
-        return []
-    first = phrase[0]
-    return [i for i, token in enumerate(tokens)
-            if token == first and tuple(tokens[i:i + n]) == tuple(phrase)]
+def _positions(tokens: Sequence[str]) -> dict[str, list[int]]:
+    """Where each word stands in TOKENS: the word lists are looked up, not scanned for."""
+    at: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        at.setdefault(token, []).append(i)
+    return at
 
 
-def _clauses(tokens: Sequence[str], ends: Sequence[Sequence[str]]) -> list[int]:
-    """Clause number of each token: a new clause at "|" and at each scope-ending phrase."""
-    starts = set()
-    for phrase in ends:
-        starts.update(_occurrences(tokens, phrase))
+def _clauses(tokens: Sequence[str], ends: Iterable[tuple[int, tuple[str, ...]]] = ()) -> list[int]:
+    """Clause number of each token: a new clause at "|" and at each scope-ending phrase (ENDS:
+    where each starts, and the phrase)."""
+    starts = {i for i, _ in ends}
     clause = 0
     out = []
     for i, token in enumerate(tokens):

@@ -15,11 +15,14 @@ from intents.safety import (
     UNSURE,
     YES,
     SafetyStage,
+    _clauses,
+    _positions,
     classify_answer,
     default_safety,
     read_labelled,
 )
 from knowledge.loader import load_knowledge
+from tests import devset
 from voice.dialogue.responses import load_responses
 from voice.dialogue.skill import MAX_UTTERANCE_CHARS, Skill
 from voice.tts.synthesizer import speakable
@@ -176,6 +179,44 @@ def test_meaning_still_hears_a_sign_said_as_a_negation(safety):
 def test_misspellings_are_mended(rules_only):
     assert rules_only.assess("his speach is slured").level == ALARM
     assert rules_only.assess("I'm parlysed from the waist down").level == ALARM
+
+
+def test_word_lists_and_concepts_are_found_where_a_plain_scan_finds_them(rules_only):
+    # The rules look phrases up by their first word (and prefixes by their length) instead of
+    # trying each; over every line of the safety and intent sets both ways must agree.
+    stage = rules_only
+    lines = [text for name in ("safety_dev.tsv", "safety_heldout.tsv")
+             for _, _, text in read_labelled(
+                 (DATA / name).read_text(encoding="utf-8").splitlines(), name)]
+    lines += [line.text for line in devset.load()]
+    assert len(lines) > 1000
+    # In the lexicon's order, as a plain list of every prefixed phrase would hold them.
+    every_prefix = [(prefix, phrase) for _, prefix, phrase in sorted(
+        ((order, prefix, phrase) for prefix, entries in stage._by_prefix.items()  # noqa: SLF001
+         for order, phrase in entries), key=lambda item: item[0])]
+    checked = 0
+    for text in lines:
+        tokens = stage._prepare(text)  # noqa: SLF001
+        at = _positions(tokens)
+        for name, phrases in stage._lists.items():  # noqa: SLF001
+            plain = sorted((i, phrase) for phrase in phrases if phrase for i in range(len(tokens))
+                           if tuple(tokens[i:i + len(phrase)]) == phrase)
+            assert sorted(stage._said((name,), tokens, at)) == plain, (name, text)  # noqa: SLF001
+            checked += len(plain)
+        clause_of = _clauses(tokens)
+        found, _ = stage._find(tokens, clause_of)  # noqa: SLF001
+        plain_found = []
+        for i, token in enumerate(tokens):
+            if token == "|":
+                continue
+            candidates = [*stage._by_first.get(token, ()),  # noqa: SLF001
+                          *(p for prefix, p in every_prefix if token.startswith(prefix))]
+            for phrase in candidates:
+                end = phrase.match_at(tokens, i)
+                if end > 0:
+                    plain_found.append((phrase.concept, i, end))
+        assert [(f.concept, f.start, f.end) for f in found] == plain_found, text
+    assert checked > 1000
 
 
 def test_the_backstop_adds_but_never_removes(safety, rules_only):
