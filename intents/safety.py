@@ -190,10 +190,10 @@ class SafetyStage:
         # Each list's phrases by their first word: an utterance's own words pick the phrases to
         # try, where trying every phrase of every list took most of the rules' time.
         self._opening: dict[str, dict[str, list[tuple[str, ...]]]] = {}
-        for name, phrases in self._lists.items():
-            for phrase in phrases:
-                if phrase:
-                    self._opening.setdefault(name, {}).setdefault(phrase[0], []).append(phrase)
+        for name, listed in self._lists.items():
+            for said in listed:
+                if said:
+                    self._opening.setdefault(name, {}).setdefault(said[0], []).append(said)
         self._kinds = {concept.name: concept.kind for concept in lexicon.concepts}
         self._by_first: dict[str, list[_Phrase]] = {}
         # Phrases that open with a prefix ("numb*"), by that prefix, each with its place in the

@@ -136,7 +136,7 @@ def test_prepare_builds_what_the_first_start_would_and_only_once(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "numb-legs is prepared" in first.stdout.decode()
     built = {path.name.split("-")[0] for path in cache.iterdir()}
-    assert {"matcher", "int8", "example", "safety", "sphinx"} <= built, built
+    assert {"matcher", "int8", "example", "safety", "sphinx", "whisper"} <= built, built
     assert sphinx_domain_cached((DEFAULT_WAKE_PHRASE,), where=cache)
     written = {path: path.stat().st_mtime_ns for path in cache.rglob("*") if path.is_file()}
     again = run(["--engine", "sphinx", "prepare"], tmp_path=tmp_path, env_extra=extra)

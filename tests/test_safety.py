@@ -192,24 +192,24 @@ def test_word_lists_and_concepts_are_found_where_a_plain_scan_finds_them(rules_o
     assert len(lines) > 1000
     # In the lexicon's order, as a plain list of every prefixed phrase would hold them.
     every_prefix = [(prefix, phrase) for _, prefix, phrase in sorted(
-        ((order, prefix, phrase) for prefix, entries in stage._by_prefix.items()  # noqa: SLF001
+        ((order, prefix, phrase) for prefix, entries in stage._by_prefix.items()
          for order, phrase in entries), key=lambda item: item[0])]
     checked = 0
     for text in lines:
-        tokens = stage._prepare(text)  # noqa: SLF001
+        tokens = stage._prepare(text)
         at = _positions(tokens)
-        for name, phrases in stage._lists.items():  # noqa: SLF001
+        for name, phrases in stage._lists.items():
             plain = sorted((i, phrase) for phrase in phrases if phrase for i in range(len(tokens))
                            if tuple(tokens[i:i + len(phrase)]) == phrase)
-            assert sorted(stage._said((name,), tokens, at)) == plain, (name, text)  # noqa: SLF001
+            assert sorted(stage._said((name,), tokens, at)) == plain, (name, text)
             checked += len(plain)
         clause_of = _clauses(tokens)
-        found, _ = stage._find(tokens, clause_of)  # noqa: SLF001
+        found, _ = stage._find(tokens, clause_of)
         plain_found = []
         for i, token in enumerate(tokens):
             if token == "|":
                 continue
-            candidates = [*stage._by_first.get(token, ()),  # noqa: SLF001
+            candidates = [*stage._by_first.get(token, ()),
                           *(p for prefix, p in every_prefix if token.startswith(prefix))]
             for phrase in candidates:
                 end = phrase.match_at(tokens, i)

