@@ -124,6 +124,18 @@ def machine() -> str:
             f"with other work, Python {platform.python_version()}, no GPU, no sound card")
 
 
+def _checkpoint(figures: dict, quick: bool, took_s: float) -> None:
+    """What a run has measured so far, after each section (bench/out/figures-partial.json): a
+    run stopped part way (it takes hours) leaves its figures, which `--refresh` can complete."""
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    partial = {key: value for key, value in figures.items() if key != "peers_built"}
+    partial["took_s"] = took_s
+    partial["stamp"] = dt.date.today().isoformat()
+    name = "figures-quick-partial.json" if quick else "figures-partial.json"
+    (out / name).write_text(json.dumps(partial, indent=1, default=str), encoding="utf-8")
+
+
 def collect(quick: bool, only: set[str] | None = None, previous: dict | None = None) -> dict:
     """Every figure of the report. QUICK: fewer samples of each, for development. ONLY: measure
     just these sections and take every other one from PREVIOUS (the last full run's figures)."""
@@ -156,6 +168,7 @@ def collect(quick: bool, only: set[str] | None = None, previous: dict | None = N
         start = time.perf_counter()
         figures[key] = func(*args)
         figures["section_s"][key] = time.perf_counter() - start
+        _checkpoint(figures, quick, time.perf_counter() - began)
         return figures[key]
 
     lines = devset.load_all(devset.DEV_SETS)
