@@ -235,6 +235,10 @@ class SafetyStage:
         # a tenth of a second.
         self._vocabulary |= cached("example-words", _example_words)
         self._mend = lru_cache(maxsize=8192)(self._mend_uncached)
+        # A spoken utterance's transcripts are checked more than once on their way (fusing the
+        # two recognisers, choosing among the n-best, the dialogue), and the verdict is a pure
+        # function of the text: each is worked out once.
+        self._rules = lru_cache(maxsize=256)(self._rules_uncached)
         self._flags = {flag.id: flag for flag in kb.red_flags}
         # The backstop may still be loading (a Future): the rules never wait for it, and the
         # backstop is waited for only when an utterance needs it.
@@ -327,7 +331,7 @@ class SafetyStage:
         """The concept rules alone."""
         return self._rules(text)[0]
 
-    def _rules(self, text: str) -> tuple[Assessment, bool, bool, str]:
+    def _rules_uncached(self, text: str) -> tuple[Assessment, bool, bool, str]:
         """The rules' verdict; whether a symptom (a live sign concept) was said; whether the
         utterance explains it as harmless (sat cross-legged, went away, for months); and, when
         some clauses only deny a sign or say all is well, what the rest says ("" when nothing
