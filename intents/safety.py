@@ -304,20 +304,22 @@ class SafetyStage:
     def assess_many(self, texts: Sequence[str]) -> tuple[int, Assessment]:
         """The verdict over a recogniser's n-best, most likely first (and the index it rests on).
 
-        Every transcript is checked. A red flag in the most likely one raises the alarm. One
+        A red flag in the most likely transcript raises the alarm (or its question), and then
+        nothing else need be read; otherwise every other transcript is checked too. One
         heard only in less likely transcripts rests on words the recogniser was unsure of: when
         most of the n-best hold it, it is asked about; when only a few do ("fell can I prevent
         numb legs" under "how can I prevent numb legs"), it is noise and goes no further."""
         # The backstop (several ms a sentence) hears the most likely transcript; the rules hear
         # them all: a less likely one counts only by majority, and that is the rules' to say.
-        found = [self.assess(text) if index == 0 else self.rules(text)
-                 for index, text in enumerate(texts)] or [Assessment()]
-        if found[0].level != NONE:
-            return 0, found[0]
+        # The others are read only when the most likely one raised nothing, as it then decides.
+        first = self.assess(texts[0]) if texts else Assessment()
+        if first.level != NONE:
+            return 0, first
+        found = [first, *(self.rules(text) for text in texts[1:])]
         raised = [i for i, item in enumerate(found) if item.alarm]
         if raised and len(raised) * 2 > len(found):
-            first = found[raised[0]]
-            return raised[0], Assessment(ASK, first.flag, first.evidence, first.layer, first.score)
+            held = found[raised[0]]
+            return raised[0], Assessment(ASK, held.flag, held.evidence, held.layer, held.score)
         if raised:
             _LOGGER.debug("Red flag in %d of %d transcripts only: %s", len(raised), len(found),
                           [texts[i] for i in raised])
