@@ -51,6 +51,19 @@ def test_an_unknown_format_is_refused_not_misread(original):
         _read(bytes(data))  # cut short
 
 
+def test_weights_in_another_format_get_no_copy_and_prepare_goes_on(original, own_cache,
+                                                                    tmp_path):
+    from voice.asr.whisper_int8 import prepare_copy
+
+    folder, _ = original
+    other = tmp_path / "other"
+    other.mkdir()
+    data = (folder / WEIGHTS_FILE).read_bytes()
+    (other / WEIGHTS_FILE).write_bytes(struct.pack("I", 7) + data[4:])
+    assert prepare_copy(other, "0" * 64) is None
+    assert prepared_copy("0" * 64) is None
+
+
 def test_the_int8_copy_computes_exactly_what_ctranslate2_computes_from_float16(original,
                                                                                 own_cache):
     folder, spec = original

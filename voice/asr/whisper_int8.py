@@ -73,17 +73,24 @@ def prepared_copy(spec_sha256: str) -> Path | None:
 
 def prepare_copy(source: Path, spec_sha256: str) -> Path | None:
     """Build the int8 copy of the (checked) model in SOURCE, unless it is whole already; None
-    when the model has no float matrices to store in int8 (it is int8 already).
+    when the model has no float matrices to store in int8 (it is int8 already) or is in a
+    CTranslate2 format this module does not read (it is then loaded as it is).
     RecognizerError when SOURCE cannot be read as a model; OSError when the cache cannot be
     written."""
     ready = prepared_copy(spec_sha256)
     if ready is not None:
         return ready
     try:
-        model = _read((source / _WEIGHTS).read_bytes())
+        data = (source / _WEIGHTS).read_bytes()
     except OSError as err:
         raise RecognizerError(f"The Whisper weights in {source} cannot be read "
                               f"({err.strerror or err})") from err
+    try:
+        model = _read(data)
+    except ModelFormatError as err:
+        # Weights in a format this module does not know still load as they are: no copy.
+        _LOGGER.info("Whisper's weights in %s are loaded as they are: %s", source, err)
+        return None
     variables, changed = _quantized(model.variables)
     if not changed:
         return None
