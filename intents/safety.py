@@ -63,6 +63,7 @@ _PRESENT_TENSE = frozenset({"is", "are", "am", "cannot", "keeps", "keep", "has",
 _SETTLED_STATE = frozenset({"fine", "okay", "ok", "alright", "normal", "strong"})
 _FILLERS = frozenset({"all", "really", "just", "so", "like", "very", "a", "bit", "kind", "sort",
                       "of", "um", "uh", "totally", "completely", "gone", "went", "are", "is"})
+_MAX_FILLERS = 2  # between two words of a phrase
 _MIN_MENDABLE = 5
 _MEND_CUTOFF = 88.0
 
@@ -133,7 +134,7 @@ class _Phrase:
         for k, word in enumerate(self.words):
             skipped = 0
             while k and j < len(tokens) and tokens[j] in _FILLERS and tokens[j] != word \
-                    and skipped < 2:
+                    and skipped < _MAX_FILLERS:
                 j += 1
                 skipped += 1
             if j >= len(tokens) or tokens[j] == _BOUNDARY or not _word_matches(word, tokens[j]):
@@ -143,6 +144,20 @@ class _Phrase:
                 return -1
             j += 1
         return j
+
+
+def _by_second_word(phrases: Sequence[_Phrase],
+                    ) -> tuple[dict[str, list[tuple[int, _Phrase]]], list[tuple[int, _Phrase]]]:
+    """PHRASES (in order, each with its place) by their second word where it is a whole word;
+    the rest (one word, or a prefix second) in a list of their own, tried at every opening."""
+    by_word: dict[str, list[tuple[int, _Phrase]]] = {}
+    always: list[tuple[int, _Phrase]] = []
+    for order, phrase in enumerate(phrases):
+        if len(phrase.words) > 1 and not phrase.words[1].endswith("*"):
+            by_word.setdefault(phrase.words[1], []).append((order, phrase))
+        else:
+            always.append((order, phrase))
+    return by_word, always
 
 
 def _word_matches(pattern: str, token: str) -> bool:
@@ -224,6 +239,7 @@ class SafetyStage:
             for tokens in values:
                 vocabulary.update(tokens)
         self._vocabulary = vocabulary
+        self._second = {first: _by_second_word(phrases) for first, phrases in self._by_first.items()}
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
         # Only concept words are mending targets: "either" must never become "neither".
         concept_words = {w for c in lexicon.concepts for text in c.words for w in text.split()
@@ -240,6 +256,10 @@ class SafetyStage:
         # function of the text: each is worked out once.
         self._rules = lru_cache(maxsize=256)(self._rules_uncached)
         self._flags = {flag.id: flag for flag in kb.red_flags}
+        # Each rule with its concepts as sets, in the data's order (a tie keeps the first).
+        self._every_rule = [(flag, rule, frozenset(rule.concepts), frozenset(rule.unless))
+                            for flag in kb.red_flags for rule in flag.rules]
+        self._prefixed = lru_cache(maxsize=8192)(self._prefixed_uncached)
         # The backstop may still be loading (a Future): the rules never wait for it, and the
         # backstop is waited for only when an utterance needs it.
         self._pending = backstop if isinstance(backstop, Future) else None
@@ -347,20 +367,15 @@ class SafetyStage:
             where.setdefault(item.concept, []).append(item.start)
         harmless = any(self._kinds[c] == "harmless" for c in present)
         best: tuple[int, int, RedFlag, Rule] | None = None
-        for flag in self.kb.red_flags:
-            for rule in flag.rules:
-                if not all(c in present for c in rule.concepts):
-                    continue
-                if rule.weak and harmless:
-                    continue
-                if any(c in present for c in rule.unless):
-                    continue
-                if rule.near and not _close(rule.concepts, where):
-                    continue
-                # Alarms beat questions; among equals the rule naming more concepts says more.
-                key = (0 if rule.ask else 1, len(rule.concepts))
-                if best is None or key > best[:2]:
-                    best = (*key, flag, rule)
+        for flag, rule, needs, unless in self._every_rule:
+            if not needs <= present or (rule.weak and harmless) or not unless.isdisjoint(present):
+                continue
+            if rule.near and not _close(rule.concepts, where):
+                continue
+            # Alarms beat questions; among equals the rule naming more concepts says more.
+            key = (0 if rule.ask else 1, len(rule.concepts))
+            if best is None or key > best[:2]:
+                best = (*key, flag, rule)
         if best is None:
             return Assessment(), signs, harmless, said
         _, _, flag, rule = best
@@ -411,17 +426,40 @@ class SafetyStage:
         for i, token in enumerate(tokens):
             if token == _BOUNDARY:
                 continue
-            prefixed = [item for n in self._prefix_lengths if n <= len(token)
-                        for item in self._by_prefix.get(token[:n], ())]
-            if len(prefixed) > 1:
-                prefixed.sort(key=lambda item: item[0])  # in the lexicon's order, as written
-            for phrase in (*self._by_first.get(token, ()), *(p for _, p in prefixed)):
+            for phrase in (*self._opening_with(token, tokens, i), *self._prefixed(token)):
                 end = phrase.match_at(tokens, i)
                 if end > 0:
                     found.append(_Found(phrase.concept, i, end, clause_of[i]))
                     if phrase.negative:
                         negative_spans.append((i, end))
         return found, negative_spans
+
+    def _prefixed_uncached(self, token: str) -> tuple[_Phrase, ...]:
+        """The phrases whose first word is a prefix of TOKEN, in the lexicon's order."""
+        prefixed = [item for n in self._prefix_lengths if n <= len(token)
+                    for item in self._by_prefix.get(token[:n], ())]
+        prefixed.sort(key=lambda item: item[0])  # in the lexicon's order, as written
+        return tuple(phrase for _, phrase in prefixed)
+
+    def _opening_with(self, token: str, tokens: list[str], i: int) -> list[_Phrase]:
+        """The phrases that open with TOKEN and could match at I: those whose second word is
+        there (after at most two fillers, as match_at allows), in the lexicon's order. "not" and
+        "cannot" open hundreds of phrases, and most of the rules' time went on trying them."""
+        second = self._second.get(token)
+        if second is None:
+            return []
+        by_word, always = second
+        picked = list(always)
+        seen: set[str] = set()
+        for j in range(i + 1, min(i + 2 + _MAX_FILLERS, len(tokens))):
+            if tokens[j] not in seen:
+                seen.add(tokens[j])
+                picked += by_word.get(tokens[j], ())
+            if tokens[j] not in _FILLERS:
+                break
+        if len(picked) > len(always):
+            picked.sort(key=lambda item: item[0])
+        return [phrase for _, phrase in picked]
 
     def _live_concepts(self, tokens: list[str]) -> tuple[list[_Found], str]:
         """Concepts that count: not negated, not long past, not in a general question; and the
