@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import pickle
+import shutil
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -102,6 +103,34 @@ def cached(name: str, build: Callable[[], T],
     except OSError:
         _LOGGER.debug("Could not write cache %s", path, exc_info=True)
     return value
+
+
+def cached_file(name: str, file_name: str, build: Callable[[], bytes]) -> Path | bytes:
+    """Where BUILD's bytes are kept on disk as FILE_NAME (a sealed folder, keyed like cached),
+    built and stored when they are not there whole; the bytes themselves when they cannot be
+    stored. For what a library reads from a path: handed bytes, onnxruntime keeps its own
+    reference to them for the session's life (23 MB for the sentence encoder)."""
+    if os.environ.get("NUMB_LEGS_NO_CACHE"):
+        return build()
+    folder = cache_dir() / f"{name}-{fingerprint()}"
+    if files_intact(folder, [file_name]):
+        return folder / file_name
+    value = build()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(folder / file_name, value)
+        seal_files(folder, [file_name])
+    except OSError:
+        _LOGGER.debug("Could not write cache %s", folder, exc_info=True)
+        return value
+    for old in folder.parent.glob(f"{name}-*"):  # older builds, and this one as a pickle
+        if old == folder:
+            continue
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+    return folder / file_name
 
 
 def is_cached(name: str, inputs: tuple[tuple[str, str], ...] = ()) -> bool:

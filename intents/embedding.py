@@ -250,7 +250,7 @@ def _installed_path(spec: PackagedFile, what: str) -> tuple[Path, str]:
                              f"{spec.path}")
 
 
-def _int8_model(spec: EmbeddingSpec, source: str, model: bytes) -> bytes:
+def _int8_model(spec: EmbeddingSpec, source: str, model: bytes) -> Path | bytes:
     """MODEL with its products in int8 (intents/int8_graph.py): a sentence in two thirds of the
     time here, and the float32 copies of the weights are never made.
 
@@ -258,7 +258,7 @@ def _int8_model(spec: EmbeddingSpec, source: str, model: bytes) -> bytes:
     was checked, and by the rewrite's code), so only the first start imports onnx and rewrites:
     together about 0.3 s of the model's load, which start-up waits for (the safety stage's
     backstop is ready before the microphone opens)."""
-    from .cache import cached
+    from .cache import cached_file
 
     def rewrite() -> bytes:
         # Imported only here, on the loading thread: onnx takes a tenth of a second to import.
@@ -274,7 +274,8 @@ def _int8_model(spec: EmbeddingSpec, source: str, model: bytes) -> bytes:
             raise _unavailable(spec.weights, f"The embedding model {source} is not the graph "
                                              f"numb-legs was built for ({err})") from err
 
-    return cached(f"{GRAPH}-{spec.weights.sha256[:16]}", rewrite)
+    # A path where it can be kept: a session made from bytes keeps them for its whole life.
+    return cached_file(f"{GRAPH}-{spec.weights.sha256[:16]}", "model.onnx", rewrite)
 
 
 def _session(spec: EmbeddingSpec, source: str, model: bytes) -> ort.InferenceSession:
@@ -286,9 +287,10 @@ def _session(spec: EmbeddingSpec, source: str, model: bytes) -> ort.InferenceSes
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # onnxruntime writes its warnings straight to stderr, around logging; errors still raise.
     options.log_severity_level = 3
-    model = _int8_model(spec, source, model)
+    int8 = _int8_model(spec, source, model)
     try:
-        session = ort.InferenceSession(model, sess_options=options,
+        session = ort.InferenceSession(str(int8) if isinstance(int8, Path) else int8,
+                                       sess_options=options,
                                        providers=["CPUExecutionProvider"])
     # onnxruntime's errors (InvalidProtobuf, Fail, ...) derive from Exception alone.
     except Exception as err:

@@ -48,3 +48,36 @@ def test_is_cached_says_whether_the_value_would_be_read_or_built(tmp_path, monke
     # Another value's inputs are another key.
     cache.cached("thing", lambda: [1])
     assert not cache.is_cached("thing", (("voice", "data/responses.toml"),))
+
+
+def test_a_cached_file_is_built_once_and_handed_over_by_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMB_LEGS_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("NUMB_LEGS_NO_CACHE", raising=False)
+    (tmp_path / "model-old.pickle").write_bytes(b"the same thing, as it was kept before")
+    built = []
+
+    def build() -> bytes:
+        built.append(1)
+        return b"weights %d" % len(built)
+
+    first = cache.cached_file("model", "model.onnx", build)
+    assert isinstance(first, Path) and first.read_bytes() == b"weights 1"
+    assert cache.cached_file("model", "model.onnx", build) == first and len(built) == 1
+    assert not (tmp_path / "model-old.pickle").exists()
+    # One changed byte, and the file is built again rather than handed over.
+    first.write_bytes(b"weights 9")
+    assert cache.cached_file("model", "model.onnx", build).read_bytes() == b"weights 2"
+
+
+def test_a_cached_file_that_cannot_be_kept_is_handed_over_as_bytes(tmp_path, monkeypatch):
+    blocked = tmp_path / "not a folder"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("NUMB_LEGS_CACHE_DIR", str(blocked))
+    monkeypatch.delenv("NUMB_LEGS_NO_CACHE", raising=False)
+    assert cache.cached_file("model", "model.onnx", lambda: b"weights") == b"weights"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("NUMB_LEGS_CACHE_DIR", str(empty))
+    monkeypatch.setenv("NUMB_LEGS_NO_CACHE", "1")
+    assert cache.cached_file("model", "model.onnx", lambda: b"weights") == b"weights"
+    assert not list(empty.iterdir())
