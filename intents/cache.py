@@ -14,7 +14,7 @@ import logging
 import os
 import pickle
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -117,9 +117,7 @@ def cached_file(name: str, file_name: str, build: Callable[[], bytes]) -> Path |
         return folder / file_name
     value = build()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(folder / file_name, value)
-        seal_files(folder, [file_name])
+        write_sealed(folder, {file_name: value})
     except OSError:
         _LOGGER.debug("Could not write cache %s", folder, exc_info=True)
         return value
@@ -158,6 +156,16 @@ def _unsealed(blob: bytes) -> bytes | None:
         return None
     payload = blob[start:]
     return payload if hashlib.sha256(payload).digest() == blob[len(_MAGIC):start] else None
+
+
+def write_sealed(folder: Path, files: Mapping[str, str | bytes]) -> None:
+    """Write FILES (name -> contents) into FOLDER, each whole or not at all, and seal them last:
+    another process building the same folder meanwhile writes the same bytes, and a reader
+    trusts only a sealed folder (files_intact). OSError when it cannot."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        write_atomically(folder / name, data)
+    seal_files(folder, list(files))
 
 
 def seal_files(folder: Path, names: Sequence[str]) -> None:

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from intents.cache import cache_dir, cached, files_intact, fingerprint, is_cached, seal_files
+from intents.cache import cache_dir, cached, files_intact, fingerprint, is_cached, write_sealed
 from intents.loader import load_templates
 from intents.normalize import normalize
 from intents.templates import cover, expand, sample, widest
-from knowledge.atomic_write import write_atomically
 from knowledge.datafile import Node, read_package_toml
 from knowledge.loader import load_knowledge
 
@@ -177,12 +176,8 @@ def build_sphinx_domain(base_dictionary: Path, extra: tuple[str, ...] = (),
     phones = pronunciations(words, read_dictionary(base_dictionary))
     # Sentences with a word nobody can pronounce would teach the model an unusable word.
     usable = [s for s in sentences if all(word in phones for word in s.split())]
-    folder.mkdir(parents=True, exist_ok=True)
-    # Each file whole or not at all, and the checksums last: another process building the same
-    # model meanwhile writes the same bytes, and a reader trusts only a folder that is sealed.
-    write_atomically(lm, arpa_trigram(usable))
-    write_atomically(dictionary, "".join(f"{w} {p}\n" for w, p in sorted(phones.items())))
-    seal_files(folder, (lm.name, dictionary.name))
+    write_sealed(folder, {lm.name: arpa_trigram(usable),
+                          dictionary.name: "".join(f"{w} {p}\n" for w, p in sorted(phones.items()))})
     _LOGGER.info("Built the domain language model: %d sentences, %d words", len(usable), len(phones))
     return SphinxDomain(lm, dictionary, len(phones))
 

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from intents.cache import cache_dir, files_intact, seal_files
-from knowledge.atomic_write import write_atomically
+from intents.cache import cache_dir, files_intact, write_sealed
 
 from .recognizer import RecognizerError
 
@@ -95,12 +94,8 @@ def prepare_copy(source: Path, spec_sha256: str) -> Path | None:
     if not changed:
         return None
     folder = int8_folder(spec_sha256)
-    folder.mkdir(parents=True, exist_ok=True)
-    # Each file whole or not at all, the checksums last: a reader trusts only a sealed folder.
-    write_atomically(folder / _WEIGHTS, b"".join(_written(model, variables)))
-    for name in _COPIED:
-        write_atomically(folder / name, (source / name).read_bytes())
-    seal_files(folder, (_WEIGHTS, *_COPIED))
+    write_sealed(folder, {_WEIGHTS: b"".join(_written(model, variables)),
+                          **{name: (source / name).read_bytes() for name in _COPIED}})
     for old in folder.parent.glob("whisper-int8-*"):
         if old != folder and old.name.endswith(spec_sha256[:16]):
             shutil.rmtree(old, ignore_errors=True)  # an older format of the same weights
