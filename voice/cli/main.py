@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from knowledge.errors import DataFileError, NumbLegsError
-from knowledge.heap import reuse_large_blocks
+from knowledge.heap import tune_allocator
 from voice.asr.engine_choice import ENGINES
 
 from ..runtime import trace
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     trace.mark("start_main")
-    reuse_large_blocks()
+    tune_allocator()
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.debug)
