@@ -25,6 +25,7 @@ from knowledge.datafile import Node, read_package_toml
 
 from .recognizer import SAMPLE_RATE, RecognizerError, Transcript
 from .second_opinion import SecondHearing
+from .whisper_window import FittedWindow
 
 _LOGGER = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.bin"
@@ -209,6 +210,7 @@ class WhisperRecognizer:
         self.model_name = spec.name
         self.install_command = install_command(spec)
         self.prompt = prompt
+        self._window = FittedWindow(self._model, prompt, _BEAM)
         self._prompt_words = f" {' '.join(_WORD.findall(prompt.lower()))} "
         self._audio = bytearray()
 
@@ -240,10 +242,14 @@ class WhisperRecognizer:
         samples = np.frombuffer(pcm[:len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32)
         if samples.size < SAMPLE_RATE // 10:
             return SecondHearing("", float("-inf"))
-        found, _ = self._model.transcribe(
-            samples / 32768.0, language="en", beam_size=_BEAM, best_of=1, temperature=0.0,
-            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
-            initial_prompt=self.prompt or None)
+        fitted = self._window.decode(samples / 32768.0)
+        if fitted is not None:
+            found: Any = [fitted] if fitted.tokens else []
+        else:  # over 30 s: faster-whisper's own 30-second windows
+            found, _ = self._model.transcribe(
+                samples / 32768.0, language="en", beam_size=_BEAM, best_of=1, temperature=0.0,
+                condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+                initial_prompt=self.prompt or None)
         segments = [segment for segment in found if not self._echoes_prompt(segment)]
         text = " ".join(segment.text.strip() for segment in segments).strip()
         tokens = sum(len(segment.tokens) for segment in segments)
