@@ -35,8 +35,8 @@ _REUSED_BLOCK = 64 << 20
 # serves only the threads of that arena. numb-legs loads and runs its models on several threads
 # (the sentence encoder's loader, Whisper's and onnxruntime's workers, the audio callback), so
 # every one kept its own high-water mark. With one arena they share what is freed. Measured with
-# `numb-legs listen` after one question: peak 427 -> 355 MB; the second pass 1013/953 ->
-# 921/913 ms median over 24 turns (two runs each; no lock contention shows).
+# `numb-legs listen` after one question: peak 427 -> 355-400 MB (three runs); the second pass
+# 1013/953 -> 921/913 ms median over 24 turns (two runs each; no lock contention shows).
 _ARENAS = 1
 
 

@@ -2,7 +2,7 @@
 
 faster-whisper pads the features of every window to 30 seconds (3000 frames) before the encoder,
 so a three-second question cost the encoder 1500 positions: attention over 1500 x 1500 for each
-of six heads, 54 MB a layer, and about 100 MB more memory at every hearing. CTranslate2's encoder
+of six heads, 54 MB a layer, and about 90 MB more memory at every hearing. CTranslate2's encoder
 takes any length up to that. Here the features are padded only a little past the speech, then
 decoded as faster-whisper decodes a window at temperature 0 (its prompt, its suppressed tokens,
 its average log-probability and its no-speech test), through faster-whisper's own helpers.
