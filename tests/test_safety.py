@@ -115,6 +115,10 @@ def test_a_sign_said_beside_a_denied_one_still_counts(rules_only):
     "my hand goes numb when I sleep on it, why is that",
     "my fingers go numb from holding my phone in bed",
     "why do my hands fall asleep at night",
+    "I get cramps in my calves when I walk to the shops and my feet go numb",
+    # "Whit" is Scots "what", and watching rugby injures no one.
+    "Whit makes ma legs go numb?",
+    "my feet went numb watching the rugby on the sofa",
     # A strained back with its cause: the article's slipped disc, not a spinal injury.
     "I hurt my back lifting a heavy box last week and now my foot is numb, what could it be",
     # A diary entry is an episode that is over.
@@ -137,6 +141,8 @@ def test_explained_or_recorded_numbness_raises_no_alarm(safety, text):
     # Dictated or habitual, a strong sign still raises the alarm.
     ("log that my face is drooping", "stroke"),
     ("my face goes numb when I try to talk and my words come out wrong", "stroke"),
+    # Walking explains cramps (claudication), never a swollen, hot calf that hurts to walk on.
+    ("my calf is swollen and hot and it hurts when I walk", "clot"),
 ])
 def test_explanations_never_quiet_another_red_flag(rules_only, text, flag):
     found = rules_only.assess(text)
