@@ -17,16 +17,11 @@ from voice.asr.whisper_engine import (
     find_model,
     load_prompt,
 )
-from voice.asr.whisper_window import window_frames
 
 
 @pytest.fixture(scope="module")
 def whisper():
-    # As numb-legs hears with it (the second opinion, `doctor`, the Wyoming service): with the
-    # domain prompt. Unprompted (only `--engine whisper --open-vocabulary`), the fitted window
-    # heard 5 of these 8 (the 30-second window 6), and 34.7% words wrong against 35.5% on 76
-    # short development questions.
-    return WhisperRecognizer(prompt=load_prompt())
+    return WhisperRecognizer()
 
 
 def spoken(text: str, tmp_path, name: str, voice: str, speed: int) -> bytes:
@@ -152,21 +147,3 @@ def test_a_hearing_told_to_wait_starts_once_the_answer_sounds(whisper, tmp_path)
         assert time.monotonic() - started >= AFTER_WAIT_S
     finally:
         second.close()
-
-
-def test_an_utterance_is_decoded_in_a_window_fitted_to_it():
-    # Three seconds of speech: a 20-second window, not 30 (the encoder's memory and time go
-    # with the square of its length); 25 s: 4 s of silence after it, within the 30; 40 s: not
-    # one window (faster-whisper's own windows then).
-    assert window_frames(300) == 2000
-    assert window_frames(2500) == 2900
-    assert window_frames(2900) == 3000
-    assert window_frames(4000) is None
-
-
-@pytest.mark.slow
-def test_speech_after_more_than_one_window_is_heard(whisper, tmp_path):
-    audio = b"\x00\x00" * (16_000 * 29) + spoken("my legs have been numb since this morning",
-                                                 tmp_path, "late", "en-us+m2", 150)
-    heard = transcribe_bytes(whisper, audio)
-    assert fuzz.partial_ratio("numb since this morning", heard.lower()) >= 80, heard

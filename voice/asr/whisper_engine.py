@@ -25,7 +25,6 @@ from knowledge.datafile import Node, read_package_toml
 
 from .recognizer import SAMPLE_RATE, RecognizerError, Transcript
 from .second_opinion import SecondHearing
-from .whisper_window import FittedWindow
 
 _LOGGER = logging.getLogger(__name__)
 WEIGHTS_FILE = "model.bin"
@@ -210,7 +209,6 @@ class WhisperRecognizer:
         self.model_name = spec.name
         self.install_command = install_command(spec)
         self.prompt = prompt
-        self._window = FittedWindow(self._model, prompt, _BEAM)
         self._prompt_words = f" {' '.join(_WORD.findall(prompt.lower()))} "
         self._audio = bytearray()
 
@@ -242,14 +240,17 @@ class WhisperRecognizer:
         samples = np.frombuffer(pcm[:len(pcm) // 2 * 2], dtype=np.int16).astype(np.float32)
         if samples.size < SAMPLE_RATE // 10:
             return SecondHearing("", float("-inf"))
-        fitted = self._window.decode(samples / 32768.0)
-        if fitted is not None:
-            found: Any = [fitted] if fitted.tokens else []
-        else:  # over 30 s: faster-whisper's own 30-second windows
-            found, _ = self._model.transcribe(
-                samples / 32768.0, language="en", beam_size=_BEAM, best_of=1, temperature=0.0,
-                condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
-                initial_prompt=self.prompt or None)
+        # faster-whisper pads each window to 30 s, so a short question costs the encoder 1500
+        # positions (about 90 MB more memory a hearing, 0.5 s). Decoding in a window fitted to
+        # the utterance (its speech, 4 s of silence, at least 20 s) was tried on 2026-12-05:
+        # 40 MB less and 60 ms quicker a turn, as many words right, and on the safety
+        # development set heard aloud as many emergencies caught with fewer false alarms; but
+        # the held-out spoken safety check fell from 95.0% to 92.5% of emergencies caught
+        # (7.5% false alarms against 10.0%). Red flags come first: the 30 s window stays.
+        found, _ = self._model.transcribe(
+            samples / 32768.0, language="en", beam_size=_BEAM, best_of=1, temperature=0.0,
+            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            initial_prompt=self.prompt or None)
         segments = [segment for segment in found if not self._echoes_prompt(segment)]
         text = " ".join(segment.text.strip() for segment in segments).strip()
         tokens = sum(len(segment.tokens) for segment in segments)
