@@ -35,8 +35,11 @@ _REUSED_BLOCK = 64 << 20
 # serves only the threads of that arena. numb-legs loads and runs its models on several threads
 # (the sentence encoder's loader, Whisper's and onnxruntime's workers, the audio callback), so
 # every one kept its own high-water mark. With one arena they share what is freed. Measured with
-# `numb-legs listen` after one question: peak 427 -> 355-400 MB (three runs); the second pass
-# 1013/953 -> 921/913 ms median over 24 turns (two runs each; no lock contention shows).
+# bench/voice_bench.py's start-up section (the peak of `numb-legs listen` after one question,
+# three starts a run, four runs each way): after `numb-legs prepare` 363-394 against 390 MB; with
+# no cache, when more is loaded and freed, 392-408 against 430-472 MB; a start no slower (with
+# no cache 1.21-1.26 against 1.31-1.47 s); the second pass of a turn no slower (921/913 against
+# 1013/953 ms median over 24 turns, two runs each).
 _ARENAS = 1
 
 
