@@ -61,6 +61,9 @@ _PRESENT_TENSE = frozenset({"is", "are", "am", "cannot", "keeps", "keep", "has",
 # A clause with one of these and no symptom says that something is all right ("breathing fine",
 # "his legs are strong").
 _SETTLED_STATE = frozenset({"fine", "okay", "ok", "alright", "normal", "strong"})
+# Between a sign and the word that says it is all right ("face LOOKS fine").
+_COPULAS = frozenset({"is", "are", "was", "were", "look", "looks", "seem", "seems", "feel",
+                      "feels", "totally", "completely", "perfectly"})
 _FILLERS = frozenset({"all", "really", "just", "so", "like", "very", "a", "bit", "kind", "sort",
                       "of", "um", "uh", "totally", "completely", "gone", "went", "are", "is"})
 _MAX_FILLERS = 2  # between two words of a phrase
@@ -158,6 +161,15 @@ def _by_second_word(phrases: Sequence[_Phrase],
         else:
             always.append((order, phrase))
     return by_word, always
+
+
+def _said_to_be_well(tokens: Sequence[str], end: int) -> bool:
+    """The words after a sign ending at END say it is all right: "both sides of my face ARE
+    FINE", "face looks normal" (a sign named only to be ruled out)."""
+    j = end
+    while j < len(tokens) and j - end < 2 and tokens[j] in _COPULAS:
+        j += 1
+    return j < len(tokens) and tokens[j] in _SETTLED_STATE
 
 
 def _word_matches(pattern: str, token: str) -> bool:
@@ -500,6 +512,8 @@ class SafetyStage:
             if start is not None and item.start > start and clause not in present:
                 continue
             if kind in ("sign", "body") and clause in past and clause not in present:
+                continue
+            if kind == "sign" and _said_to_be_well(tokens, item.end):
                 continue
             live.append(item)
         # Clauses that deny a known sign or context ("no fever", "back doesn't hurt") or say

@@ -100,6 +100,8 @@ def test_red_flags_in_everyday_words_raise_the_alarm(rules_only, text, flag):
     "the bottom of my foot is numb after my run",
     # Colour that comes with the cold, said as a pattern: the article's Raynaud's.
     "my toes go white then bluey purple when its cold and go numb, what is that",
+    # A sign named only to say it is all right.
+    "both sides of my face are fine, it's just pins and needles in my right foot",
 ])
 def test_negated_past_general_and_everyday_lines_raise_nothing(safety, text):
     assert safety.assess(text).level == NONE, safety.assess(text)
