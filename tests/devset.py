@@ -8,7 +8,8 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 DEVSET = DATA / "devset.tsv"
 # Tuned on: the first written beside the templates, the others apart from them (writer N; writers
-# Z1 and Z2, scored once before anything was tuned on them: the figures are in its header).
+# Z1 and Z2; writers Z3 and Z4; each scored once before anything was tuned on it: the figures are
+# in its header).
 DEV_SETS = (DEVSET, DATA / "intent_dev.tsv", DATA / "intent_dev2.tsv", DATA / "intent_dev3.tsv")
 # Never tuned on: the project's first held-out set, one by writers O and P, one by writers X and Y
 # and one by writers H1 and H2 (each scored for the first time after the calibration it measures

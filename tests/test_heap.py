@@ -50,12 +50,14 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
+def _printed(script: str, how: str) -> str:
+    """What SCRIPT prints, run in a fresh Python with HOW as its argument."""
+    return subprocess.run([sys.executable, "-c", script, how], capture_output=True, text=True,
+                          timeout=60, check=True).stdout
+
+
 def test_a_large_buffer_is_reused_not_mapped_afresh() -> None:
-    faults = {}
-    for how in ("reuse", "default"):
-        result = subprocess.run([sys.executable, "-c", _LARGE_BLOCKS, how], capture_output=True,
-                                text=True, timeout=60, check=True)
-        faults[how] = int(result.stdout)
+    faults = {how: int(_printed(_LARGE_BLOCKS, how)) for how in ("reuse", "default")}
     pages = (54 << 20) // 4096
     assert faults["reuse"] < pages // 10, faults
     # The same without it: every page again (what made each hearing 150 ms slower).
@@ -98,11 +100,7 @@ loader.join()
 
 
 def test_memory_freed_on_one_thread_serves_another() -> None:
-    grown = {}
-    for how in ("tuned", "default"):
-        result = subprocess.run([sys.executable, "-c", _TWO_THREADS, how], capture_output=True,
-                                text=True, timeout=60, check=True)
-        grown[how] = float(result.stdout)
+    grown = {how: float(_printed(_TWO_THREADS, how)) for how in ("tuned", "default")}
     assert grown["tuned"] < 10, grown
     # Without it the second thread's arena grows by all of it (what kept each model thread's
     # high-water mark for the life of `numb-legs listen`).

@@ -242,11 +242,12 @@ class WhisperRecognizer:
             return SecondHearing("", float("-inf"))
         # faster-whisper pads each window to 30 s, so a short question costs the encoder 1500
         # positions (about 90 MB more memory a hearing, 0.5 s). Decoding in a window fitted to
-        # the utterance (its speech, 4 s of silence, at least 20 s) was tried on 2026-12-05:
-        # 40 MB less and 60 ms quicker a turn, as many words right, and on the safety
-        # development set heard aloud as many emergencies caught with fewer false alarms; but
-        # the held-out spoken safety check fell from 95.0% to 92.5% of emergencies caught
-        # (7.5% false alarms against 10.0%). Red flags come first: the 30 s window stays.
+        # the utterance (its speech, 4 s of silence, at least 20 s) was tried on 2026-12-05: a
+        # hearing's peak 40 MB lower (listen's 390 -> 330 MB), the second pass 859 -> 799 ms,
+        # as many words right, and on the safety development set heard aloud as many
+        # emergencies caught with fewer false alarms; but the held-out spoken safety check fell
+        # from 95.0% to 92.5% of emergencies caught (7.5% false alarms against 10.0%). Red flags
+        # come first: the 30 s window stays.
         found, _ = self._model.transcribe(
             samples / 32768.0, language="en", beam_size=_BEAM, best_of=1, temperature=0.0,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
