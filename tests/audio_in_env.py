@@ -198,14 +198,19 @@ class LiveMic(PacedFifo):
                 else:
                     unit = silence
                 if mix is not None:
-                    unit = mix(unit, time.monotonic())
+                    unit = mix(unit, due)
                 os.write(self._fd, unit)
                 now = time.monotonic()
                 if clip is not None and offset >= len(clip.data):
                     clip.ended_at = now
                     clip.done.set()
                     clip = None
-                due = max(due + unit_bytes / bytes_per_second, now)
+                # With a room's sound mixed in, the microphone keeps its sample clock, as a
+                # device does: a unit written late (the reader was busy) still carries the room
+                # of its own moment, and the next ones catch up. Otherwise a late unit moves the
+                # schedule on.
+                due = due + unit_bytes / bytes_per_second if mix is not None \
+                    else max(due + unit_bytes / bytes_per_second, now)
                 time.sleep(max(0.0, due - time.monotonic()))
 
         self._thread = threading.Thread(target=write, daemon=True)

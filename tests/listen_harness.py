@@ -51,19 +51,31 @@ class SpeakerFifo:
         # idle, so the start of the next sound is played in real time too, not read at once
         # to catch up with a schedule that ran on through the silence.
         origin = (time.monotonic(), 0)
+        starved = False  # found nothing to play when the next sound was due
         while not self._stop.is_set():
             try:
                 block = os.read(self._fd, 1024 if self._pace else 4096)
             except BlockingIOError:
+                if self._pace and time.monotonic() >= origin[0] + (len(self.data) - origin[1]) / self._pace:
+                    starved = True
                 time.sleep(0.002)
                 continue
             now = time.monotonic()
             sound = bool(np.any(np.abs(np.frombuffer(block[: len(block) // 2 * 2],
                                                      dtype="<i2")) > 64))
-            if self._pace and now > origin[0] + (len(self.data) - origin[1]) / self._pace + 0.05:
+            due = origin[0] + (len(self.data) - origin[1]) / self._pace if self._pace else now
+            # A device that runs dry plays the next sound when it comes (a gap); a reader merely
+            # late itself (the pipe held the sound) keeps the schedule. Under 10 ms it is the
+            # pipe's own doing: a writer of 4 kB (atomic) waits for it to empty.
+            if self._pace and ((starved and now > due + 0.01) or now > due + 0.05):
                 origin = (now, len(self.data))
+            starved = False
             self.sound_blocks.append((now, sound))
-            self.reads.append((now, len(self.data)))
+            # A device plays by its sample clock, not by when a thread got round to reading:
+            # the echo follows the schedule (the reads' jitter of a few ms would make the room
+            # itself seem to move, which no loudspeaker does).
+            due = origin[0] + (len(self.data) - origin[1]) / self._pace if self._pace else now
+            self.reads.append((due, len(self.data)))
             if sound:
                 if self.first_sound_at is None:
                     self.first_sound_at = now
@@ -97,12 +109,15 @@ class SpeakerFifo:
         inside = block >= 0
         position = np.where(inside, offsets[np.maximum(block, 0)]
                             + (at - times[np.maximum(block, 0)]) * speaker_rate, 0)
-        inside &= position < ends[np.maximum(block, 0)] - 1
+        inside &= position < ends[np.maximum(block, 0)]
         samples = np.frombuffer(bytes(self.data[first_sample * 2: int(ends[-1]) * 2]),
                                 dtype="<i2")
-        whole = np.floor(position[inside]).astype(int) - first_sample
-        fraction = position[inside] - whole
-        out[inside] = samples[whole] * (1 - fraction) + samples[whole + 1] * fraction
+        floor = np.floor(position[inside])
+        fraction = position[inside] - floor
+        whole = floor.astype(int) - first_sample
+        # Between a block's last sample and the next block's first, as a device plays them.
+        after = np.minimum(whole + 1, samples.size - 1)
+        out[inside] = samples[whole] * (1 - fraction) + samples[after] * fraction
         return out
 
     def close(self) -> None:
