@@ -10,13 +10,13 @@ loudspeaker beside a laptop, on top of what the person says. Two figures:
   stop            "stop" said over an answer, in voices the rest of the suite does not use for
                   it: how often the speech stopped within 2 s, and how soon after the word
 
-numb-legs has no echo canceller yet: these figures say how barge-in fares through a loudspeaker
-without one. (WebRTC's AEC3 from pywebrtc-audio was tried in this rig and not adopted: it took
-the echo 20 to 50 dB down but took a person's voice said over an answer down with it, so
-"stop" was caught 0 times in 12, and a red flag said over an answer with no echo at all, caught
-without it, was missed. The attempt is on the branch experiment/linear-echo.)
+By default numb-legs runs without an echo canceller; `--echo-cancel` turns on its own
+(voice/audio/echo_cancel.py), measured here with ``--echo-cancel``. (WebRTC's AEC3 from
+pywebrtc-audio was tried in this rig before and not adopted: it took the echo 20 to 50 dB down
+but a person's voice said over an answer with it. Those figures, like every figure of this
+bench before 2026-12-05, came from a rig whose echo was clipped garbage: tests/test_echo_rig.py.)
 
-Run on its own: ``.venv/bin/python bench/echo_bench.py [ANSWERS] [STOPS]``.
+Run on its own: ``.venv/bin/python bench/echo_bench.py [ANSWERS] [STOPS] [--echo-cancel]``.
 """
 
 from __future__ import annotations
@@ -47,14 +47,17 @@ ARGS = ["--engine", "sphinx", "--voice", "en-us+klatt", "listen", "--always-list
 
 
 def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
-                 delay_ms: float = DELAY_MS) -> dict[str, object]:
+                 delay_ms: float = DELAY_MS, cancel: bool = False) -> dict[str, object]:
+    """CANCEL: with numb-legs' echo canceller (--echo-cancel), else as numb-legs runs by
+    default, without it."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         trace = tmp / "trace.jsonl"
         asked = [trimmed(q, tmp, f"q{i}") for i, q in enumerate(QUESTIONS)]
         stop_clips = [trimmed("stop", tmp, f"stop{i}", voice, speed)
                       for i, (voice, speed) in enumerate(STOP_VOICES)]
-        run = ListenRun(tmp, None, ARGS, echo=(level_db, delay_ms),
+        args = [*ARGS, "--echo-cancel"] if cancel else ARGS
+        run = ListenRun(tmp, None, args, echo=(level_db, delay_ms),
                         env={"NUMB_LEGS_TRACE": str(trace)})
         played = {"answers": 0, "self_interruptions": 0, "self_answers": 0, "misses": []}
         stopped: dict[str, object] = {"trials": 0, "stopped": 0, "latencies_ms": [],
@@ -104,11 +107,11 @@ def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
         finally:
             run.stop()
     latencies = sorted(stopped["latencies_ms"])  # type: ignore[arg-type] - a list above
-    return {"level_db": level_db, "delay_ms": delay_ms, "played": played,
+    return {"level_db": level_db, "delay_ms": delay_ms, "cancel": cancel, "played": played,
             "stop": {**stopped, "rate": stopped["stopped"] / max(1, stopped["trials"]),
                      "median_ms": statistics.median(latencies) if latencies else float("nan")}}
 
 
 if __name__ == "__main__":
-    counts = [int(arg) for arg in sys.argv[1:3]]
-    print(json.dumps(echo_figures(*counts), indent=1))
+    counts = [int(arg) for arg in sys.argv[1:3] if arg.isdigit()]
+    print(json.dumps(echo_figures(*counts, cancel="--echo-cancel" in sys.argv), indent=1))

@@ -616,3 +616,71 @@ def test_a_speaker_that_is_not_there_is_named_with_the_ones_that_are(tmp_path: P
     assert result["default"] == "default"
     assert result["usb speaker"] == ("The audio output device 'usb speaker' was not found "
                                      "(output devices: 0: default).")
+
+
+@pytest.mark.audio
+def test_a_microphone_with_an_echo_canceller_delivers_the_room_without_the_speaker(
+        tmp_path: Path, question: np.ndarray) -> None:
+    # What the speaker played (told to the canceller as it plays) comes back into the virtual
+    # microphone 40 ms later at half its level; the canceller works on the device's real
+    # stream, blocks and timing.
+    played = np.concatenate([question, question, question]).astype(np.float64)
+    lag = int(0.04 * RATE)
+    echo = np.concatenate([np.zeros(lag), 0.5 * played])[:played.size]
+    heard = np.concatenate([silence(0.5), echo, silence(0.5)])
+    int16(heard).astype("<i2").tofile(tmp_path / "sent.raw")
+    np.save(tmp_path / "played.npy", played)
+    env = alsa_env(write_capture_config(tmp_path, tmp_path / "a.fifo"))
+    code = f"""
+        import json, threading, time
+        from pathlib import Path
+        import numpy as np
+        from tests.audio_in_env import PacedFifo
+        work = Path({str(tmp_path)!r})
+        fifo = PacedFifo(work / "a.fifo")
+        from voice.audio.echo_cancel import EchoCanceller, PlaybackReference
+        from voice.audio.microphone import Microphone
+        sent = (work / "sent.raw").read_bytes()
+        played = np.load(work / "played.npy")
+        reference = PlaybackReference()
+        canceller = EchoCanceller(reference)
+        mic = Microphone({MIC_NAME!r}, block_ms=30, echo=canceller)
+        started = time.monotonic()
+        fifo.play(sent, 960, 32000)
+
+        def speaker():
+            # Each 50 ms block is told as it is written into the device, ahead of the echo.
+            reference.start(16000)
+            for start in range(0, played.size, 800):
+                due = started + 0.5 + start / 16000
+                time.sleep(max(0.0, due - time.monotonic()))
+                reference.played(played[start:start + 800], due)
+
+        threading.Thread(target=speaker, daemon=True).start()
+        got = bytearray()
+        for block in mic.chunks():
+            got += block
+            if len(got) >= len(sent):
+                break
+        fifo.close()  # end of file first: PortAudio's thread, reading, can then finish
+        mic.close()
+        (work / "got.raw").write_bytes(bytes(got))
+        print(json.dumps({{"delay": canceller.delay}}), flush=True)
+        # Not PortAudio's exit handler: a FIFO microphone's reading thread can outlive the
+        # stream here (a rig's artifact; a device keeps delivering), and Pa_Terminate would
+        # wait for it. The audio above is what this test is about.
+        import os
+        os._exit(0)
+        """
+    result = _run_json(code, env)
+    got = np.fromfile(tmp_path / "got.raw", dtype="<i2").astype(np.float64)
+    sent = heard[:got.size]
+    # The last two seconds of the echo, once the room is learned: at least 15 dB down.
+    end = int(0.5 * RATE) + played.size
+    window = slice(end - 2 * RATE, end)
+
+    def db(x: np.ndarray) -> float:
+        return 10 * np.log10(np.mean(x ** 2) + 1e-9)
+
+    assert db(sent[window]) - db(got[window]) >= 15.0, (db(sent[window]), db(got[window]))
+    assert result["delay"] > 0

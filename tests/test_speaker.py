@@ -304,3 +304,40 @@ def test_sounding_is_set_at_the_first_sound_not_when_speech_ends(tmp_path) -> No
     env, _ = virtual_speaker(tmp_path)
     report = json.loads(run_python(_SOUNDING, env).stdout)
     assert report == {"set": True, "still_speaking": True, "silent": True}
+
+
+_TOLD = textwrap.dedent("""
+    import json
+    import numpy as np
+    from voice.audio.playback import AudioOutput
+    from voice.runtime.speaker import TtsSpeaker
+    from voice.tts.synthesizer import Synthesizer
+
+    output = AudioOutput(None)
+    speaker = TtsSpeaker(Synthesizer(), output)
+    reference = speaker.echo_reference()
+    assert speaker.echo_reference() is reference  # one for the speaker's life
+    finished = speaker.say({text!r})
+    blocks = reference.take()
+    samples = np.concatenate([s for _, s, _ in blocks if s is not None])
+    print(json.dumps({{"finished": finished, "format": output.last_stream_format,
+                      "told": samples.tolist(), "starts": sum(new for _, _, new in blocks),
+                      "times": [when for when, _, _ in blocks]}}))
+""")
+
+
+@pytest.mark.audio
+def test_the_speaker_tells_the_echo_canceller_what_it_played_at_16_khz(tmp_path) -> None:
+    env, raw = virtual_speaker(tmp_path)
+    report = json.loads(run_python(_TOLD.format(text=REPLY), env).stdout)
+    assert report["finished"] is True
+    stream_rate, channels = report["format"]
+    played = read_raw_int16(raw, channels).astype(np.float64)
+    told = np.array(report["told"])
+    # The same sound, resampled to the microphone's rate (the last few ms still in the
+    # resampler when the stream ended), told in order and as one stream.
+    expected = resample(played, stream_rate, 16000)
+    assert 0 <= expected.size - told.size <= 0.01 * 16000
+    assert np.sqrt(np.mean((told - expected[:told.size]) ** 2)) < 0.01 * rms(played)
+    assert report["starts"] == 1
+    assert report["times"] == sorted(report["times"])

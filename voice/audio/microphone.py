@@ -14,6 +14,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from .devices import AudioDeviceError, find_input_device, load_sounddevice, open_device
+from .echo_cancel import RATE as ECHO_RATE
+from .echo_cancel import EchoCanceller
 from .pcm import to_int16
 from .resample import Resampler
 from .wav import TARGET_RATE, read_wav
@@ -73,11 +75,13 @@ class Microphone:
 
     def __init__(self, device: int | str | None = None, rate: int = TARGET_RATE,
                  block_ms: int = DEFAULT_BLOCK_MS, *, capture_rate: int | None = None,
-                 queue_s: float = DEFAULT_QUEUE_S, stall_s: float = DEFAULT_STALL_S) -> None:
+                 queue_s: float = DEFAULT_QUEUE_S, stall_s: float = DEFAULT_STALL_S,
+                 echo: EchoCanceller | None = None) -> None:
         """Find DEVICE and the format to open it with; chunks() then records at RATE.
 
         The device is opened at RATE if it accepts it, else at its default rate and resampled.
-        CAPTURE_RATE forces the rate the device is opened at.
+        CAPTURE_RATE forces the rate the device is opened at. ECHO takes what the speaker plays
+        out of what is recorded (a loudspeaker in the room).
         """
         sd = load_sounddevice()
         index, self.name, default_rate = open_device(device, "input")
@@ -102,6 +106,7 @@ class Microphone:
         self.capture_rate, self.channels = chosen
         self.block_frames = max(1, self.capture_rate * block_ms // 1000)
         self.stall_s = stall_s
+        self.echo = echo if rate == ECHO_RATE else None
         self.dropped_blocks = 0  # written by the callback only
         self.overflows = 0
         self._queue: queue.Queue[Any] = queue.Queue(
@@ -128,6 +133,8 @@ class Microphone:
         generation = self._generation
         last_audio = time.monotonic()
         dropped, warned = 0, -_DROP_WARNING_S
+        seen_dropped = self.dropped_blocks
+        self._echo_gap()  # a new stream
         try:
             while not self._closed.is_set():
                 if self._finished.is_set():
@@ -143,6 +150,7 @@ class Microphone:
                 now = time.monotonic()
                 if generation != self._generation:  # paused or resumed since the last block
                     generation, resampler, last_audio = self._generation, self._resampler(), now
+                    self._echo_gap()
                 if (item is None or item[:2] != (self._stream_id, generation)
                         or self._paused.is_set()):
                     if not self._paused.is_set() and now - last_audio > self.stall_s:
@@ -153,7 +161,7 @@ class Microphone:
                             f"{self.stall_s:g} seconds (was it unplugged?).")
                     continue
                 last_audio = now
-                _, _, data, status = item
+                _, _, data, status, arrived = item
                 if status:
                     self.overflows += int(bool(status.input_overflow))
                     _LOGGER.debug("Microphone status: %s", status)
@@ -161,7 +169,10 @@ class Microphone:
                     _LOGGER.warning("Dropped %d blocks of microphone audio: processing fell "
                                     "behind.", self.dropped_blocks - dropped)
                     dropped, warned = self.dropped_blocks, now
-                block = self._convert(data, resampler)
+                if self.dropped_blocks != seen_dropped:
+                    seen_dropped = self.dropped_blocks
+                    self._echo_gap()
+                block = self._cancel_echo(self._convert(data, resampler), arrived)
                 if block:
                     yield block
         finally:
@@ -214,7 +225,7 @@ class Microphone:
         # Runs on PortAudio's thread: enqueue and return; nothing that blocks, logs or decodes.
         if self._paused.is_set():
             return
-        item = (stream_id, self._generation, bytes(indata), status)
+        item = (stream_id, self._generation, bytes(indata), status, time.monotonic())
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -265,6 +276,22 @@ class Microphone:
         if closer.is_alive() and wait > 0:
             _LOGGER.warning("The microphone %r did not stop within %g s; leaving it behind.",
                             self.name, wait)
+
+    def _echo_gap(self) -> None:
+        if self.echo is not None:
+            self.echo.gap()
+
+    def _cancel_echo(self, block: bytes, arrived: float) -> bytes:
+        """BLOCK with the speaker's echo taken out, when there is a canceller."""
+        if self.echo is None or not block:
+            return block
+        try:
+            return self.echo.process(block, arrived)
+        except Exception:  # noqa: BLE001 - a fault in it must not stop the microphone
+            # Hearing goes on with the echo in: barge-in is then as without a canceller.
+            _LOGGER.warning("The echo canceller failed and is off from now on", exc_info=True)
+            self.echo = None
+            return block
 
     def _resampler(self) -> Resampler | None:
         return Resampler(self.capture_rate, self.rate) if self.capture_rate != self.rate else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .devices import AudioDeviceError, load_sounddevice, open_device
+from .echo_cancel import PlaybackReference
 from .pcm import Audio
 from .resample import resample
 
@@ -26,6 +28,8 @@ class AudioOutput:
     def __init__(self, device: int | str | None = None) -> None:
         self.device, self.name, self.default_rate = open_device(device, "output")
         self.last_stream_format: tuple[int, int] | None = None  # (rate, channels) last opened
+        # Told what is played, for the echo canceller on the microphone (None: nobody listens).
+        self.reference: PlaybackReference | None = None
         _LOGGER.debug("Audio output: %s (%s), default %s Hz", self.device, self.name, self.default_rate)
 
     def play(self, audio: Audio, stop_event: threading.Event) -> bool:
@@ -54,6 +58,8 @@ class AudioOutput:
                                              channels=channels, dtype="int16", latency="low")
                     stream.start()
                     self.last_stream_format = (rate, channels)
+                    if self.reference is not None:
+                        self.reference.start(rate)
                 if not self._write(stream, _frames(audio, rate, channels), rate, stop_event):
                     break
             if stream is None:
@@ -61,6 +67,8 @@ class AudioOutput:
             # What is written is not yet heard: wait out the buffer, still listening for stop.
             if stop_event.is_set() or stop_event.wait(float(stream.latency)):
                 stream.abort()  # drops what is still buffered, unlike stop()
+                if self.reference is not None:
+                    self.reference.cut(time.monotonic())
                 return False
             stream.stop()
             return True
@@ -77,6 +85,10 @@ class AudioOutput:
         for start in range(0, len(frames), block):
             if stop_event.is_set():
                 return False
+            if self.reference is not None:
+                # When it is handed over is when it sounds, give or take the device's latency
+                # (a constant the echo canceller finds; blocks handed over early queue up).
+                self.reference.played(frames[start:start + block, 0], time.monotonic())
             if stream.write(frames[start:start + block]):
                 _LOGGER.debug("Output underflow on %s", self.name)
         return True

@@ -120,8 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--follow-up", type=option_types.follow_up, default=8.0, metavar="SECONDS",
                         help="after an answer, listen this long without the wake phrase (0 to 60)")
     listen.add_argument("--no-barge-in", dest="barge_in", action="store_false",
-                        help="do not listen while speaking (use when the microphone hears the "
-                             "speaker loudly and there is no echo cancellation)")
+                        help="do not listen while speaking (if \"stop\" still goes unheard over "
+                             "a loud speaker)")
+    listen.add_argument("--echo-cancel", action="store_true",
+                        help="take the speaker's own sound out of what the microphone hears "
+                             "while it speaks (experimental: a loudspeaker beside the "
+                             "microphone; not needed with headphones or a system canceller)")
     listen.add_argument("--no-earcons", dest="earcons", action="store_false",
                         help="no short sounds when listening starts and stops")
     understand = add("understand", "show what utterances mean")
@@ -301,7 +305,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
         if command == "auto":
             defaults = build_parser().parse_args(["listen"])
-            for key in ("wake_phrase", "always_listen", "follow_up", "barge_in", "earcons"):
+            for key in ("wake_phrase", "always_listen", "follow_up", "barge_in", "echo_cancel",
+                        "earcons"):
                 setattr(args, key, getattr(defaults, key))
         return listen(skill, voice, args, _chat)
     if command == "ask":

@@ -201,11 +201,24 @@ def listen(skill, voice, args: argparse.Namespace, chat) -> int:
     trace.mark("start_second_opinion")
     if note:
         voice.print(note)
-    listener = Listener(lambda: Microphone(args.input_device), recognizer, skill, voice, options,
-                        typed=sys.stdin, second=second, voice_activity=voice_activity)
+    echo = _echo_canceller(voice, args)
+    listener = Listener(lambda: Microphone(args.input_device, echo=echo), recognizer, skill,
+                        voice, options, typed=sys.stdin, second=second,
+                        voice_activity=voice_activity)
     if not listener.run():
         return chat(skill, voice, greet=False)
     return EXIT_OK
+
+
+def _echo_canceller(voice, args: argparse.Namespace):
+    """What takes the speaker's sound out of the microphone's while numb-legs speaks and
+    listens (barge-in), or None: not asked for (--echo-cancel), no barge-in, or no sound."""
+    from ..audio.echo_cancel import EchoCanceller
+
+    if not (args.barge_in and args.echo_cancel):
+        return None
+    reference = voice.speaker.echo_reference()
+    return EchoCanceller(reference) if reference is not None else None
 
 
 def _voice_activity(voice):

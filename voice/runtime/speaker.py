@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from ..audio.devices import AudioDeviceError, find_output_device, output_devices
+from ..audio.echo_cancel import PlaybackReference
 from ..audio.pcm import Audio
 from ..audio.playback import AudioOutput
 from ..tts.synthesizer import (
@@ -55,6 +56,10 @@ class Speaker(Protocol):
 
     def stop(self) -> None:
         """Cut off speech in progress (from any thread)."""
+        ...
+
+    def echo_reference(self) -> PlaybackReference | None:
+        """What this speaker plays, told as it plays (for an echo canceller); None if silent."""
         ...
 
 
@@ -154,6 +159,11 @@ class TtsSpeaker:
             for event in self._active:
                 event.set()
 
+    def echo_reference(self) -> PlaybackReference:
+        if self._output.reference is None:
+            self._output.reference = PlaybackReference()
+        return self._output.reference
+
     def play_sound(self, audio: Audio) -> bool:
         """Play a short sound (an earcon) through the same output; False if it failed."""
         stop = threading.Event()
@@ -233,6 +243,9 @@ class SilentSpeaker:
         return False
 
     def stop(self) -> None:
+        return None
+
+    def echo_reference(self) -> None:
         return None
 
     def play_sound(self, audio: Audio) -> bool:
