@@ -4,7 +4,7 @@ Through a loudspeaker, numb-legs' own answer comes back into the microphone, del
 by the room, and drowns a person's "stop". Knowing what was played (the reference), an adaptive
 filter learns the path from the speaker to the microphone and subtracts its estimate of the echo.
 It subtracts, never suppresses: a voice said over the answer passes through at its own level
-(WebRTC's AEC3, tried first, took such a voice down with the echo: bench/echo_bench.py).
+(a suppressor takes a voice said over the answer down with the echo, and "stop" with it).
 
 - PlaybackReference: the speaker's thread hands over each block as it is written, with the time.
 - The bulk delay between the two streams (output and input buffers, plus the air) is found by
@@ -40,13 +40,13 @@ _DELAY_EVERY = RATE // 4  # how often (samples of microphone time) the delay is 
 # output's buffer (up to 2 s through some sound servers) before it is heard.
 _AHEAD = 2 * RATE
 _UNDERRUN = RATE // 100  # a block handed over 10 ms after the one before ended: the device ran dry
-# The reference ring: from _AHEAD ahead of the microphone back past the delay search's reach.
 # After the reference was placed afresh, the delay is looked for in this much (0.5 s) of what
 # followed, and taken from one look when its peak is _SURE times the mean; otherwise two looks
 # _DELAY_EVERY apart must agree on a peak _CLEAR times the mean.
 _QUICK_WINDOW = 8000
 _SURE = 10.0
 _CLEAR = 8.0
+# The reference ring: from _AHEAD ahead of the microphone back past the delay search's reach.
 _HISTORY = _AHEAD + _DELAY_WINDOW + int(MAX_DELAY_S * RATE) + (PARTITIONS + 2) * BLOCK
 # The reference is "sounding" above this mean square (int16 units): about -60 dBFS.
 _SOUNDING = 30.0 ** 2

@@ -165,6 +165,8 @@ class Microphone:
                 if status:
                     self.overflows += int(bool(status.input_overflow))
                     _LOGGER.debug("Microphone status: %s", status)
+                    if status.input_overflow:  # samples were lost: the stream has a gap
+                        self._echo_gap()
                 if self.dropped_blocks != dropped and now - warned >= _DROP_WARNING_S:
                     _LOGGER.warning("Dropped %d blocks of microphone audio: processing fell "
                                     "behind.", self.dropped_blocks - dropped)
