@@ -22,6 +22,7 @@ from collections import deque
 
 import numpy as np
 
+from .pcm import to_int16
 from .resample import Resampler
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ _STUCK = 100  # blocks (1.5 s)
 
 
 def _int16(samples: np.ndarray) -> bytes:
-    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+    return to_int16(samples).astype("<i2").tobytes()
 
 
 class PlaybackReference:
