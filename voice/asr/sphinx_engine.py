@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from .recognizer import RecognizerError, Transcript
+from .sphinx_native import NativeDecoder
 
 _LOGGER = logging.getLogger(__name__)
 N_BEST = 10
@@ -16,8 +17,6 @@ N_BEST = 10
 # less time). In loud noise it does not: at 5 dB pink noise 50 of 60 transcripts and 27 of 60
 # n-best lists matched the two-search decode (switching searches restarts the noise estimate),
 # and the spoken development set's figures are what tell whether that costs anything.
-# PocketSphinx holds Python's lock through each call, so the microphone's thread waited that
-# much less too.
 _MEASURE = "_measure"
 _MEASURE_GRAMMAR = "#JSGF V1.0; grammar measure; public <s> = numb;"
 
@@ -33,14 +32,22 @@ def bundled_model() -> tuple[Path, Path]:
     return root / "en-us", root / "cmudict-en-us.dict"
 
 
+def c_library() -> str:
+    """The file of the C library the wheel loaded (its extension module exports the C API)."""
+    try:
+        from pocketsphinx import _pocketsphinx
+    except ImportError as err:
+        raise RecognizerError("PocketSphinx is not installed: run make run (or pip install "
+                              "pocketsphinx).") from err
+    return str(_pocketsphinx.__file__)
+
+
 class SphinxRecognizer:
     """Streaming PocketSphinx decoder. ``mode="domain"`` uses the domain language model."""
 
     name = "sphinx"
 
     def __init__(self, mode: str = "domain", extra_phrases: tuple[str, ...] = ()) -> None:
-        from pocketsphinx import Decoder
-
         self.mode = mode
         hmm, dictionary = bundled_model()
         options: dict[str, str | float] = {"hmm": str(hmm), "loglevel": "FATAL"}
@@ -56,11 +63,8 @@ class SphinxRecognizer:
             options.update(lm=str(hmm.parent / "en-us.lm.bin"), dict=str(dictionary))
         else:
             raise RecognizerError(f"Unknown recognition mode {mode!r}")
-        try:
-            self._decoder = Decoder(**options)
-        except (RuntimeError, ValueError) as err:
-            raise RecognizerError(f"PocketSphinx could not load its model ({err}). Reinstall it: "
-                                  "pip install --force-reinstall pocketsphinx") from err
+        # Through the C API: decoding lets go of Python's lock (voice/asr/sphinx_native.py).
+        self._decoder = NativeDecoder(c_library(), options)
         # Each utterance starts from the model's own channel estimate (cepstral mean; set_cmn
         # also resets the running sum behind it), not the one the last utterance left:
         # otherwise the same audio is heard differently each time (issue 14), and one loud
@@ -80,8 +84,7 @@ class SphinxRecognizer:
             self._in_utterance = True
         self._decoder.process_raw(chunk, False, False)
         self._audio.extend(chunk)
-        hyp = self._decoder.hyp()
-        return hyp.hypstr if hyp else ""
+        return self._decoder.hyp() or ""
 
     def finish(self) -> Transcript:
         if not self._in_utterance:
@@ -116,12 +119,11 @@ class SphinxRecognizer:
         decoder.start_utt()
         decoder.process_raw(audio, False, True)
         decoder.end_utt()
-        hyp = self._decoder.hyp()
-        final = hyp.hypstr if hyp else ""
+        final = self._decoder.hyp() or ""
         alternatives = [final]
-        # nbest() is None when the search kept no lattice (seen on a noisy clip).
-        for best, _ in zip(self._decoder.nbest() or (), range(N_BEST)):
-            # The n-best list can hold None entries (seen on noisy audio).
-            if best is not None and best.hypstr and best.hypstr not in alternatives:
-                alternatives.append(best.hypstr)
+        # The n-best list is empty when the search kept no lattice, and can hold entries
+        # without words (both seen on noisy audio).
+        for best in self._decoder.nbest(N_BEST):
+            if best and best not in alternatives:
+                alternatives.append(best)
         return Transcript(final, tuple(alternatives))
