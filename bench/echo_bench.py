@@ -6,7 +6,8 @@ loudspeaker beside a laptop, on top of what the person says. Two figures:
 
   played answers  questions asked and their answers left to play out: how many times the
                   assistant cut itself short (a barge-in with nobody speaking) or answered its
-                  own voice (a "You said" nobody said)
+                  own voice (a "You said" nobody said), and how often and how long its
+                  playback ran dry mid-answer (a stutter)
   stop            "stop" said over an answer, in voices the rest of the suite does not use for
                   it: how often the speech stopped within 2 s, and how soon after the word
 
@@ -59,7 +60,8 @@ def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
         args = [*ARGS, "--echo-cancel"] if cancel else ARGS
         run = ListenRun(tmp, None, args, echo=(level_db, delay_ms),
                         env={"NUMB_LEGS_TRACE": str(trace)})
-        played = {"answers": 0, "self_interruptions": 0, "self_answers": 0, "misses": []}
+        played = {"answers": 0, "self_interruptions": 0, "self_answers": 0, "misses": [],
+                  "dry_s": 0.0, "dry_gaps": 0}
         stopped: dict[str, object] = {"trials": 0, "stopped": 0, "latencies_ms": [],
                                       "misses": []}
         try:
@@ -73,8 +75,13 @@ def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
                 if run.first_sound_after(clip.ended_at or time.monotonic(), 15) is None:
                     played["misses"].append(f"{QUESTIONS[i % len(QUESTIONS)]!r}: no answer")
                     continue
+                dry_before = len(run.speaker.dry)
                 run.wait_speaker_quiet(quiet_s=2.5, timeout=90)
                 played["answers"] += 1
+                # Playback that ran dry mid-answer: the program did not keep the speaker fed.
+                gaps = [gap for _, gap in run.speaker.dry[dry_before:]]
+                played["dry_gaps"] += len(gaps)
+                played["dry_s"] += sum(gaps)
                 extra = run.stdout.count("You said:") - heard_before - 1
                 barges = len(trace_marks(trace, "barge_in")) - barges_before
                 played["self_answers"] += max(0, extra)

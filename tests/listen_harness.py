@@ -40,6 +40,9 @@ class SpeakerFifo:
         self.first_sound_at: float | None = None
         self.last_write_at = 0.0
         self.bursts: list[float] = []  # when sound began after a second or more of none
+        # (when, how long): the writer left the device without sound to play while it was
+        # sounding (a stutter: the program did not keep up).
+        self.dry: list[tuple[float, float]] = []
         self._last_sound = 0.0
         self._stop = threading.Event()
         self._pace = paced_bytes_per_second
@@ -68,6 +71,8 @@ class SpeakerFifo:
             # late itself (the pipe held the sound) keeps the schedule. Under 10 ms it is the
             # pipe's own doing: a writer of 4 kB (atomic) waits for it to empty.
             if self._pace and ((starved and now > due + 0.01) or now > due + 0.05):
+                if now - self._last_sound < 0.5:
+                    self.dry.append((due, now - due))  # ran dry in the middle of a sound
                 origin = (now, len(self.data))
             starved = False
             self.sound_blocks.append((now, sound))
@@ -150,14 +155,15 @@ class ListenRun:
     def __init__(self, tmp: Path, audio: bytes | None, args: list[str], *,
                  pace_speaker: bool = False, trailing_silence_s: float = 30.0,
                  cache_dir: Path | None = None, echo: tuple[float, float] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, stderr: Path | None = None) -> None:
         """AUDIO is played at once, then silence; None: a LiveMic the test speaks into.
 
         CACHE_DIR: where the process keeps its matcher and language model; by default the one
         in the environment (the test session's shared cache), else a folder in TMP.
         ECHO (a LiveMic only): (level in dB, delay in ms) at which the speaker's sound comes
         back into the microphone, as a loudspeaker in the room; the speaker is then paced.
-        ENV: more environment variables for the process."""
+        ENV: more environment variables for the process. STDERR: a file for its standard
+        error (with --debug: nobody reads the pipe while it runs, and a full pipe blocks it)."""
         pace_speaker = pace_speaker or echo is not None
         self.mic = PacedFifo(tmp / "mic.fifo") if audio is not None else LiveMic(tmp / "mic.fifo")
         self.speaker = SpeakerFifo(tmp / "speaker.fifo", 44100.0 if pace_speaker else None)
@@ -167,9 +173,11 @@ class ListenRun:
         if cache_dir is not None or not env.get("NUMB_LEGS_CACHE_DIR"):
             env["NUMB_LEGS_CACHE_DIR"] = str(cache_dir or tmp / "cache")
         self.stdout_lines: list[str] = []
+        self._stderr = stderr
         self.proc = subprocess.Popen([sys.executable, "-m", "voice", *args], cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True,
+                                     stderr=stderr.open("w") if stderr else subprocess.PIPE,
+                                     text=True,
                                      preexec_fn=_hear_ctrl_c)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -264,7 +272,8 @@ class ListenRun:
                 self.proc.wait()
         self.mic.close()
         self.speaker.close()
-        assert self.proc.stderr is not None
+        if self.proc.stderr is None:
+            return self._stderr.read_text() if self._stderr else ""
         return self.proc.stderr.read()
 
     def peak_rss_kb(self) -> int:

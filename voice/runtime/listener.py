@@ -544,6 +544,8 @@ class Listener:
                 return
             if fed.ended is not None:
                 hypotheses = fed.ended
+                _LOGGER.debug("Heard over the speech (%.1f s): %r", len(fed.audio) / 32000,
+                              hypotheses[:1])
                 if not cut and self.voice.speaking and hypotheses \
                         and self._barge.interrupts(hypotheses[0]):
                     self._cut_short()  # the partial result missed it; the final did not
