@@ -189,8 +189,12 @@ class _Until:
 class ScriptedMicrophone:
     """An AudioSource playing a script: silence, utterances, and waits for the assistant."""
 
-    def __init__(self, time: AudioTime, speaking: Callable[[], bool], speaker: FakeSpeaker) -> None:
+    def __init__(self, time: AudioTime, speaking: Callable[[], bool], speaker: FakeSpeaker,
+                 lag_s: float | None = None) -> None:
+        """LAG_S: the listener reads each block this long after it was captured (it fell
+        behind), said by last_arrived as the real Microphone does; None: not said."""
         self.time = time
+        self._lag_s = lag_s
         self.texts: list[str] = []  # utterance i is a square wave of height _BASE + i * _STEP
         self._steps: list[_Silence | _Say | _Until] = []
         self._speaking = speaking
@@ -223,6 +227,11 @@ class ScriptedMicrophone:
         return self.until(lambda: not self._speaking())
 
     # -- AudioSource ---------------------------------------------------------------------------
+
+    @property
+    def last_arrived(self) -> float | None:
+        """When the block read last was captured (its end), in audio time."""
+        return None if self._lag_s is None else self.time.now + BLOCK_S - self._lag_s
 
     def chunks(self) -> Iterator[bytes]:
         quiet = bytes(BLOCK_SAMPLES * 2)

@@ -56,13 +56,15 @@ class Loop:
     skill, voice, endpointer, wake-phrase and barge-in rules are the real ones."""
 
     def __init__(self, tmp_path: Path, matcher, whisper: Callable[[Loop], object] | None = None,
-                 **options) -> None:
-        """WHISPER(loop), when given, makes the second recogniser (a ScriptedWhisper)."""
+                 lag_s: float | None = None, **options) -> None:
+        """WHISPER(loop), when given, makes the second recogniser (a ScriptedWhisper); LAG_S:
+        the listener reads the microphone that far behind (ScriptedMicrophone)."""
         self.timeline = Timeline()
         self.time = AudioTime(self.timeline)
         self.speaker = FakeSpeaker(self.time)
         self.voice = Voice(self.speaker, out=Printed(self.time))
-        self.mic = ScriptedMicrophone(self.time, lambda: self.voice.speaking, self.speaker)
+        self.mic = ScriptedMicrophone(self.time, lambda: self.voice.speaking, self.speaker,
+                                      lag_s)
         skill = Skill(matcher, load_knowledge(), load_responses(), "999", clock=self.time,
                       diary=DiaryStore(tmp_path / "diary.db"))
         second = None
@@ -170,6 +172,21 @@ def test_stop_cuts_the_answer_on_the_partial_result_and_is_not_a_question(tmp_pa
     assert stop.at < cut.at < timeline.first("said_end", "stop").at, log
     assert timeline.first("sound", "listening", after=stop.at).at == cut.at, log
     assert len(timeline.of("speak")) == 1 and len(timeline.of("print", "You said:")) == 1, log
+
+
+@pytest.mark.parametrize("lag_s", [None, 0.0, 1.0], ids=["unsaid", "no-lag", "1s-behind"])
+def test_what_was_captured_while_speaking_is_not_a_question_however_late_it_is_read(
+        tmp_path, matcher, lag_s):
+    """The loop can fall behind the microphone (hearing a long utterance again takes a second):
+    blocks read after the answer ended but captured while it played are its echo, not a
+    question, as when the microphone is paused. Read without a lag, the same words are one."""
+    loop = Loop(tmp_path, matcher, lag_s=lag_s)
+    (loop.mic.silence(0.5).say("hey numb legs why are my legs numb").until_speaking()
+     .until_quiet().say("what is a slipped disc", seconds=0.7).silence(4.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    answered = [e for e in timeline.of("print", "You said:") if "slipped disc" in e.text.lower()]
+    assert len(answered) == (0 if lag_s == 1.0 else 1), log
 
 
 def test_a_red_flag_said_while_waiting_gets_emergency_advice(tmp_path, matcher):

@@ -107,6 +107,9 @@ class Microphone:
         self.block_frames = max(1, self.capture_rate * block_ms // 1000)
         self.stall_s = stall_s
         self.echo = echo if rate == ECHO_RATE else None
+        # When the block chunks() yielded last was captured (time.monotonic(), at its end): the
+        # reader may be behind, and what was captured while the assistant spoke is its echo.
+        self.last_arrived = 0.0
         self.dropped_blocks = 0  # written by the callback only
         self.overflows = 0
         self._queue: queue.Queue[Any] = queue.Queue(
@@ -176,6 +179,7 @@ class Microphone:
                     self._echo_gap()
                 block = self._cancel_echo(self._convert(data, resampler), arrived)
                 if block:
+                    self.last_arrived = arrived
                     yield block
         finally:
             self._close_stream()

@@ -528,7 +528,17 @@ class Listener:
         utterances = _Utterances(self.recognizer, self.options.end_silence_ms,
                                  voice=self.voice_activity)
         cut = False
-        while self.voice.speaking or utterances.in_speech:
+        ended_at: float | None = None  # when the speech's last sound had played
+        while True:
+            if ended_at is None and not self.voice.speaking:
+                ended_at = self.clock()
+            # Over when the speech is, and the loop has read what the microphone captured
+            # until then: it may be behind (hearing a long utterance again takes a second),
+            # and what it has still to read is the answer coming back, not a question. (Not
+            # a moment longer: a reply said straight after the answer is a question.)
+            if ended_at is not None and not utterances.in_speech \
+                    and not self._read_before(ended_at):
+                break
             if not cut and not self._typed.empty():
                 self.voice.stop()  # typing (or Enter) interrupts too; the loop handles the line
             try:
@@ -570,6 +580,12 @@ class Listener:
                 _LOGGER.debug("Barge-in on %r", fed.partial)
                 self._cut_short()
                 cut = True
+
+    def _read_before(self, moment: float) -> bool:
+        """Was the block read last captured before MOMENT (by this listener's clock)? False
+        for a source that does not say when it captured its blocks."""
+        arrived = getattr(self._source, "last_arrived", None)
+        return isinstance(arrived, float) and arrived < moment
 
     def _red_flag(self, hypotheses: list[str], saying: str) -> bool:
         """True when HYPOTHESES raise the safety alarm and are not SAYING heard back."""
