@@ -506,6 +506,59 @@ def test_pause_drops_audio_until_resume(tmp_path: Path) -> None:
 
 
 @pytest.mark.audio
+def test_an_echo_canceller_that_fails_is_said_once_and_the_microphone_goes_on(
+        tmp_path: Path) -> None:
+    # A fault in the canceller (none is known: this one is made to fail on its 5th block)
+    # must not stop hearing: one plain message, then the microphone's audio as it comes,
+    # nothing lost, the block it failed on included.
+    positions = (np.arange(RATE) - RATE // 2).astype("<i2")
+    positions.tofile(tmp_path / "sent.raw")
+    env = alsa_env(write_capture_config(tmp_path, tmp_path / "mic.fifo"))
+    code = f"""
+        import json, logging
+        from pathlib import Path
+        import numpy as np
+        from tests.audio_in_env import PacedFifo
+        work = Path({str(tmp_path)!r})
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        logging.getLogger("voice").addHandler(handler)
+
+        class Failing:
+            calls = 0
+            def process(self, chunk, arrived):
+                Failing.calls += 1
+                if Failing.calls >= 5:
+                    raise FloatingPointError("made to fail")
+                return chunk
+            def gap(self):
+                pass
+
+        fifo = PacedFifo(work / "mic.fifo")
+        from voice.audio.microphone import Microphone
+        mic = Microphone(echo=Failing())
+        fifo.play((work / "sent.raw").read_bytes(), 960, 32000)
+        got = []
+        for block in mic.chunks():
+            got.append(np.frombuffer(block, dtype="<i2"))
+            if sum(map(len, got)) >= 8000:
+                break
+        mic.close()
+        fifo.close()
+        print(json.dumps({{"samples": np.concatenate(got).tolist(), "calls": Failing.calls,
+                          "off": mic.echo is None,
+                          "said": [r.getMessage() for r in records
+                                   if r.levelno >= logging.WARNING]}}))
+        """
+    result = _run_json(code, env)
+    got = np.array(result["samples"]) + RATE // 2
+    assert np.array_equal(got, np.arange(got.size))  # every sample, in order
+    assert result["calls"] == 5 and result["off"] is True
+    assert len(result["said"]) == 1 and "--no-barge-in" in result["said"][0], result["said"]
+
+
+@pytest.mark.audio
 def test_microphone_opened_at_48k_is_resampled_in_the_consumer(tmp_path: Path,
                                                                question_wav: Path) -> None:
     at48k = read_wav(question_wav).samples  # through 16 kHz, then up: a realistic 48 kHz signal

@@ -3,8 +3,9 @@
 Through a loudspeaker, numb-legs' own answer comes back into the microphone, delayed and coloured
 by the room, and drowns a person's "stop". Knowing what was played (the reference), an adaptive
 filter learns the path from the speaker to the microphone and subtracts its estimate of the echo.
-It subtracts, never suppresses: a voice said over the answer passes through at its own level
-(a suppressor takes a voice said over the answer down with the echo, and "stop" with it).
+It subtracts first; then what the filter left of the echo is taken down further, but only while
+nobody talks over it, so a voice said over the answer passes through at its own level (a
+suppressor that does not know double talk from echo takes "stop" down with the echo).
 
 - PlaybackReference: the speaker's thread hands over each block as it is written, with the time.
 - The bulk delay between the two streams (output and input buffers, plus the air) is found by
@@ -60,6 +61,14 @@ _DOUBLE_TALK = 6.0
 _DOUBLE_TALK_HOLD = 20  # blocks (300 ms) that adaptation stays frozen after double talk
 # Double talk that never ends is a changed echo path instead (a moved laptop): learn again.
 _STUCK = 100  # blocks (1.5 s)
+# What the filter leaves of the echo is taken down too, while nobody talks over it: left in,
+# the recogniser's endpointer heard it as one long utterance all through the answer, and a
+# "stop" said in it was never an utterance of its own. The gain is 1 less the echo's share of
+# what is left, twice over, and never below _FLOOR (-20 dB); it opens at once and closes by
+# _RELEASE a block. Double talk (and its hold) passes at full level.
+_OVER = 2.0
+_FLOOR = 0.1
+_RELEASE = 0.7
 
 
 def _int16(samples: np.ndarray) -> bytes:
@@ -138,6 +147,7 @@ class EchoCanceller:
         self._stuck = 0
         self._worse = 0  # blocks in a row the filter made louder
         self._noise = 1.0
+        self._gain = 1.0  # of the residual echo suppressor, at the end of the last block
         self.double_talk_blocks = 0
 
     @property
@@ -266,7 +276,7 @@ class EchoCanceller:
         mic_power = float(np.mean(mic.astype(np.float64) ** 2))
         if not sounding:
             self._noise = 0.95 * self._noise + 0.05 * max(mic_power, 1.0)
-            return error
+            return self._suppress(error, 1.0)
         echo_power = float(np.mean(echo ** 2))
         error_power = float(np.mean(error ** 2))
         if error_power > _WORSE * mic_power:
@@ -278,10 +288,12 @@ class EchoCanceller:
                 _LOGGER.debug("The echo filter made things worse; learning the room again")
                 self._weights[:] = 0.0
                 self._trained = self._worse = 0
-            return mic
+            return self._suppress(mic, 1.0)
         self._worse = 0
         if self._talking_over(echo_power, error_power):
-            return error
+            return self._suppress(error, 1.0)
+        left = _OVER * self._residual * echo_power / max(error_power, 1.0)
+        cleaned = self._suppress(error, min(1.0, max(_FLOOR, 1.0 - left)))
         if error_power < 0.25 * mic_power:
             self._trained += 1
             if echo_power > 4 * self._noise:
@@ -294,7 +306,16 @@ class EchoCanceller:
         taps = np.fft.irfft(gradient, n=2 * BLOCK, axis=1)
         taps[:, BLOCK:] = 0.0
         self._weights += np.fft.rfft(taps, axis=1)
-        return error
+        return cleaned
+
+    def _suppress(self, block: np.ndarray, gain: float) -> np.ndarray:
+        """BLOCK times the suppressor's GAIN, moved to from the last block's gradually (a step
+        would be a click)."""
+        start = self._gain
+        self._gain = gain if gain >= start else max(gain, start * _RELEASE)
+        if start == self._gain == 1.0:
+            return block
+        return block * np.linspace(start, self._gain, block.size)
 
     def _talking_over(self, echo_power: float, error_power: float) -> bool:
         """Whether someone talks over the reference (then the filter must not learn)."""

@@ -295,7 +295,9 @@ class Microphone:
             return self.echo.process(block, arrived)
         except Exception:  # noqa: BLE001 - a fault in it must not stop the microphone
             # Hearing goes on with the echo in: barge-in is then as without a canceller.
-            _LOGGER.warning("The echo canceller failed and is off from now on", exc_info=True)
+            _LOGGER.warning("Echo cancelling stopped working, so numb-legs hears its own "
+                            "voice again while it speaks. If it interrupts itself, start it "
+                            "with --no-barge-in.", exc_info=True)
             self.echo = None
             return block
 
