@@ -140,6 +140,7 @@ class EchoCanceller:
         self.delay = 0  # samples from reference to microphone, direct path
         self._delay_candidate: int | None = None
         self._moved_at: int | None = None  # where the reference was last placed afresh
+        self._keep_room = False  # it had learned a room by then: kept until the delay is found
         self._next_delay_check = _DELAY_WINDOW
         self._residual = 1.0  # error / echo estimate in a trained filter's single talk
         self._trained = 0  # blocks adapted with the echo well below the microphone
@@ -236,6 +237,7 @@ class EchoCanceller:
                 # The echo may now come at another delay than the filter learned: until it
                 # has learned again, a louder error is not taken for someone talking over it.
                 self._moved_at = at
+                self._keep_room = bool(self._weights.any())
                 self._trained = 0
             self._far_end = at + samples.size
             # Only what fits the ring's window: behind the microphone by less than _HISTORY
@@ -282,18 +284,24 @@ class EchoCanceller:
         if error_power > _WORSE * mic_power:
             # The filter adds more than it takes away: it was learned for another delay (the
             # streams moved) or it diverged. Never worse than no canceller: the microphone as it
-            # came, and if that goes on, the room learned again from nothing.
+            # came, turned down as the echo it mostly is. If that goes on once the delay has
+            # been looked for again (a new stream moves it by a few samples, and the filter
+            # shifted to the new delay still knows the room), the room is learned again.
             self._worse += 1
-            if self._worse >= _WORSE_BLOCKS:
+            if self._worse >= _WORSE_BLOCKS and self._moved_at is None:
                 _LOGGER.debug("The echo filter made things worse; learning the room again")
                 self._weights[:] = 0.0
                 self._trained = self._worse = 0
-            return self._suppress(mic, 1.0)
+            return self._suppress(mic, _FLOOR)
         self._worse = 0
         if self._talking_over(echo_power, error_power):
             return self._suppress(error, 1.0)
         left = _OVER * self._residual * echo_power / max(error_power, 1.0)
         cleaned = self._suppress(error, min(1.0, max(_FLOOR, 1.0 - left)))
+        if self._moved_at is not None and self._keep_room:
+            # Placed afresh, and the delay not looked for again yet: what the filter knows is
+            # kept as it was, to be moved to the new delay whole or not at all (_set_delay).
+            return cleaned
         if error_power < 0.25 * mic_power:
             self._trained += 1
             if echo_power > 4 * self._noise:
@@ -366,11 +374,26 @@ class EchoCanceller:
         self._delay_candidate = found
 
     def _set_delay(self, found: int) -> None:
+        """The direct path is FOUND samples after the reference. What the filter learned
+        either moves along with the delay (it learned this echo where the old delay put it) or
+        stays (it learned the room before the reference was placed afresh, and the room did
+        not move): whichever explains what was heard last better."""
         if abs(found - self.delay) > 2:
             _LOGGER.debug("Echo delay %d -> %d samples", self.delay, found)
-            self._shift_weights(found - self.delay)
+            shifted = self._shifted_weights(found - self.delay)
             self.delay = found
+            if self._error_power(shifted) < self._error_power(self._weights):
+                self._weights = shifted
             self._trained = 0
+
+    def _error_power(self, weights: np.ndarray, blocks: int = 16) -> float:
+        """What WEIGHTS leave of the last BLOCKS blocks heard (mean square), at this delay."""
+        end = self._n - self._pending.size
+        total = 0.0
+        for index in range(max(0, end - blocks * BLOCK), end - BLOCK + 1, BLOCK):
+            echo = np.fft.irfft((weights * self._frames(index)).sum(axis=0), n=2 * BLOCK)[BLOCK:]
+            total += float(np.mean((self._span(self._mic, index, BLOCK) - echo) ** 2))
+        return total
 
     def _correlate(self, end: int, window: int, clear: float) -> int | None:
         """The lag (samples) at which the reference best explains the last WINDOW samples of
@@ -393,8 +416,8 @@ class EchoCanceller:
             return None  # no clear echo: the room is quiet or someone talks over it
         return best
 
-    def _shift_weights(self, change: int) -> None:
-        """Keep what the filter learned when the bulk delay moves by CHANGE samples."""
+    def _shifted_weights(self, change: int) -> np.ndarray:
+        """What the filter learned, for the bulk delay moved by CHANGE samples."""
         old = max(0, self.delay - _MARGIN)
         new = max(0, self.delay + change - _MARGIN)
         moved = new - old
@@ -406,4 +429,4 @@ class EchoCanceller:
             shifted[-moved:] = taps[:taps.size + moved]
         padded = np.zeros((PARTITIONS, 2 * BLOCK))
         padded[:, :BLOCK] = shifted.reshape(PARTITIONS, BLOCK)
-        self._weights = np.fft.rfft(padded, axis=1)
+        return np.fft.rfft(padded, axis=1)
