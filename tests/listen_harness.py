@@ -117,18 +117,36 @@ class SpeakerFifo:
         inside &= position < ends[np.maximum(block, 0)]
         samples = np.frombuffer(bytes(self.data[first_sample * 2: int(ends[-1]) * 2]),
                                 dtype="<i2")
-        floor = np.floor(position[inside])
-        fraction = position[inside] - floor
-        whole = floor.astype(int) - first_sample
-        # Between a block's last sample and the next block's first, as a device plays them.
-        after = np.minimum(whole + 1, samples.size - 1)
-        out[inside] = samples[whole] * (1 - fraction) + samples[after] * fraction
+        out[inside] = _band_limited(samples.astype(np.float64),
+                                    position[inside] - first_sample, speaker_rate, rate)
         return out
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(2)
         os.close(self._fd)
+
+
+_HALF_TAPS = 16
+
+
+def _band_limited(samples: np.ndarray, positions: np.ndarray, rate: float,
+                  out_rate: int) -> np.ndarray:
+    """SAMPLES (at RATE) at fractional POSITIONS, as a microphone sampling the air at OUT_RATE
+    records them: through its converter's anti-aliasing low-pass (a windowed sinc cut at 0.45
+    of OUT_RATE), never folding the speaker's sound above OUT_RATE / 2 back into the band.
+    (Linear interpolation did, and the aliases' phase changed with every new stream: a room
+    no echo canceller, and no real microphone, meets.)"""
+    cutoff = 0.45 * out_rate / rate  # cycles a sample of SAMPLES
+    base = np.floor(positions).astype(int)
+    offsets = np.arange(-_HALF_TAPS + 1, _HALF_TAPS + 1)
+    taps = base[:, np.newaxis] + offsets  # the samples around each position
+    distance = positions[:, np.newaxis] - taps
+    phase = np.pi * np.clip(distance / _HALF_TAPS, -1.0, 1.0)
+    window = 0.42 + 0.5 * np.cos(phase) + 0.08 * np.cos(2 * phase)  # Blackman, continuous
+    weights = 2 * cutoff * np.sinc(2 * cutoff * distance) * window
+    padded = np.concatenate([np.zeros(_HALF_TAPS), samples, np.zeros(_HALF_TAPS)])
+    return (padded[taps + _HALF_TAPS] * weights).sum(axis=1)
 
 
 def trace_marks(path: Path, stage: str) -> list[float]:
