@@ -192,10 +192,10 @@ class ListenRun:
             env["NUMB_LEGS_CACHE_DIR"] = str(cache_dir or tmp / "cache")
         self.stdout_lines: list[str] = []
         self._stderr = stderr
+        self._stderr_file = stderr.open("w") if stderr else None
         self.proc = subprocess.Popen([sys.executable, "-m", "voice", *args], cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=stderr.open("w") if stderr else subprocess.PIPE,
-                                     text=True,
+                                     stderr=self._stderr_file or subprocess.PIPE, text=True,
                                      preexec_fn=_hear_ctrl_c)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -290,6 +290,8 @@ class ListenRun:
                 self.proc.wait()
         self.mic.close()
         self.speaker.close()
+        if self._stderr_file is not None:
+            self._stderr_file.close()
         if self.proc.stderr is None:
             return self._stderr.read_text() if self._stderr else ""
         return self.proc.stderr.read()
