@@ -382,18 +382,23 @@ class EchoCanceller:
             _LOGGER.debug("Echo delay %d -> %d samples", self.delay, found)
             shifted = self._shifted_weights(found - self.delay)
             self.delay = found
-            if self._error_power(shifted) < self._error_power(self._weights):
+            kept, moved = self._error_powers(self._weights, shifted)
+            if moved < kept:
                 self._weights = shifted
             self._trained = 0
 
-    def _error_power(self, weights: np.ndarray, blocks: int = 16) -> float:
-        """What WEIGHTS leave of the last BLOCKS blocks heard (mean square), at this delay."""
+    def _error_powers(self, *candidates: np.ndarray, blocks: int = 16) -> list[float]:
+        """What each of the CANDIDATES (filter weights) leaves of the last BLOCKS blocks heard
+        (summed mean squares), at this delay."""
         end = self._n - self._pending.size
-        total = 0.0
+        totals = [0.0] * len(candidates)
         for index in range(max(0, end - blocks * BLOCK), end - BLOCK + 1, BLOCK):
-            echo = np.fft.irfft((weights * self._frames(index)).sum(axis=0), n=2 * BLOCK)[BLOCK:]
-            total += float(np.mean((self._span(self._mic, index, BLOCK) - echo) ** 2))
-        return total
+            far = self._frames(index)
+            mic = self._span(self._mic, index, BLOCK)
+            for number, weights in enumerate(candidates):
+                echo = np.fft.irfft((weights * far).sum(axis=0), n=2 * BLOCK)[BLOCK:]
+                totals[number] += float(np.mean((mic - echo) ** 2))
+        return totals
 
     def _correlate(self, end: int, window: int, clear: float) -> int | None:
         """The lag (samples) at which the reference best explains the last WINDOW samples of

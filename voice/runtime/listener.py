@@ -30,7 +30,13 @@ from knowledge.errors import NumbLegsError
 
 from ..asr.fusion import Hearing, fast_path, fuse, raises_alarm
 from ..asr.nbest import understand_best
-from ..asr.recognizer import Recognizer, RecognizerError, Transcript, transcript_of
+from ..asr.recognizer import (
+    SAMPLE_RATE,
+    Recognizer,
+    RecognizerError,
+    Transcript,
+    transcript_of,
+)
 from ..asr.second_opinion import SecondHearing, SecondOpinion
 from ..audio.devices import AudioDeviceError
 from ..audio.earcons import earcon
@@ -554,8 +560,8 @@ class Listener:
                 return
             if fed.ended is not None:
                 hypotheses = fed.ended
-                _LOGGER.debug("Heard over the speech (%.1f s): %r", len(fed.audio) / 32000,
-                              hypotheses[:1])
+                _LOGGER.debug("Heard over the speech (%.1f s): %r",
+                              len(fed.audio) / (2 * SAMPLE_RATE), hypotheses[:1])
                 if not cut and self.voice.speaking and hypotheses \
                         and self._barge.interrupts(hypotheses[0]):
                     self._cut_short()  # the partial result missed it; the final did not
