@@ -4,6 +4,7 @@ checksum, hearing everyday English from several voices, the same audio giving th
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from rapidfuzz import fuzz
@@ -147,3 +148,31 @@ def test_a_hearing_told_to_wait_starts_once_the_answer_sounds(whisper, tmp_path)
         assert time.monotonic() - started >= AFTER_WAIT_S
     finally:
         second.close()
+
+
+def test_pyav_is_loaded_only_if_something_reads_an_audio_file(tmp_path):
+    # In a process of its own: another test may have loaded PyAV in this one.
+    import subprocess
+    import sys
+    import wave
+
+    clip = tmp_path / "clip.wav"
+    with wave.open(str(clip), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\x00\x10" * 8000)
+    script = (
+        "import sys\n"
+        "from voice.asr.whisper_engine import WhisperRecognizer\n"
+        "w = WhisperRecognizer()\n"
+        "w.hear(b'\\x00\\x10' * 16000)\n"
+        "print('after hearing', 'av._core' in sys.modules)\n"
+        "import faster_whisper\n"
+        f"print('samples', len(faster_whisper.decode_audio({str(clip)!r})))\n"
+        "print('after reading', 'av._core' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:3] == ["after hearing False", "samples 8000",
+                                            "after reading True"]

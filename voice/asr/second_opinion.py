@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -111,7 +111,22 @@ class SecondOpinion:
         if not self.ready:
             return None
         model = self._model.result()
-        return self._worker.submit(self._hear_after, model, pcm, after)
+        return self._hearing(self._hear_after, model, pcm, after)
+
+    def _hearing(self, hear: Callable[..., SecondHearing], *args: Any) -> Future[SecondHearing]:
+        """HEAR(*ARGS) queued on the worker, then the heap's free pages handed back.
+
+        A hearing takes about 100 MB and frees it; the heap keeps what it frees, for the next
+        hearing. But the answer is being spoken meanwhile, from the same heap, and when its
+        sentences landed in that kept space the next hearing found no room there and grew the
+        heap by as much again: `numb-legs listen` peaked at 377 MB one start in five or so,
+        334-345 MB otherwise (bench/voice_bench.py's start-up section, 2026-12-05). Handed
+        back, what is kept no longer counts; each hearing maps its pages afresh, which measured
+        no slower (640 against 635 ms median over 12 hearings). A task of its own, after the
+        hearing: its result is not kept waiting for it."""
+        future = self._worker.submit(hear, *args)
+        self._worker.submit(give_back_freed_memory)
+        return future
 
     @staticmethod
     def _hear_after(model: Transcriber, pcm: bytes, after: threading.Event | None) -> SecondHearing:
@@ -128,8 +143,7 @@ class SecondOpinion:
         if not self.ready or not pcm:
             return []
         model = self._model.result()
-        return [self._worker.submit(self._hear_at, model, pcm, speed, after)
-                for speed in AGAIN_SPEEDS]
+        return [self._hearing(self._hear_at, model, pcm, speed, after) for speed in AGAIN_SPEEDS]
 
     @staticmethod
     def _hear_at(model: Transcriber, pcm: bytes, speed: float,

@@ -10,9 +10,12 @@ always gives the same transcript. The weights' SHA-256 is checked at every load
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import os
 import re
+import sys
+import types
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -164,6 +167,28 @@ def check_whisper_folder(folder: Path, name: str) -> list[str]:
     return []
 
 
+class _Deferred(types.ModuleType):
+    """Stands in sys.modules for a module until one of its attributes is first used, then
+    imports the real one and hands on every use to it."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
+def _defer_import(name: str) -> None:
+    """Import module NAME only when something first uses it.
+
+    faster-whisper imports PyAV at its own import, for reading audio files; numb-legs hands it
+    samples and never calls it. PyAV's FFmpeg libraries took 17 MB of the process for nothing
+    (measured here, resident after `import av`), and Whisper's hearing is the peak of
+    `numb-legs listen`'s memory. (importlib's LazyLoader does not do: the `import` statement
+    itself looks at the module's __spec__, which loads it.)"""
+    if name not in sys.modules:
+        sys.modules[name] = _Deferred(name)
+
+
 class WhisperRecognizer:
     """Whisper behind the Recognizer interface: audio is gathered while it streams in (no
     partial results) and decoded when the utterance ends."""
@@ -182,6 +207,7 @@ class WhisperRecognizer:
         load_from = prepared_copy(spec.sha256) or folder
         try:
             import ctranslate2  # type: ignore[import-untyped]  # no stubs; faster-whisper needs it
+            _defer_import("av")
             from faster_whisper import WhisperModel
         except ImportError as err:
             raise RecognizerError("Whisper needs the faster-whisper package; make run "
