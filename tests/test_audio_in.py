@@ -329,6 +329,29 @@ def test_the_threshold_follows_the_background() -> None:
     assert events == [] and ep.threshold_dbfs == ep.min_threshold_dbfs
 
 
+def test_a_low_rumble_does_not_hide_a_quiet_voice() -> None:
+    # Mains hum and a rumble 15 dB louder than a soft voice (1-4 kHz, as a whisper's sound is);
+    # the voice starts after 3 s of the rumble alone, stops for 0.3 s (a comma), and goes on.
+    rate, seconds = RATE, 7.0
+    hum = tone(50, seconds, dbfs=-28) + tone(100, seconds, dbfs=-34)
+    spectrum = np.fft.rfft(noise(seconds, -30, 4))
+    spectrum[np.fft.rfftfreq(int(seconds * rate), 1 / rate) > 120] = 0
+    rumble = np.fft.irfft(spectrum, int(seconds * rate))
+    rumble *= 32768 * 10 ** (-30 / 20) / np.sqrt(np.mean(rumble ** 2))
+    soft = np.fft.rfft(noise(1.0, -40, 5))
+    freqs = np.fft.rfftfreq(rate, 1 / rate)
+    soft[(freqs < 1000) | (freqs > 4000)] = 0
+    voice = np.fft.irfft(soft, rate)
+    voice *= 32768 * 10 ** (-43 / 20) / np.sqrt(np.mean(voice ** 2))
+    said = np.zeros(int(seconds * rate))
+    said[3 * rate:4 * rate] = voice
+    said[int(4.3 * rate):int(5.3 * rate)] = voice
+    _, events = run_endpointer(hum + rumble + said)
+    ends = utterances(events)
+    assert len(ends) == 1, [e.sample / rate for e in ends]
+    assert 5.3 * rate < ends[0].sample < 6.3 * rate
+
+
 def test_finish_and_reset() -> None:
     ep, events = run_endpointer(np.concatenate([silence(0.5), tone(300, 0.5)]))
     assert [type(e) for e in events] == [SpeechStart]
