@@ -67,6 +67,9 @@ _COPULAS = frozenset({"is", "are", "was", "were", "look", "looks", "seem", "seem
 _FILLERS = frozenset({"all", "really", "just", "so", "like", "very", "a", "bit", "kind", "sort",
                       "of", "um", "uh", "totally", "completely", "gone", "went", "are", "is"})
 _MAX_FILLERS = 2  # between two words of a phrase
+# A word a phrase bans from following it is banned after one of these too: "slipped -disc" is
+# not a fall in "slipped A disc", nor "cannot see -doctor" a sight lost in "cannot see MY doctor".
+_DETERMINERS = frozenset({"a", "an", "the", "my", "your", "his", "her", "our", "their", "any"})
 _MIN_MENDABLE = 5
 _MEND_CUTOFF = 88.0
 
@@ -143,10 +146,19 @@ class _Phrase:
             if j >= len(tokens) or tokens[j] == _BOUNDARY or not _word_matches(word, tokens[j]):
                 return -1
             banned = self.not_next.get(k)
-            if banned and j + 1 < len(tokens) and tokens[j + 1] in banned:
+            if banned and _followed_by(tokens, j, banned):
                 return -1
             j += 1
         return j
+
+
+def _followed_by(tokens: Sequence[str], i: int, words: tuple[str, ...]) -> bool:
+    """Is token I followed by one of WORDS, at once or after a determiner?"""
+    after = i + 1
+    if after < len(tokens) and tokens[after] in _DETERMINERS:
+        after += 1
+    return (i + 1 < len(tokens) and tokens[i + 1] in words) or \
+        (after < len(tokens) and tokens[after] in words)
 
 
 def _by_second_word(phrases: Sequence[_Phrase],

@@ -71,6 +71,9 @@ def rules_only():
      "cauda_equina"),
     # A denial carried by "or" stops where the list does.
     ("it's not my back, or my neck, my face is drooping on one side", "stroke"),
+    # Sight lost, however "see" is followed, unless by a doctor to be seen.
+    ("my husband can't see a thing out of his left eye", "stroke"),
+    ("she cannot see the left side of the room", "stroke"),
 ])
 def test_red_flags_in_everyday_words_raise_the_alarm(rules_only, text, flag):
     found = rules_only.assess(text)
@@ -102,6 +105,10 @@ def test_red_flags_in_everyday_words_raise_the_alarm(rules_only, text, flag):
     "my toes go white then bluey purple when its cold and go numb, what is that",
     # A sign named only to say it is all right.
     "both sides of my face are fine, it's just pins and needles in my right foot",
+    # "See" a doctor is an appointment, not sight; "slipped a disc" is not a fall.
+    "I can't see a doctor until Monday, my feet are tingly, what can I do",
+    "she'll not see the GP about her numb toes",
+    "I think I slipped a disc, my leg is numb",
 ])
 def test_negated_past_general_and_everyday_lines_raise_nothing(safety, text):
     assert safety.assess(text).level == NONE, safety.assess(text)
