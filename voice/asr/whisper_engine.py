@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from functools import lru_cache
@@ -171,10 +172,14 @@ class _Deferred(types.ModuleType):
     """Stands in sys.modules for a module until one of its attributes is first used, then
     imports the real one and hands on every use to it."""
 
+    _swap = threading.Lock()  # two threads' first uses must not both take it out
+
     def __getattr__(self, attribute: str) -> Any:
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), attribute)
+        with _Deferred._swap:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            real = importlib.import_module(self.__name__)
+        return getattr(real, attribute)
 
 
 def _defer_import(name: str) -> None:
