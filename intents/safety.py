@@ -154,11 +154,9 @@ class _Phrase:
 
 def _followed_by(tokens: Sequence[str], i: int, words: tuple[str, ...]) -> bool:
     """Is token I followed by one of WORDS, at once or after a determiner?"""
-    after = i + 1
-    if after < len(tokens) and tokens[after] in _DETERMINERS:
-        after += 1
-    return (i + 1 < len(tokens) and tokens[i + 1] in words) or \
-        (after < len(tokens) and tokens[after] in words)
+    after = tokens[i + 1:i + 3]
+    return bool(after) and (after[0] in words or (
+        len(after) == 2 and after[0] in _DETERMINERS and after[1] in words))
 
 
 def _by_second_word(phrases: Sequence[_Phrase],
