@@ -76,11 +76,14 @@ def echo_figures(answers: int = 40, stops: int = 40, level_db: float = LEVEL_DB,
                     played["misses"].append(f"{QUESTIONS[i % len(QUESTIONS)]!r}: no answer")
                     continue
                 dry_before = len(run.speaker.dry)
+                dry_marks = len(trace_marks(trace, "output_dry"))
                 run.wait_speaker_quiet(quiet_s=2.5, timeout=90)
                 played["answers"] += 1
                 # Playback that ran dry mid-answer: the program did not keep the speaker fed.
                 gaps = [gap for _, gap in run.speaker.dry[dry_before:]]
-                played["dry_gaps"] += len(gaps)
+                # A stream kept open (--echo-cancel) plays silence when it runs dry: only the
+                # program sees that (a trace mark, no length).
+                played["dry_gaps"] += len(gaps) + len(trace_marks(trace, "output_dry")) - dry_marks
                 played["dry_s"] += sum(gaps)
                 extra = run.stdout.count("You said:") - heard_before - 1
                 barges = len(trace_marks(trace, "barge_in")) - barges_before

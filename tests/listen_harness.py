@@ -93,6 +93,11 @@ class SpeakerFifo:
                 due = origin[0] + (len(self.data) - origin[1]) / self._pace
                 time.sleep(max(0.0, due - time.monotonic()))
 
+    @property
+    def last_sound_at(self) -> float:
+        """When a block with sound in it was last read (0.0: never)."""
+        return self._last_sound
+
     def heard(self, start: float, count: int, rate: int = MIC_RATE) -> np.ndarray:
         """What the speaker was playing over the COUNT samples at RATE from clock time START
         (float, resampled linearly; zeros where it played nothing). A paced speaker plays each
@@ -249,7 +254,9 @@ class ListenRun:
     def wait_speaker_quiet(self, quiet_s: float = 1.5, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.speaker.data and time.monotonic() - self.speaker.last_write_at > quiet_s:
+            # By the last sound, not the last read: a stream kept open (--echo-cancel) sounds
+            # silence all the time.
+            if self.speaker.data and time.monotonic() - self.speaker.last_sound_at > quiet_s:
                 return
             time.sleep(0.05)
 

@@ -41,6 +41,7 @@ _DELAY_EVERY = RATE // 4  # how often (samples of microphone time) the delay is 
 # How far ahead of the microphone a reference block may be placed: what is written fills the
 # output's buffer (up to 2 s through some sound servers) before it is heard.
 _AHEAD = 2 * RATE
+_KEPT_SECONDS = 10.0  # of blocks kept for the microphone to take
 _UNDERRUN = RATE // 100  # a block handed over 10 ms after the one before ended: the device ran dry
 # After the reference was placed afresh, the delay is looked for in this much (0.5 s) of what
 # followed, and taken from one look when its peak is _SURE times the mean; otherwise two looks
@@ -56,6 +57,10 @@ _SOUNDING = 30.0 ** 2
 _REGULARISE = PARTITIONS * 2 * BLOCK * _SOUNDING
 _WORSE = 1.26  # the filter's output 1 dB louder than its input: it is making things worse
 _WORSE_BLOCKS = 20  # 300 ms of that: it learned a room that is not there
+# The filter in use takes the learning one's weights when they leave under 0.7 times as much
+# (smoothed over about 5 blocks); the learning one is put back when it leaves twice as much.
+_ADOPT = 0.7
+_RESTORE = 2.0
 # Double talk: the error is this many times the residual left by a trained filter.
 _DOUBLE_TALK = 6.0
 _DOUBLE_TALK_HOLD = 20  # blocks (300 ms) that adaptation stays frozen after double talk
@@ -78,45 +83,81 @@ def _int16(samples: np.ndarray) -> bytes:
 class PlaybackReference:
     """What the speaker has played, at 16 kHz, with when each block was handed to the device.
 
-    Written by the speaker's thread (played), read by the microphone's (take). A new stream
-    (start) may begin anywhere in time; within one, blocks follow each other without gaps.
+    Written by the speaker's thread or its audio callback (start, played, cut), read by the
+    microphone's (take), which also does the resampling: handing a block over only copies it.
+    A new stream (start) may begin anywhere in time; within one, blocks follow each other without
+    gaps. A steady stream (one kept open, sounding silence between sounds) is placed in time by
+    its first block alone: the device's clock, not when a callback happened to run, says when
+    each later block sounds.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # (when, 16 kHz samples or None for "cut here", whether it starts a stream)
-        self._blocks: deque[tuple[float, np.ndarray | None, bool]] = deque(maxlen=400)
+        # Rates (a new stream from here on) and blocks: (when, samples at the stream's rate,
+        # or None for "cut here").
+        self._events: deque[int | tuple[float, np.ndarray | None]] = deque()
+        self._rate = RATE
+        self._steady: list[float] | None = None  # [first block's time or -1, frames since]
+        self._kept = 0  # samples waiting to be taken
+        # The taking side's: the stream's resampler, and whether the next block starts a stream.
         self._resampler: Resampler | None = None
         self._new_stream = True
         self.used = False  # anything played since the program started
 
-    def start(self, rate: int) -> None:
-        """A new output stream at RATE begins: its first block starts a new stretch of time."""
+    def start(self, rate: int, steady: bool = False) -> None:
+        """A new output stream at RATE begins: its first block starts a new stretch of time.
+        STEADY: every later block follows the one before, whenever it is handed over."""
         with self._lock:
-            self._resampler = Resampler(rate, RATE) if rate != RATE else None
-            self._new_stream = True
+            self._rate = rate
+            self._events.append(rate)
+            self._steady = [-1.0, 0.0] if steady else None
 
     def played(self, samples: np.ndarray, when: float) -> None:
         """SAMPLES (mono, the stream's rate) will sound from clock time WHEN."""
+        block = np.array(samples, dtype=np.float32)  # a copy: the caller reuses its buffer
         with self._lock:
-            mono = np.asarray(samples, dtype=np.float64)
-            out = self._resampler.process(mono) if self._resampler is not None else mono
-            self._blocks.append((when, out.astype(np.float32), self._new_stream))
-            self._new_stream = False
+            if self._steady is not None:
+                if self._steady[0] < 0:
+                    self._steady[0] = when
+                when = self._steady[0] + self._steady[1] / self._rate
+                self._steady[1] += block.size
+            if self._kept + block.size > _KEPT_SECONDS * self._rate:
+                # Nobody has taken for seconds (the microphone is closed): what is kept from
+                # here on starts a stretch of its own, placed by its time.
+                self._events.clear()
+                self._events.append(self._rate)
+                self._kept = 0
+            self._events.append((when, block))
+            self._kept += block.size
             self.used = True
 
     def cut(self, when: float) -> None:
         """Playback was stopped at clock time WHEN: what was to sound after it never did."""
         with self._lock:
-            self._blocks.append((when, None, False))
-            self._new_stream = True
+            self._events.append((when, None))
+            self._events.append(self._rate)
 
     def take(self) -> list[tuple[float, np.ndarray | None, bool]]:
         """Every block played since the last take: (when, 16 kHz samples or None where playback
         was cut, starts a stream)."""
         with self._lock:
-            blocks = list(self._blocks)
-            self._blocks.clear()
+            events = list(self._events)
+            self._events.clear()
+            self._kept = 0
+        blocks: list[tuple[float, np.ndarray | None, bool]] = []
+        for event in events:
+            if isinstance(event, int):
+                self._resampler = Resampler(event, RATE) if event != RATE else None
+                self._new_stream = True
+                continue
+            when, samples = event
+            if samples is None:
+                blocks.append((when, None, False))
+                continue
+            if self._resampler is not None:
+                samples = self._resampler.process(samples.astype(np.float64)).astype(np.float32)
+            blocks.append((when, samples, self._new_stream))
+            self._new_stream = False
         return blocks
 
 
@@ -136,7 +177,9 @@ class EchoCanceller:
         self._far_end = -1  # microphone index just after the last reference sample placed
         self._far_until = -1  # microphone index up to which the reference may sound
         self._pending = np.zeros(0, dtype=np.float32)
-        self._weights = np.zeros((PARTITIONS, BLOCK + 1), dtype=np.complex128)
+        self._weights = np.zeros((PARTITIONS, BLOCK + 1), dtype=np.complex128)  # in use
+        self._learning = self._weights.copy()  # adapting; in use once it does better
+        self._kept_error = self._learning_error = 0.0  # what each leaves, smoothed
         self.delay = 0  # samples from reference to microphone, direct path
         self._delay_candidate: int | None = None
         self._moved_at: int | None = None  # where the reference was last placed afresh
@@ -270,9 +313,14 @@ class EchoCanceller:
         slots = (starts[:, np.newaxis] + np.arange(2 * BLOCK)) % _HISTORY
         return np.fft.rfft(self._far[slots].astype(np.float64), axis=1)
 
+    @staticmethod
+    def _echo(weights: np.ndarray, far: np.ndarray) -> np.ndarray:
+        """The echo WEIGHTS make of the reference spectra FAR, for one block."""
+        return np.fft.irfft((weights * far).sum(axis=0), n=2 * BLOCK)[BLOCK:]
+
     def _block(self, mic: np.ndarray, index: int) -> np.ndarray:
         far = self._frames(index)
-        echo = np.fft.irfft((self._weights * far).sum(axis=0), n=2 * BLOCK)[BLOCK:]
+        echo = self._echo(self._weights, far)
         error = mic - echo
         sounding = self._far_until >= index - PARTITIONS * BLOCK - self.delay
         mic_power = float(np.mean(mic.astype(np.float64) ** 2))
@@ -290,7 +338,7 @@ class EchoCanceller:
             self._worse += 1
             if self._worse >= _WORSE_BLOCKS and self._moved_at is None:
                 _LOGGER.debug("The echo filter made things worse; learning the room again")
-                self._weights[:] = 0.0
+                self._use(np.zeros_like(self._weights))
                 self._trained = self._worse = 0
             return self._suppress(mic, _FLOOR)
         self._worse = 0
@@ -306,15 +354,38 @@ class EchoCanceller:
             self._trained += 1
             if echo_power > 4 * self._noise:
                 self._residual = 0.9 * self._residual + 0.1 * min(error_power / echo_power, 1.0)
-        spectrum = np.fft.rfft(np.concatenate([np.zeros(BLOCK), error]))
+        trial = mic - self._echo(self._learning, far)
+        self._compare(error_power, float(np.mean(trial ** 2)))
+        spectrum = np.fft.rfft(np.concatenate([np.zeros(BLOCK), trial]))
         power = (np.abs(far) ** 2).sum(axis=0) + _REGULARISE
         gradient = STEP * np.conj(far) * spectrum / power
         # The gradient constraint: the filter's impulse response stays one block long per
         # partition, so the overlap-save product is a linear convolution.
         taps = np.fft.irfft(gradient, n=2 * BLOCK, axis=1)
         taps[:, BLOCK:] = 0.0
-        self._weights += np.fft.rfft(taps, axis=1)
+        self._learning += np.fft.rfft(taps, axis=1)
         return cleaned
+
+    def _compare(self, kept_power: float, learning_power: float) -> None:
+        """Two filters: the one in use (kept) and the one that learns. The first syllables of a
+        voice over the answer are learned from before double talk is told from echo, and spoil
+        the learning filter: the one in use takes the learner's weights only while they do
+        clearly better, and a learner doing clearly worse is put back to them."""
+        self._kept_error = 0.8 * self._kept_error + 0.2 * kept_power
+        self._learning_error = 0.8 * self._learning_error + 0.2 * learning_power
+        if self._learning_error < _ADOPT * self._kept_error and learning_power < kept_power:
+            self._weights = self._learning.copy()
+            self._kept_error = self._learning_error
+        elif self._learning_error > _RESTORE * self._kept_error:
+            _LOGGER.debug("The echo filter learned something that is not the room: undone")
+            self._learning = self._weights.copy()
+            self._learning_error = self._kept_error
+
+    def _use(self, weights: np.ndarray) -> None:
+        """WEIGHTS in use and to learn from."""
+        self._weights = weights
+        self._learning = weights.copy()
+        self._kept_error = self._learning_error = 0.0
 
     def _suppress(self, block: np.ndarray, gain: float) -> np.ndarray:
         """BLOCK times the suppressor's GAIN, moved to from the last block's gradually (a step
@@ -383,8 +454,7 @@ class EchoCanceller:
             shifted = self._shifted_weights(found - self.delay)
             self.delay = found
             kept, moved = self._error_powers(self._weights, shifted)
-            if moved < kept:
-                self._weights = shifted
+            self._use(shifted if moved < kept else self._weights)
             self._trained = 0
 
     def _error_powers(self, *candidates: np.ndarray, blocks: int = 16) -> list[float]:

@@ -15,6 +15,7 @@ from .devices import AudioDeviceError, load_sounddevice, open_device
 from .echo_cancel import PlaybackReference
 from .pcm import Audio
 from .resample import resample
+from .steady_output import SteadyOutput
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -30,7 +31,28 @@ class AudioOutput:
         self.last_stream_format: tuple[int, int] | None = None  # (rate, channels) last opened
         # Told what is played, for the echo canceller on the microphone (None: nobody listens).
         self.reference: PlaybackReference | None = None
+        self._steady: SteadyOutput | None = None
+        self._keep_open = False
         _LOGGER.debug("Audio output: %s (%s), default %s Hz", self.device, self.name, self.default_rate)
+
+    def keep_open(self, reference: PlaybackReference) -> None:
+        """From the next sound on, one stream stays open for good, sounding silence between
+        sounds, and REFERENCE is told all of it: the echo canceller then sees one unbroken
+        stretch of time, whose delay it finds once (voice/audio/steady_output.py)."""
+        self.reference = reference
+        self._keep_open = True
+
+    @property
+    def dry_gaps(self) -> int:
+        """Times the kept-open stream ran out in the middle of a sound (0 for other streams:
+        the device reports those as underflows)."""
+        return self._steady.dry_gaps if self._steady is not None else 0
+
+    def close(self) -> None:
+        """Close the kept-open stream, if any."""
+        steady, self._steady = self._steady, None
+        if steady is not None:
+            steady.close()
 
     def play(self, audio: Audio, stop_event: threading.Event) -> bool:
         """Play AUDIO to the end (True) or until STOP_EVENT is set (False)."""
@@ -44,6 +66,8 @@ class AudioOutput:
         tests) truncates its file on every open.
         """
         sd = load_sounddevice()
+        if self._keep_open:
+            return self._play_steady(sd, chunks, stop_event)
         stream: Any = None
         rate = channels = 0
         try:
@@ -77,6 +101,37 @@ class AudioOutput:
         finally:
             if stream is not None:
                 stream.close(ignore_errors=True)
+
+    def _play_steady(self, sd: ModuleType, chunks: Iterable[Audio],
+                     stop_event: threading.Event) -> bool:
+        """play_all on the stream kept open."""
+        steady = self._steady
+        try:
+            for audio in chunks:
+                if stop_event.is_set():
+                    break
+                if len(audio.samples) == 0:
+                    continue
+                if steady is None:
+                    rate, channels = self._stream_format(sd, audio.rate)
+                    steady = self._steady = SteadyOutput(sd, self.device, rate, channels,
+                                                         self.reference)
+                    self.last_stream_format = (rate, channels)
+                steady.queue(_frames(audio, steady.rate, steady.channels))
+            if steady is None:
+                return not stop_event.is_set()
+            steady.sound_ends()
+            # Queued is not yet heard: wait until the device has it all, and then out its
+            # buffer, still listening for stop.
+            while steady.pending() and not stop_event.wait(BLOCK_SECONDS / 5):
+                pass
+            if stop_event.is_set() or stop_event.wait(steady.latency):
+                steady.clear()
+                return False
+            return True
+        except sd.PortAudioError as err:
+            self.close()
+            raise AudioDeviceError(f"Playing sound on {self.name!r} failed: {err}") from err
 
     def _write(self, stream: Any, frames: np.ndarray, rate: int,
                stop_event: threading.Event) -> bool:
