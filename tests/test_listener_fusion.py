@@ -176,3 +176,39 @@ def test_a_goodbye_whisper_alone_heard_is_asked_about(tmp_path, matcher):  # noq
     timeline = loop.run()
     assert timeline.of("speak", "Do you want to stop?"), timeline.dump()
     assert not loop.listener.finished
+
+
+def test_a_stop_only_whisper_hears_over_an_answer_cuts_it(tmp_path, matcher):  # noqa: F811 - the fixture
+    """Through an echo canceller the domain recogniser heard some voices' "stop" as "all" or
+    "still up" (bench/echo_bench.py): Whisper's hearing of an utterance said over the answer
+    stops it too. Not "stop" heard in the answer's own words: that is its echo."""
+    heard = {"all up": "Stop.", "sitting for": "Sitting."}
+    loop = Loop(tmp_path, matcher, whisper=lambda loop: ScriptedWhisper(loop.mic, heard))
+    (loop.mic.silence(0.5).say("hey numb legs why are my legs numb").until_speaking()
+     .silence(1.0).say("sitting for", seconds=0.5).until(lambda: heard_over(loop)).silence(1.0)
+     .say("all up", seconds=0.5).until(lambda: heard_over(loop)).silence(3.0))
+    timeline = loop.run()
+    log = timeline.dump()
+    answer = timeline.first("speak", "The most common reason is sitting")
+    said_end = timeline.first("said_end", "all up").at
+    cut = timeline.first("cut", "The most common reason is sitting")
+    assert answer.at < said_end <= cut.at and heard_at_the_end(cut.at, said_end), log
+    assert len(timeline.of("speak")) == 1, log
+
+
+def heard_over(loop: Loop) -> bool:
+    """Wait in real time for Whisper's hearing of what was said over the answer (audio time
+    runs far faster here than the worker thread)."""
+    pending = [future for future, saying in loop.listener._pending if saying]
+    if not pending:
+        return False
+    done, _ = wait(pending, timeout=5.0)
+    return len(done) == len(pending)
+
+
+def test_stop_in_the_reply_heard_back_is_its_echo() -> None:
+    from voice.runtime.listener import Listener
+
+    assert Listener._echoes("Stop.", "Stop sitting still, and walk about for a few minutes.")
+    assert not Listener._echoes("Stop.", "The most common reason is sitting in one position.")
+    assert not Listener._echoes("Stop.", "")

@@ -407,10 +407,11 @@ class Listener:
         self._say_plain(f"{second.failure()} I'll hear with one recogniser.")
         return None
 
-    def _pending_red_flag(self, saying: str = "") -> list[str] | None:
+    def _pending_red_flag(self, saying: str = "", stops: bool = False) -> list[str] | None:
         """Whisper's hearing of an utterance already acted on, when it is a red flag (and not
         the assistant's own words heard back: what it was saying when the utterance was heard,
-        else SAYING)."""
+        else SAYING). STOPS (while speaking): also when an utterance heard over the speech is
+        a command to stop that the domain recogniser missed, and not words of the reply."""
         for item in list(self._pending):
             future, said_then = item
             if not future.done():
@@ -426,6 +427,10 @@ class Listener:
             if said and self._red_flag([said], said_then or saying):
                 _LOGGER.debug("Red flag heard by the second recogniser: %r", said)
                 self._pending.clear()
+                return [said]
+            if stops and said_then and self._barge.interrupts(said) \
+                    and not self._echoes(said, said_then):
+                _LOGGER.debug("Barge-in on %r, heard by the second recogniser", said)
                 return [said]
         return None
 
@@ -553,7 +558,8 @@ class Listener:
                 self.voice.wait()
                 return
             fed = utterances.feed(chunk)
-            flagged = None if cut else self._pending_red_flag(saying)
+            # A red flag, or a "stop" the domain recogniser did not hear and Whisper did.
+            flagged = None if cut else self._pending_red_flag(saying, stops=True)
             if flagged is not None:
                 self._cut_short()
                 self._interrupted = flagged
@@ -597,8 +603,13 @@ class Listener:
         """True when HYPOTHESES raise the safety alarm and are not SAYING heard back."""
         if not self.skill.safety.assess_many(hypotheses)[1].alarm:
             return False
-        echo = fuzz.partial_ratio(normalize(hypotheses[0]), normalize(saying)) if saying else 0
-        return echo < _ECHO_SIMILARITY
+        return not self._echoes(hypotheses[0], saying)
+
+    @staticmethod
+    def _echoes(heard: str, saying: str) -> bool:
+        """Whether HEARD is words of SAYING (the reply being said) coming back."""
+        return bool(saying) and \
+            fuzz.partial_ratio(normalize(heard), normalize(saying)) >= _ECHO_SIMILARITY
 
     def _cut_short(self) -> None:
         trace.mark("barge_in")
