@@ -245,6 +245,19 @@ def test_streaming_in_any_chunks_equals_one_shot(src: int, dst: int) -> None:
     assert np.allclose(np.concatenate(pieces), whole, atol=1e-6)
 
 
+def test_silence_streamed_between_sounds_is_resampled_exactly() -> None:
+    # An output stream kept open for the echo canceller sounds silence most of the time, and
+    # silence is passed through without filtering: the result must be what filtering gives.
+    rng = np.random.default_rng(4)
+    x = np.concatenate([np.zeros(3000), rng.normal(0, 3000, 900), np.zeros(5000),
+                        rng.normal(0, 3000, 40), np.zeros(2000)])
+    whole = resample(x, 22050, 16000)
+    stream = Resampler(22050, 16000)
+    pieces = [stream.process(x[start:start + 256]) for start in range(0, x.size, 256)]
+    pieces.append(stream.flush())
+    assert np.allclose(np.concatenate(pieces), whole, atol=1e-6)
+
+
 # --- endpointing ------------------------------------------------------------------------------
 
 def run_endpointer(samples: np.ndarray, endpointer: Endpointer | None = None,

@@ -69,9 +69,12 @@ class Resampler:
         x = np.asarray(samples, dtype=np.float64).ravel()
         if self.src_rate == self.dst_rate:
             return x.copy()
+        # Silence in, silence out: only the counters move (a kept-open output stream sounds
+        # silence most of the time, and the echo canceller's reference resamples all of it).
+        silent = not x.any() and not self._buffer.any()
         self._buffer = np.concatenate([self._buffer, x])
         self._consumed += len(x)
-        return self._emit(self._start + len(self._buffer) - 1 - self._half, None)
+        return self._emit(self._start + len(self._buffer) - 1 - self._half, None, silent)
 
     def flush(self) -> np.ndarray:
         """The remaining output, as if silence followed; the stream ends here."""
@@ -81,15 +84,16 @@ class Resampler:
         self._buffer = np.concatenate([self._buffer, np.zeros(self._half + 1)])
         return self._emit(self._start + len(self._buffer) - 1 - self._half, total)
 
-    def _emit(self, last_center: int, limit: int | None) -> np.ndarray:
-        """Outputs whose nearest earlier input sample is at most LAST_CENTER (and below LIMIT)."""
+    def _emit(self, last_center: int, limit: int | None, silent: bool = False) -> np.ndarray:
+        """Outputs whose nearest earlier input sample is at most LAST_CENTER (and below LIMIT);
+        SILENT: the buffer holds only zeros, so they are zeros."""
         end = ((last_center + 1) * self._up - 1) // self._down + 1 if last_center >= 0 else 0
         if limit is not None:
             end = min(end, limit)
         if end <= self._produced:
             return np.zeros(0)
-        out = np.empty(end - self._produced)
-        for first in range(self._produced, end, _BLOCK):
+        out = np.zeros(end - self._produced) if silent else np.empty(end - self._produced)
+        for first in range(self._produced, self._produced if silent else end, _BLOCK):
             n = np.arange(first, min(first + _BLOCK, end), dtype=np.int64)
             center, phase = np.divmod(n * self._down, self._up)
             window = self._buffer[(center - self._start)[:, np.newaxis] + self._offsets]
