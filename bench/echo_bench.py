@@ -12,7 +12,10 @@ loudspeaker beside a laptop, on top of what the person says. Two figures:
                   it: how often the speech stopped within 2 s, and how soon after the word
 
 By default numb-legs runs without an echo canceller; `--echo-cancel` turns on its own
-(voice/audio/echo_cancel.py), measured here with ``--echo-cancel``. (WebRTC's AEC3 from
+(voice/audio/echo_cancel.py), measured here with ``--echo-cancel`` and by `make bench` with it
+(bench/run.py: it is what a loudspeaker needs). Its output stream then stays open between
+answers, sounding silence, so playback that runs dry mid-answer is silence the device plays:
+counted from the program's trace, with no length. (WebRTC's AEC3 from
 pywebrtc-audio was tried in this rig before and not adopted: it took the echo 20 to 50 dB down
 but a person's voice said over an answer with it. Those figures, like every figure of this
 bench before 2026-12-05, came from a rig whose echo was clipped garbage: tests/test_echo_rig.py.)

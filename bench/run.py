@@ -223,9 +223,12 @@ def collect(quick: bool, only: set[str] | None = None, previous: dict | None = N
     if not quick:
         timed("barge_in", _optional, "voice_bench", "barge_in_latency")
         timed("next_step", _optional, "voice_bench", "next_step_latency")
-        timed("echo", _optional, "echo_bench", "echo_figures")
+        # With numb-legs' echo canceller (--echo-cancel), which is what makes "stop" heard
+        # through a loudspeaker; bench/echo_bench.py alone measures without it too.
+        timed("echo", _optional, "echo_bench", "echo_figures", 40, 40, 0.0, 40.0, True)
     timed("vad_pauses", _optional, "vad_pauses", "pause_figures")
     timed("idle_cpu", _optional, "voice_bench", "idle_cpu", 10.0 if quick else 30.0)
+    timed("idle_cpu_echo", _optional, "voice_bench", "idle_cpu", 10.0 if quick else 30.0, True)
     timed("diary", _optional, "diary_bench", "diary_figures")
     timed("faults", _optional, "fault_bench", "fault_figures", 120 if quick else 2000)
     timed("wyoming", _optional, "wyoming_bench", "serve_figures", 10 if quick else 50,
@@ -585,7 +588,8 @@ def other_issue_rows(figures: dict) -> list[str]:
     if echo:
         played, stop = echo["played"], echo["stop"]
         rows.append(f"| the answer's echo in the microphone at {echo['level_db']:+.0f} dB, "
-                    f"{echo['delay_ms']:.0f} ms late (a loudspeaker; no echo canceller): "
+                    f"{echo['delay_ms']:.0f} ms late (a loudspeaker; "
+                    f"{'with --echo-cancel' if echo.get('cancel') else 'no echo canceller'}): "
                     f"{played['answers']} answers played out: times it cut itself short / "
                     f"answered itself | {played['self_interruptions']} / "
                     f"{played['self_answers']} | 0 / 0 (issue 16) |")
@@ -606,6 +610,10 @@ def other_issue_rows(figures: dict) -> list[str]:
         rows.append(f"| CPU of `numb-legs listen` hearing silence ({idle['seconds']:.0f} s, "
                     f"both recognisers and the voice activity model loaded) | "
                     f"{idle['cpu_share']:.1%} of one core | ≤ 10% (issue 16) |")
+    idle = figures.get("idle_cpu_echo")
+    if idle:
+        rows.append(f"| the same with `--echo-cancel` (its output stream kept open, sounding "
+                    f"silence) | {idle['cpu_share']:.1%} of one core | ≤ 10% (issue 16) |")
     d = figures.get("diary")
     if d:
         rows.append(f"| diary: log an episode (utterance → saved) / spoken summary over "

@@ -303,17 +303,25 @@ def startup_and_memory(runs: int = 5) -> dict[str, object]:
             "stages_s": breakdown}
 
 
-def idle_cpu(seconds: float = 20.0) -> dict[str, float]:
+def idle_cpu(seconds: float = 20.0, echo_cancel: bool = False) -> dict[str, float]:
     """CPU of `numb-legs listen` (PocketSphinx, Whisper beside it, the voice activity model)
     hearing only silence, as a share of one core, over SECONDS once it is ready and Whisper has
-    loaded (issue 16: at most 10%). Read from /proc: the process's user and system time."""
+    loaded (issue 16: at most 10%). Read from /proc: the process's user and system time.
+    ECHO_CANCEL: with --echo-cancel, after a short answer has opened the output stream that
+    then stays open, sounding silence (on a speaker paced like a device)."""
+    args = ["--engine", "sphinx", "listen", "--always-listen"]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        run = ListenRun(tmp, silence(1.0), ["--engine", "sphinx", "listen", "--always-listen"],
-                        trailing_silence_s=seconds + 30)
+        heard = pcm16(to_16k(speak("thank you", tmp / "thanks.wav"), tmp / "thanks16.wav")) \
+            if echo_cancel else b""
+        run = ListenRun(tmp, silence(1.0) + heard, [*args, "--echo-cancel"] if echo_cancel
+                        else args, trailing_silence_s=seconds + 30, pace_speaker=echo_cancel)
         try:
             run.wait_for("numb-legs is listening", timeout=60)
             time.sleep(10.0)  # Whisper loads in the background: not idle yet
+            if echo_cancel and run.speaker.first_sound_at is None:
+                raise RuntimeError("numb-legs did not answer, so its output stream never "
+                                   "opened:\n" + run.stdout)
             ticks = os.sysconf("SC_CLK_TCK")
 
             def cpu_s() -> float:
@@ -325,7 +333,7 @@ def idle_cpu(seconds: float = 20.0) -> dict[str, float]:
             used, took = cpu_s() - start, time.monotonic() - began
         finally:
             run.stop()
-    return {"seconds": took, "cpu_share": used / took}
+    return {"seconds": took, "cpu_share": used / took, "echo_cancel": echo_cancel}
 
 
 if __name__ == "__main__":

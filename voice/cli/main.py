@@ -124,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "a loud speaker)")
     listen.add_argument("--echo-cancel", action="store_true",
                         help="take the speaker's own sound out of what the microphone hears "
-                             "while it speaks (experimental: a loudspeaker beside the "
-                             "microphone; not needed with headphones or a system canceller)")
+                             "while it speaks, so \"stop\" is heard through a loudspeaker "
+                             "(keeps the sound output open; not needed with headphones or a "
+                             "system echo canceller)")
     listen.add_argument("--no-earcons", dest="earcons", action="store_false",
                         help="no short sounds when listening starts and stops")
     understand = add("understand", "show what utterances mean")
