@@ -25,8 +25,9 @@ QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
 
 .PHONY: run test bench bench-quick setup setup-test system-deps test-system-deps apt clean
 
+# ARGS: what to start instead, e.g. make run ARGS="listen --echo-cancel" (a loudspeaker).
 run: setup
-	$(VENV)/bin/numb-legs
+	$(VENV)/bin/numb-legs $(ARGS)
 
 # Lint and types first (seconds), then every test, on two workers: the tests paced in real time
 # (microphone and speaker) on one, one after another, while the other runs the rest
