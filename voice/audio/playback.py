@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -71,11 +71,7 @@ class AudioOutput:
         stream: Any = None
         rate = channels = 0
         try:
-            for audio in chunks:
-                if stop_event.is_set():
-                    break
-                if len(audio.samples) == 0:
-                    continue
+            for audio in _sounding(chunks, stop_event):
                 if stream is None:
                     rate, channels = self._stream_format(sd, audio.rate)
                     stream = sd.OutputStream(device=self.device, samplerate=rate,
@@ -107,11 +103,7 @@ class AudioOutput:
         """play_all on the stream kept open."""
         steady = self._steady
         try:
-            for audio in chunks:
-                if stop_event.is_set():
-                    break
-                if len(audio.samples) == 0:
-                    continue
+            for audio in _sounding(chunks, stop_event):
                 if steady is None:
                     rate, channels = self._stream_format(sd, audio.rate)
                     steady = self._steady = SteadyOutput(sd, self.device, rate, channels,
@@ -161,6 +153,15 @@ class AudioOutput:
                     refusals.append(f"{candidate_rate} Hz x {channels}: {err}")
         raise AudioDeviceError(f"The audio output device {self.name!r} accepts none of the "
                                f"formats tried ({'; '.join(refusals)}).")
+
+
+def _sounding(chunks: Iterable[Audio], stop_event: threading.Event) -> Iterator[Audio]:
+    """The CHUNKS with sound in them, until STOP_EVENT is set."""
+    for audio in chunks:
+        if stop_event.is_set():
+            return
+        if len(audio.samples):
+            yield audio
 
 
 def _frames(audio: Audio, rate: int, channels: int) -> np.ndarray:
