@@ -377,7 +377,8 @@ class EchoCanceller:
             self._weights = self._learning.copy()
             self._kept_error = self._learning_error
         elif self._learning_error > _RESTORE * self._kept_error:
-            _LOGGER.debug("The echo filter learned something that is not the room: undone")
+            # Not logged: with the echo cancelled to the noise floor the two trade places
+            # often, harmlessly (dozens of times an answer in --debug runs).
             self._learning = self._weights.copy()
             self._learning_error = self._kept_error
 
