@@ -215,10 +215,13 @@ class ListenRun:
         gain, delay = 10 ** (level_db / 20), delay_ms / 1000
 
         def mix(unit: bytes, written_at: float) -> bytes:
-            # The unit goes into the pipe now and is heard over the next 30 ms: it carries what
-            # the speaker played DELAY before that.
+            # The unit goes into the pipe now, as a device delivers a block once it has recorded
+            # it: it carries the room of the 30 ms before, what the speaker played DELAY before
+            # that. (Taken as the 30 ms after, the room was asked for sound the speaker had not
+            # played yet whenever DELAY was under 30 ms: the echo had a 10 ms hole in every
+            # unit at 20 ms, which no canceller can follow.)
             count = len(unit) // 2
-            room = self.speaker.heard(written_at - delay, count) * gain
+            room = self.speaker.heard(written_at - count / MIC_RATE - delay, count) * gain
             mixed = np.frombuffer(unit, dtype="<i2") + room
             return np.clip(np.rint(mixed), -32768, 32767).astype("<i2").tobytes()
 

@@ -54,3 +54,33 @@ def test_the_room_hears_what_the_speaker_played_at_its_level_and_time(tmp_path,
         assert abs(speaker.reads[-1][0] - started - 4.0) < 0.1
     finally:
         speaker.close()
+
+
+def test_a_microphone_block_holds_only_sound_played_before_it_is_delivered(tmp_path) -> None:
+    # A device delivers a block once it has recorded it. A block written 10 ms after the
+    # speaker's first sound, with no delay in the air, holds 10 ms of it, at its end: until
+    # 2026-12-05 it held the 30 ms after its own delivery, sound not yet played, so with a
+    # delay under 30 ms the echo reached the canceller before what caused it did.
+    from types import SimpleNamespace
+
+    from tests.listen_harness import MIC_UNIT, ListenRun
+
+    tone = np.rint(8000 * np.sin(2 * np.pi * 440 * np.arange(SPEAKER_RATE) / SPEAKER_RATE))
+    data = tone.astype("<i2").tobytes()
+    speaker = SpeakerFifo(tmp_path / "speaker.fifo", 2.0 * SPEAKER_RATE)
+    try:
+        writer = os.open(speaker.path, os.O_WRONLY)
+        sent = 0
+        while sent < len(data):
+            sent += os.write(writer, data[sent:sent + 1024])
+        deadline = time.monotonic() + 5
+        while len(speaker.data) < len(data) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.close(writer)
+        mix = ListenRun._echo(SimpleNamespace(speaker=speaker), 0.0, 0.0)  # noqa: SLF001
+        echo = np.frombuffer(mix(bytes(MIC_UNIT), speaker.reads[0][0] + 0.010), dtype="<i2")
+    finally:
+        speaker.close()
+    edge = int(0.020 * MIC_RATE) - 8  # the band-limiting filter's few samples of spread
+    assert np.abs(echo[:edge]).max() < 100
+    assert np.abs(echo[edge + 16:]).max() > 5000
