@@ -77,7 +77,7 @@ def test_a_microphone_block_holds_only_sound_played_before_it_is_delivered(tmp_p
         while len(speaker.data) < len(data) and time.monotonic() < deadline:
             time.sleep(0.05)
         os.close(writer)
-        mix = ListenRun._echo(SimpleNamespace(speaker=speaker), 0.0, 0.0)  # noqa: SLF001
+        mix = ListenRun._echo(SimpleNamespace(speaker=speaker), 0.0, 0.0)
         echo = np.frombuffer(mix(bytes(MIC_UNIT), speaker.reads[0][0] + 0.010), dtype="<i2")
     finally:
         speaker.close()
