@@ -217,9 +217,8 @@ class ListenRun:
         def mix(unit: bytes, written_at: float) -> bytes:
             # The unit goes into the pipe now, as a device delivers a block once it has recorded
             # it: it carries the room of the 30 ms before, what the speaker played DELAY before
-            # that. (Taken as the 30 ms after, the room was asked for sound the speaker had not
-            # played yet whenever DELAY was under 30 ms: the echo had a 10 ms hole in every
-            # unit at 20 ms, which no canceller can follow.)
+            # that. (Taken as the 30 ms after, a unit held sound played after it was delivered
+            # whenever DELAY was under 30 ms: at 20 ms the canceller failed all through.)
             count = len(unit) // 2
             room = self.speaker.heard(written_at - count / MIC_RATE - delay, count) * gain
             mixed = np.frombuffer(unit, dtype="<i2") + room

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from types import ModuleType
 from typing import Any
@@ -31,8 +30,7 @@ class AudioOutput:
         self.last_stream_format: tuple[int, int] | None = None  # (rate, channels) last opened
         # Told what is played, for the echo canceller on the microphone (None: nobody listens).
         self.reference: PlaybackReference | None = None
-        self._steady: SteadyOutput | None = None
-        self._keep_open = False
+        self._steady: SteadyOutput | None = None  # opened at the first sound once kept open
         _LOGGER.debug("Audio output: %s (%s), default %s Hz", self.device, self.name, self.default_rate)
 
     def keep_open(self, reference: PlaybackReference) -> None:
@@ -40,7 +38,6 @@ class AudioOutput:
         sounds, and REFERENCE is told all of it: the echo canceller then sees one unbroken
         stretch of time, whose delay it finds once (voice/audio/steady_output.py)."""
         self.reference = reference
-        self._keep_open = True
 
     @property
     def dry_gaps(self) -> int:
@@ -66,7 +63,7 @@ class AudioOutput:
         tests) truncates its file on every open.
         """
         sd = load_sounddevice()
-        if self._keep_open:
+        if self.reference is not None:  # kept open: one stream the echo canceller can follow
             return self._play_steady(sd, chunks, stop_event)
         stream: Any = None
         rate = channels = 0
@@ -78,8 +75,6 @@ class AudioOutput:
                                              channels=channels, dtype="int16", latency="low")
                     stream.start()
                     self.last_stream_format = (rate, channels)
-                    if self.reference is not None:
-                        self.reference.start(rate)
                 if not self._write(stream, _frames(audio, rate, channels), rate, stop_event):
                     break
             if stream is None:
@@ -87,8 +82,6 @@ class AudioOutput:
             # What is written is not yet heard: wait out the buffer, still listening for stop.
             if stop_event.is_set() or stop_event.wait(float(stream.latency)):
                 stream.abort()  # drops what is still buffered, unlike stop()
-                if self.reference is not None:
-                    self.reference.cut(time.monotonic())
                 return False
             stream.stop()
             return True
@@ -132,10 +125,6 @@ class AudioOutput:
         for start in range(0, len(frames), block):
             if stop_event.is_set():
                 return False
-            if self.reference is not None:
-                # When it is handed over is when it sounds, give or take the device's latency
-                # (a constant the echo canceller finds; blocks handed over early queue up).
-                self.reference.played(frames[start:start + block, 0], time.monotonic())
             if stream.write(frames[start:start + block]):
                 _LOGGER.debug("Output underflow on %s", self.name)
         return True
